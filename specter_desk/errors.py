@@ -1,0 +1,66 @@
+"""Errors a user can hit. Each message says what went wrong and what to do."""
+
+from __future__ import annotations
+
+
+class SpecterDeskError(Exception):
+    """Base class for every error shown to the user as one line."""
+
+    code = "error"
+    exit_code = 1
+
+
+class ConfigError(SpecterDeskError):
+    """The config file or an option is invalid."""
+
+    code = "bad_config"
+    exit_code = 2
+
+
+class InputError(SpecterDeskError):
+    """A file or argument given by the user cannot be used."""
+
+    code = "bad_input"
+    exit_code = 2
+
+
+class ItemNotFoundError(SpecterDeskError):
+    """No paper matches the key, identifier or title the user gave."""
+
+    code = "not_found"
+    exit_code = 3
+
+
+class AmbiguousItemError(SpecterDeskError):
+    """Several papers match a title fragment."""
+
+    code = "ambiguous"
+    exit_code = 3
+
+
+class ModelNotFoundError(SpecterDeskError):
+    """Model weights are not on disk and cannot be downloaded."""
+
+    code = "model_not_found"
+    exit_code = 4
+
+
+class NotEmbeddedError(SpecterDeskError):
+    """The paper has no vector for the requested model yet."""
+
+    code = "not_embedded"
+    exit_code = 3
+
+
+class StoreError(SpecterDeskError):
+    """The store cannot be opened or is from a newer version."""
+
+    code = "store_error"
+    exit_code = 5
+
+
+class SyncError(SpecterDeskError):
+    """A sync source failed (network, authentication, malformed data)."""
+
+    code = "sync_failed"
+    exit_code = 6

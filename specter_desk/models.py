@@ -1,0 +1,196 @@
+"""The Paper record and identifier normalisation (DOI, arXiv id, ISBN, PMID, title key)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+LIBRARY_POOL = "library"
+CANDIDATE_POOL = "candidates"
+
+# Zotero item types that are not papers.
+SKIPPED_ITEM_TYPES = frozenset({"note", "attachment", "annotation"})
+
+
+@dataclass
+class Paper:
+    """One bibliographic record, normalised from any source."""
+
+    key: str
+    title: str = ""
+    abstract: str = ""
+    library: str = "local"
+    pool: str = LIBRARY_POOL
+    version: int = 0
+    item_type: str = "journalArticle"
+    doi: str | None = None
+    arxiv_id: str | None = None
+    isbn: str | None = None
+    pmid: str | None = None
+    year: int | None = None
+    creators: list[dict[str, str]] = field(default_factory=list)
+    venue: str = ""
+    url: str = ""
+    date_added: str | None = None
+    date_modified: str | None = None
+    deleted: bool = False
+    collections: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    text_source: str = "abstract"
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.doi = normalize_doi(self.doi)
+        self.arxiv_id = normalize_arxiv_id(self.arxiv_id)
+        self.isbn = normalize_isbn(self.isbn)
+        self.pmid = normalize_pmid(self.pmid)
+        if self.arxiv_id is None and self.doi and self.doi.startswith("10.48550/arxiv."):
+            self.arxiv_id = normalize_arxiv_id(self.doi.removeprefix("10.48550/arxiv."))
+        if not self.abstract:
+            self.text_source = "title" if self.text_source == "abstract" else self.text_source
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the text that gets embedded; a change means a new vector."""
+        return content_hash(self.title, self.abstract)
+
+    @property
+    def first_author(self) -> str:
+        """Surname of the first creator, or an empty string."""
+        if not self.creators:
+            return ""
+        first = self.creators[0]
+        return first.get("lastName") or first.get("name") or ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def content_hash(title: str, abstract: str) -> str:
+    """A stable hash of title + abstract after whitespace normalisation."""
+    text = " ".join((title or "").split()) + "\x1f" + " ".join((abstract or "").split())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+_DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|(?:dx\.)?doi\.org/)", re.I)
+_DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
+
+
+def normalize_doi(value: str | None) -> str | None:
+    """Lower-case DOI without resolver prefix or trailing punctuation; None if not a DOI."""
+    if not value:
+        return None
+    doi = value.strip()
+    for _ in range(2):
+        doi = _DOI_PREFIX.sub("", doi).strip()
+    doi = doi.rstrip(".,;)]}").lower()
+    doi = doi.replace("%2f", "/")
+    return doi if _DOI_SHAPE.match(doi) else None
+
+
+_ARXIV_NEW = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?", re.I)
+_ARXIV_OLD = re.compile(r"([a-z\-]+(?:\.[a-z]{2})?/\d{7})(?:v\d+)?", re.I)
+
+
+def normalize_arxiv_id(value: str | None) -> str | None:
+    """arXiv id without 'arXiv:' prefix, URL or version (2101.00001, hep-th/9901001)."""
+    if not value:
+        return None
+    text = value.strip()
+    text = re.sub(r"^(?:arxiv:|https?://(?:www\.)?arxiv\.org/(?:abs|pdf)/)", "", text, flags=re.I)
+    text = re.sub(r"\.pdf$", "", text, flags=re.I)
+    m = _ARXIV_NEW.fullmatch(text) or _ARXIV_OLD.fullmatch(text)
+    return m.group(1).lower() if m else None
+
+
+_ARXIV_IN_TEXT = re.compile(
+    r"(?:arxiv\.org/(?:abs|pdf)/|arxiv:\s*|10\.48550/arxiv\.)"
+    r"(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[a-z]{2})?/\d{7}(?:v\d+)?)",
+    re.I,
+)
+
+
+def find_arxiv_id(*texts: str | None) -> str | None:
+    """The first arXiv id mentioned in URLs, DOIs or Zotero's 'extra' field."""
+    for text in texts:
+        if text:
+            m = _ARXIV_IN_TEXT.search(text)
+            if m:
+                return normalize_arxiv_id(m.group(1))
+    return None
+
+
+def _isbn10_to_13(digits: str) -> str:
+    core = "978" + digits[:9]
+    total = sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(core))
+    return core + str((10 - total % 10) % 10)
+
+
+def _isbn13_valid(digits: str) -> bool:
+    total = sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits))
+    return total % 10 == 0
+
+
+def _isbn10_valid(digits: str) -> bool:
+    total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits))
+    return total % 11 == 0
+
+
+def normalize_isbn(value: str | None) -> str | None:
+    """ISBN-13 digits (ISBN-10 converted); None when no valid ISBN is present.
+
+    Takes the first valid ISBN of a field that may list several ("978... ; 0-19-...").
+    """
+    if not value:
+        return None
+    for chunk in re.split(r"[;,/]|\s(?=\d{9,})", str(value)):
+        digits = re.sub(r"[^0-9Xx]", "", chunk).upper()
+        if len(digits) == 13 and digits.isdigit() and _isbn13_valid(digits):
+            return digits
+        if len(digits) == 10 and digits[:9].isdigit() and _isbn10_valid(digits):
+            return _isbn10_to_13(digits)
+    return None
+
+
+def normalize_pmid(value: str | None) -> str | None:
+    """PubMed id as plain digits without 'PMID:' prefix; None when not numeric."""
+    if value is None:
+        return None
+    text = re.sub(r"^\s*(?:pmid:?\s*)", "", str(value).strip(), flags=re.I)
+    text = text.lstrip("0")
+    return text if text.isdigit() and len(text) <= 9 else None
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove combining marks: 'Müller' -> 'Muller'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize_title(title: str | None) -> str:
+    """Zotero-style title key: diacritics removed, punctuation runs to one space, lower-case."""
+    if not title:
+        return ""
+    text = strip_diacritics(title)
+    text = re.sub(r"<[^>]+>", "", text)  # <i>…</i> rich-text markup in Zotero titles
+    return _NON_WORD.sub(" ", text).strip().lower()
+
+
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
+
+
+def parse_year(value: Any) -> int | None:
+    """The first plausible four-digit year in a date string, or None."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value if 1500 <= value <= 2199 else None
+    m = _YEAR.search(str(value))
+    return int(m.group(1)) if m else None

@@ -1,0 +1,88 @@
+"""Related papers: nearest neighbours of a paper in the embedding index."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..errors import AmbiguousItemError, ItemNotFoundError, NotEmbeddedError
+from ..index import PaperIndex
+from ..models import Paper, normalize_arxiv_id, normalize_doi, normalize_title
+from ..store import Store
+
+
+@dataclass
+class RelatedPaper:
+    """One neighbour of a paper, with what a person needs to recognise it."""
+
+    key: str
+    title: str
+    year: int | None
+    venue: str
+    first_author: str
+    doi: str | None
+    arxiv_id: str | None
+    pool: str
+    score: float
+
+    @classmethod
+    def from_paper(cls, paper: Paper, score: float) -> RelatedPaper:
+        return cls(
+            key=paper.key, title=paper.title, year=paper.year, venue=paper.venue,
+            first_author=paper.first_author, doi=paper.doi, arxiv_id=paper.arxiv_id,
+            pool=paper.pool, score=round(score, 4),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_item(store: Store, item: str) -> Paper:
+    """Find one live paper by key, DOI, arXiv id or a title fragment."""
+    item = (item or "").strip()
+    if not item:
+        raise ItemNotFoundError("no item given; pass a key, DOI, arXiv id or part of a title")
+    paper = store.get_paper(item)
+    if paper and not paper.deleted:
+        return paper
+    for column, value in (("doi", normalize_doi(item)), ("arxiv_id", normalize_arxiv_id(item))):
+        if value:
+            keys = store.find_keys(column, value)
+            if keys:
+                return store.get_paper(keys[0])
+    keys = store.find_keys("title_key", normalize_title(item)) or store.search_titles(item)
+    if not keys:
+        raise ItemNotFoundError(
+            f"no paper matches {item!r}; try a key, DOI, arXiv id or another part of the title"
+        )
+    if len(keys) > 1:
+        papers = store.get_papers(keys[:5])
+        listed = "; ".join(f"{k}: {papers[k].title[:60]}" for k in keys[:5] if k in papers)
+        raise AmbiguousItemError(
+            f"{len(keys)}{'+' if len(keys) >= 20 else ''} papers match {item!r} "
+            f"({listed}); use a key or a longer title"
+        )
+    return store.get_paper(keys[0])
+
+
+def related(
+    store: Store,
+    index: PaperIndex,
+    paper: Paper,
+    k: int = 10,
+    *,
+    pool: str | None = None,
+) -> list[RelatedPaper]:
+    """The k papers most similar to paper (itself excluded), optionally from one pool."""
+    vector = index.vector(paper.key)
+    if vector is None:
+        raise NotEmbeddedError(
+            f"{paper.key} ({paper.title[:60]!r}) has no {index.model} vector yet; "
+            "run `specter-desk embed` (or `sync`) first"
+        )
+    allow = None
+    if pool is not None:
+        allow = store.keys_in_pool(pool).__contains__
+    hits = index.query(vector, k, exclude={paper.key}, allow=allow)[0]
+    papers = store.get_papers(key for key, _ in hits)
+    return [RelatedPaper.from_paper(papers[key], score) for key, score in hits if key in papers]

@@ -1,0 +1,432 @@
+"""The SQLite store: the single source of truth. Schema, migrations and all SQL live here."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from .errors import StoreError
+from .models import LIBRARY_POOL, Paper, normalize_title
+
+PAPER_COLUMNS = (
+    "key", "library", "pool", "version", "item_type", "title", "abstract", "doi", "arxiv_id",
+    "isbn", "pmid", "year", "creators", "venue", "url", "date_added", "date_modified",
+    "deleted", "collections", "tags", "text_source", "content_hash", "title_key", "raw",
+)
+_JSON_COLUMNS = ("creators", "collections", "tags", "raw")
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE papers (
+            key TEXT PRIMARY KEY,
+            library TEXT NOT NULL,
+            pool TEXT NOT NULL DEFAULT 'library',
+            version INTEGER NOT NULL DEFAULT 0,
+            item_type TEXT NOT NULL DEFAULT 'journalArticle',
+            title TEXT NOT NULL DEFAULT '',
+            abstract TEXT NOT NULL DEFAULT '',
+            doi TEXT, arxiv_id TEXT, isbn TEXT, pmid TEXT,
+            year INTEGER,
+            creators TEXT NOT NULL DEFAULT '[]',
+            venue TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL DEFAULT '',
+            date_added TEXT, date_modified TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            collections TEXT NOT NULL DEFAULT '[]',
+            tags TEXT NOT NULL DEFAULT '[]',
+            text_source TEXT NOT NULL DEFAULT 'abstract',
+            content_hash TEXT NOT NULL,
+            title_key TEXT NOT NULL DEFAULT '',
+            raw TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    for column in ("doi", "arxiv_id", "isbn", "pmid", "title_key", "date_added", "library"):
+        db.execute(f"CREATE INDEX idx_papers_{column} ON papers({column})")
+    db.execute(
+        """
+        CREATE TABLE vectors (
+            key TEXT NOT NULL REFERENCES papers(key) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (key, model)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE sync_state (
+            library TEXT PRIMARY KEY,
+            version INTEGER NOT NULL DEFAULT 0,
+            synced_at TEXT,
+            details TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
+
+
+# Append only, never edit or reorder: migration N upgrades schema version N-1 to N.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+
+
+def now_iso() -> str:
+    """Current UTC time as ISO 8601 with 'Z'."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class Store:
+    """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(
+                str(self.path), timeout=30, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.migrate()
+
+    # -- transactions -----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT; nested calls join the outer transaction."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self.db.conn.rollback()
+                raise
+            self._depth = 0
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    # -- schema -----------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        """The applied migration count (PRAGMA user_version)."""
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        """Apply pending migrations, each in its own transaction."""
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"the store {self.path} has schema version {current}, newer than this "
+                f"specter-desk ({len(MIGRATIONS)}); upgrade specter-desk"
+            )
+        for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self.transaction():
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    # -- meta -------------------------------------------------------------------------
+
+    def get_meta(self, name: str, default: str | None = None) -> str | None:
+        """A value from the meta table."""
+        row = self.db.execute("SELECT value FROM meta WHERE name = ?", [name]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Set a value in the meta table."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO meta(name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                [name, value],
+            )
+
+    # -- papers -----------------------------------------------------------------------
+
+    @staticmethod
+    def _paper_row(paper: Paper) -> list[Any]:
+        row = dict(paper.to_dict())
+        row["deleted"] = int(paper.deleted)
+        row["content_hash"] = paper.content_hash
+        row["title_key"] = normalize_title(paper.title)
+        for column in _JSON_COLUMNS:
+            row[column] = json.dumps(row[column], ensure_ascii=False)
+        return [row[c] for c in PAPER_COLUMNS]
+
+    @staticmethod
+    def _row_paper(row: sqlite3.Row | tuple, columns: Iterable[str]) -> Paper:
+        data = dict(zip(columns, row, strict=True))
+        for column in _JSON_COLUMNS:
+            data[column] = json.loads(data[column]) if data.get(column) else (
+                {} if column == "raw" else []
+            )
+        data["deleted"] = bool(data["deleted"])
+        data.pop("content_hash", None)
+        data.pop("title_key", None)
+        return Paper(**data)
+
+    def upsert_papers(self, papers: Iterable[Paper]) -> int:
+        """Insert or replace papers by key in one transaction; returns how many."""
+        rows = [self._paper_row(p) for p in papers]
+        if not rows:
+            return 0
+        placeholders = ", ".join("?" for _ in PAPER_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in PAPER_COLUMNS if c != "key")
+        with self.transaction():
+            self.db.conn.executemany(
+                f"INSERT INTO papers ({', '.join(PAPER_COLUMNS)}) VALUES ({placeholders}) "
+                f"ON CONFLICT(key) DO UPDATE SET {updates}",
+                rows,
+            )
+        return len(rows)
+
+    def mark_deleted(self, keys: Iterable[str]) -> int:
+        """Flag papers as deleted (kept for undo; their vectors stay but leave the index)."""
+        keys = list(keys)
+        with self.transaction():
+            count = 0
+            for chunk in _chunks(keys, 500):
+                cur = self.db.execute(
+                    f"UPDATE papers SET deleted = 1 WHERE deleted = 0 AND key IN "
+                    f"({', '.join('?' for _ in chunk)})",
+                    chunk,
+                )
+                count += cur.rowcount
+        return count
+
+    def get_paper(self, key: str) -> Paper | None:
+        """The paper with this key (deleted ones too), or None."""
+        cur = self.db.execute(f"SELECT {', '.join(PAPER_COLUMNS)} FROM papers WHERE key = ?", [key])
+        row = cur.fetchone()
+        return self._row_paper(row, PAPER_COLUMNS) if row else None
+
+    def get_papers(self, keys: Iterable[str]) -> dict[str, Paper]:
+        """Papers by key (missing keys are absent from the result)."""
+        found: dict[str, Paper] = {}
+        for chunk in _chunks(list(keys), 500):
+            cur = self.db.execute(
+                f"SELECT {', '.join(PAPER_COLUMNS)} FROM papers WHERE key IN "
+                f"({', '.join('?' for _ in chunk)})",
+                chunk,
+            )
+            for row in cur:
+                paper = self._row_paper(row, PAPER_COLUMNS)
+                found[paper.key] = paper
+        return found
+
+    def papers(
+        self,
+        *,
+        pool: str | None = LIBRARY_POOL,
+        library: str | None = None,
+        include_deleted: bool = False,
+        where: str | None = None,
+        params: list[Any] | None = None,
+    ) -> Iterator[Paper]:
+        """Iterate over papers, filtered by pool, library and an optional SQL condition."""
+        clauses, args = [], []
+        if pool is not None:
+            clauses.append("pool = ?")
+            args.append(pool)
+        if library is not None:
+            clauses.append("library = ?")
+            args.append(library)
+        if not include_deleted:
+            clauses.append("deleted = 0")
+        if where:
+            clauses.append(f"({where})")
+            args.extend(params or [])
+        sql = f"SELECT {', '.join(PAPER_COLUMNS)} FROM papers"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY key"
+        for row in self.db.execute(sql, args).fetchall():
+            yield self._row_paper(row, PAPER_COLUMNS)
+
+    def count_papers(self, *, pool: str | None = LIBRARY_POOL, include_deleted: bool = False,
+                     where: str | None = None) -> int:
+        """Number of papers matching the filter."""
+        clauses, args = ["1"], []
+        if pool is not None:
+            clauses.append("pool = ?")
+            args.append(pool)
+        if not include_deleted:
+            clauses.append("deleted = 0")
+        if where:
+            clauses.append(f"({where})")
+        sql = "SELECT count(*) FROM papers WHERE " + " AND ".join(clauses)
+        return self.db.execute(sql, args).fetchone()[0]
+
+    def keys_in_pool(self, pool: str) -> set[str]:
+        """Keys of the live papers of a pool."""
+        cur = self.db.execute("SELECT key FROM papers WHERE pool = ? AND deleted = 0", [pool])
+        return {r[0] for r in cur}
+
+    def versions(self, library: str) -> dict[str, int]:
+        """{key: version} of the live papers of a library."""
+        cur = self.db.execute(
+            "SELECT key, version FROM papers WHERE library = ? AND deleted = 0", [library]
+        )
+        return dict(cur.fetchall())
+
+    def find_keys(self, column: str, value: str) -> list[str]:
+        """Keys of live papers whose identifier column equals value."""
+        if column not in {"key", "doi", "arxiv_id", "isbn", "pmid", "title_key"}:
+            raise ValueError(column)
+        cur = self.db.execute(
+            f"SELECT key FROM papers WHERE {column} = ? AND deleted = 0 ORDER BY pool, key",
+            [value],
+        )
+        return [r[0] for r in cur]
+
+    def search_titles(self, fragment: str, limit: int = 20) -> list[str]:
+        """Keys of live papers whose normalised title contains the normalised fragment."""
+        needle = normalize_title(fragment)
+        if not needle:
+            return []
+        cur = self.db.execute(
+            "SELECT key FROM papers WHERE deleted = 0 AND instr(title_key, ?) > 0 "
+            "ORDER BY pool, length(title_key), key LIMIT ?",
+            [needle, limit],
+        )
+        return [r[0] for r in cur]
+
+    # -- vectors ----------------------------------------------------------------------
+
+    def missing_vectors(self, model: str, *, pool: str | None = None) -> list[Paper]:
+        """Live papers with no vector for model at their current content hash."""
+        where = (
+            "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.key = papers.key AND v.model = ? "
+            "AND v.content_hash = papers.content_hash)"
+        )
+        return list(self.papers(pool=pool, where=where, params=[model]))
+
+    def save_vectors(self, model: str, items: Iterable[tuple[str, str, np.ndarray]]) -> int:
+        """Store (key, content_hash, vector) rows for model in one transaction."""
+        rows = []
+        for key, chash, vector in items:
+            vec = np.ascontiguousarray(vector, dtype=np.float32)
+            rows.append((key, model, chash, int(vec.shape[0]), vec.tobytes()))
+        if not rows:
+            return 0
+        with self.transaction():
+            self.db.conn.executemany(
+                "INSERT INTO vectors (key, model, content_hash, dim, vector) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(key, model) DO UPDATE SET content_hash = excluded.content_hash, "
+                "dim = excluded.dim, vector = excluded.vector",
+                rows,
+            )
+        return len(rows)
+
+    def vector_rows(self, model: str) -> list[tuple[str, str]]:
+        """(key, content_hash) of the current vectors of live papers, sorted by key."""
+        cur = self.db.execute(
+            "SELECT v.key, v.content_hash FROM vectors v JOIN papers p ON p.key = v.key "
+            "WHERE v.model = ? AND p.deleted = 0 AND v.content_hash = p.content_hash "
+            "ORDER BY v.key",
+            [model],
+        )
+        return cur.fetchall()
+
+    def vectors(
+        self, model: str, keys: Iterable[str] | None = None
+    ) -> tuple[list[str], list[str], np.ndarray]:
+        """Current vectors of live papers: (keys, content hashes, float32 matrix)."""
+        base = (
+            "SELECT v.key, v.content_hash, v.dim, v.vector FROM vectors v "
+            "JOIN papers p ON p.key = v.key WHERE v.model = ? AND p.deleted = 0 "
+            "AND v.content_hash = p.content_hash"
+        )
+        rows: list[tuple] = []
+        if keys is None:
+            rows = self.db.execute(base + " ORDER BY v.key", [model]).fetchall()
+        else:
+            for chunk in _chunks(list(keys), 500):
+                rows += self.db.execute(
+                    base + f" AND v.key IN ({', '.join('?' for _ in chunk)})", [model, *chunk]
+                ).fetchall()
+        if not rows:
+            return [], [], np.zeros((0, 0), dtype=np.float32)
+        dim = rows[0][2]
+        matrix = np.empty((len(rows), dim), dtype=np.float32)
+        for i, row in enumerate(rows):
+            matrix[i] = np.frombuffer(row[3], dtype=np.float32)
+        return [r[0] for r in rows], [r[1] for r in rows], matrix
+
+    def vector_counts(self) -> dict[str, int]:
+        """Number of current vectors per model."""
+        cur = self.db.execute(
+            "SELECT v.model, count(*) FROM vectors v JOIN papers p ON p.key = v.key "
+            "WHERE p.deleted = 0 AND v.content_hash = p.content_hash GROUP BY v.model"
+        )
+        return dict(cur.fetchall())
+
+    # -- sync state -------------------------------------------------------------------
+
+    def sync_state(self, library: str) -> dict[str, Any]:
+        """{'version', 'synced_at', 'details'} for a library (version 0 if never synced)."""
+        row = self.db.execute(
+            "SELECT version, synced_at, details FROM sync_state WHERE library = ?", [library]
+        ).fetchone()
+        if not row:
+            return {"version": 0, "synced_at": None, "details": {}}
+        return {"version": row[0], "synced_at": row[1], "details": json.loads(row[2] or "{}")}
+
+    def set_sync_state(self, library: str, version: int, details: dict | None = None) -> None:
+        """Record a library's synced version (call inside the page's transaction)."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO sync_state (library, version, synced_at, details) VALUES (?,?,?,?) "
+                "ON CONFLICT(library) DO UPDATE SET version = excluded.version, "
+                "synced_at = excluded.synced_at, details = excluded.details",
+                [library, int(version), now_iso(), json.dumps(details or {})],
+            )
+
+    def libraries(self) -> list[dict[str, Any]]:
+        """Every library with its paper count and sync state."""
+        cur = self.db.execute(
+            "SELECT p.library, p.pool, count(*), s.version, s.synced_at FROM papers p "
+            "LEFT JOIN sync_state s ON s.library = p.library WHERE p.deleted = 0 "
+            "GROUP BY p.library, p.pool ORDER BY p.library"
+        )
+        return [
+            {"library": r[0], "pool": r[1], "papers": r[2], "version": r[3], "synced_at": r[4]}
+            for r in cur
+        ]
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

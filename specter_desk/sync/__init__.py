@@ -1,0 +1,1 @@
+"""Sync sources: Zotero (web, local API, zotero.sqlite) and bibliography files."""
