@@ -79,8 +79,33 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Feedback labels (one vote per paper) and the arXiv fetch cache."""
+    db.execute(
+        """
+        CREATE TABLE feedback (
+            key TEXT PRIMARY KEY,
+            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            voted_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE arxiv_fetches (
+            query TEXT PRIMARY KEY,
+            category TEXT NOT NULL,
+            days INTEGER NOT NULL,
+            fetched_at TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            keys TEXT NOT NULL DEFAULT '[]'
+        )
+        """
+    )
+
+
 # Append only, never edit or reorder: migration N upgrades schema version N-1 to N.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 
 
 def now_iso() -> str:
