@@ -64,3 +64,28 @@ class SyncError(SpecterDeskError):
 
     code = "sync_failed"
     exit_code = 6
+
+
+class ZoteroAuthError(SyncError):
+    """Zotero refused the API key (wrong, revoked or without access to the library)."""
+
+    code = "zotero_auth"
+
+
+class ZoteroUnreachableError(SyncError):
+    """The Zotero server (web API or the local Zotero app) cannot be reached."""
+
+    code = "zotero_unreachable"
+
+
+class LocalApiDisabledError(SyncError):
+    """Zotero runs but its local API is switched off."""
+
+    code = "local_api_disabled"
+
+
+class SyncFileError(SyncError, InputError):
+    """A bibliography file to sync or import is missing or malformed."""
+
+    code = "bad_file"
+    exit_code = 2
