@@ -319,12 +319,12 @@ class Store:
         cur = self.db.execute("SELECT key FROM papers WHERE pool = ? AND deleted = 0", [pool])
         return {r[0] for r in cur}
 
-    def versions(self, library: str) -> dict[str, int]:
-        """{key: version} of the live papers of a library."""
-        cur = self.db.execute(
-            "SELECT key, version FROM papers WHERE library = ? AND deleted = 0", [library]
-        )
-        return dict(cur.fetchall())
+    def versions(self, library: str, *, include_deleted: bool = False) -> dict[str, int]:
+        """{key: version} of the live (or, with include_deleted, all) papers of a library."""
+        sql = "SELECT key, version FROM papers WHERE library = ?"
+        if not include_deleted:
+            sql += " AND deleted = 0"
+        return dict(self.db.execute(sql, [library]).fetchall())
 
     def find_keys(self, column: str, value: str) -> list[str]:
         """Keys of live papers whose identifier column equals value."""
