@@ -120,8 +120,7 @@ def _merge(values: dict[str, dict[str, Any]], data: dict[str, Any], source: str)
                 isinstance(value, bool) and not isinstance(default, bool)
             ):
                 raise ConfigError(
-                    f"{source}: {section}.{key} must be a {type(default).__name__}, "
-                    f"got {value!r}"
+                    f"{source}: {section}.{key} must be a {type(default).__name__}, got {value!r}"
                 )
             values[section][key] = value
 

@@ -73,8 +73,11 @@ class Desk:
             index = self._indexes.get(model)
             if index is None:
                 index = open_index(
-                    self.store, model, self.paths.index_dir,
-                    params=self.index_params, notice=self.notice,
+                    self.store,
+                    model,
+                    self.paths.index_dir,
+                    params=self.index_params,
+                    notice=self.notice,
                 )
                 self._indexes[model] = index
             elif refresh:
@@ -93,6 +96,18 @@ class Desk:
             if added or removed:
                 index.save(self.paths.index_dir)
             return added, removed
+
+    def sibling(self) -> Desk:
+        """A Desk with its own store connection sharing this one's encoders and indexes.
+
+        The bridge's sync worker writes through a sibling while requests read through this
+        Desk: readers see the last committed state, and both update the same indexes.
+        """
+        other = Desk(self.config, notice=self.notice)
+        other._encoders = self._encoders
+        other._indexes = self._indexes
+        other._lock = self._lock
+        return other
 
     def close(self) -> None:
         if self._store is not None:

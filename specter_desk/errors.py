@@ -89,3 +89,10 @@ class SyncFileError(SyncError, InputError):
 
     code = "bad_file"
     exit_code = 2
+
+
+class CorpusError(SpecterDeskError):
+    """A corpus output directory or a corpus embedding run cannot be used or did not finish."""
+
+    code = "corpus_error"
+    exit_code = 7

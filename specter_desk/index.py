@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -94,8 +95,9 @@ def file_sha256(path: Path) -> str:
 class PaperIndex:
     """An hnswlib cosine index over paper vectors of one model, addressed by paper key."""
 
-    def __init__(self, model: str, dim: int, params: IndexParams | None = None,
-                 capacity: int = 1024):
+    def __init__(
+        self, model: str, dim: int, params: IndexParams | None = None, capacity: int = 1024
+    ):
         self.model = model
         self.dim = dim
         self.params = params or IndexParams()
@@ -105,8 +107,10 @@ class PaperIndex:
         self.key_to_label: dict[str, int] = {}
         self._hnsw = hnswlib.Index(space="cosine", dim=dim)
         self._hnsw.init_index(
-            max_elements=max(capacity, 16), M=self.params.m,
-            ef_construction=self.params.ef_construction, allow_replace_deleted=False,
+            max_elements=max(capacity, 16),
+            M=self.params.m,
+            ef_construction=self.params.ef_construction,
+            allow_replace_deleted=False,
         )
         self._hnsw.set_ef(self.params.ef_search)
 
@@ -189,9 +193,11 @@ class PaperIndex:
             labels_of = self.labels
             hnsw_filter = None
             if allow is not None:
+
                 def hnsw_filter(label: int) -> bool:
                     key = labels_of[label]
                     return key is not None and allow(key)
+
             self._hnsw.set_ef(max(self.params.ef_search, want))
             try:
                 labels, distances = self._hnsw.knn_query(vectors, k=want, filter=hnsw_filter)
@@ -284,6 +290,7 @@ class PaperIndex:
             raise IndexInvalid("data file size differs from header (truncated?)")
         if file_sha256(data_path) != header.get("sha256"):
             raise IndexInvalid("data file checksum differs from header (corrupt)")
+        _check_hnsw_layout(data_path, dim, len(labels), int(header["max_elements"]))
         index = cls.__new__(cls)
         index.model = model
         index.dim = dim
@@ -302,6 +309,24 @@ class PaperIndex:
         index._hnsw.set_ef(index.params.ef_search)
         index.stored_checksum = header.get("store_checksum")
         return index
+
+
+_HNSW_HEAD = struct.Struct("<6Q")  # offsetLevel0, max_elements, count, size/element, label, data
+
+
+def _check_hnsw_layout(path: Path, dim: int, count: int, max_elements: int) -> None:
+    """Check the hnswlib file's own header against ours before hnswlib reads it."""
+    with open(path, "rb") as fh:
+        head = fh.read(_HNSW_HEAD.size)
+    if len(head) < _HNSW_HEAD.size:
+        raise IndexInvalid("data file too short")
+    _, file_max, file_count, per_element, label_offset, data_offset = _HNSW_HEAD.unpack(head)
+    if (file_count, file_max) != (count, max_elements):
+        raise IndexInvalid("element counts in the data file differ from header")
+    if label_offset - data_offset != dim * 4 or per_element < dim * 4:
+        raise IndexInvalid(f"data file holds vectors of another dimension than {dim}")
+    if path.stat().st_size < _HNSW_HEAD.size + count * per_element:
+        raise IndexInvalid("data file shorter than its elements")
 
 
 def paths_for(directory: Path, model: str) -> tuple[Path, Path]:
@@ -348,7 +373,7 @@ def open_index(
         index = PaperIndex.load(directory, model, params)
     except IndexInvalid as exc:
         if str(exc) != "missing" and notice:
-            notice(f"index for {model} was invalid ({exc}); rebuilt from {len(rows)} stored vectors")
+            notice(f"index for {model} was invalid ({exc}); rebuilt from {len(rows)} vectors")
         index = build_index(store, model, params)
         if save and len(index):
             index.save(directory, current)

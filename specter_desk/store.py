@@ -18,9 +18,30 @@ from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_title
 
 PAPER_COLUMNS = (
-    "key", "library", "pool", "version", "item_type", "title", "abstract", "doi", "arxiv_id",
-    "isbn", "pmid", "year", "creators", "venue", "url", "date_added", "date_modified",
-    "deleted", "collections", "tags", "text_source", "content_hash", "title_key", "raw",
+    "key",
+    "library",
+    "pool",
+    "version",
+    "item_type",
+    "title",
+    "abstract",
+    "doi",
+    "arxiv_id",
+    "isbn",
+    "pmid",
+    "year",
+    "creators",
+    "venue",
+    "url",
+    "date_added",
+    "date_modified",
+    "deleted",
+    "collections",
+    "tags",
+    "text_source",
+    "content_hash",
+    "title_key",
+    "raw",
 )
 _JSON_COLUMNS = ("creators", "collections", "tags", "raw")
 
@@ -214,8 +235,8 @@ class Store:
     def _row_paper(row: sqlite3.Row | tuple, columns: Iterable[str]) -> Paper:
         data = dict(zip(columns, row, strict=True))
         for column in _JSON_COLUMNS:
-            data[column] = json.loads(data[column]) if data.get(column) else (
-                {} if column == "raw" else []
+            data[column] = (
+                json.loads(data[column]) if data.get(column) else ({} if column == "raw" else [])
             )
         data["deleted"] = bool(data["deleted"])
         data.pop("content_hash", None)
@@ -300,8 +321,13 @@ class Store:
         for row in self.db.execute(sql, args).fetchall():
             yield self._row_paper(row, PAPER_COLUMNS)
 
-    def count_papers(self, *, pool: str | None = LIBRARY_POOL, include_deleted: bool = False,
-                     where: str | None = None) -> int:
+    def count_papers(
+        self,
+        *,
+        pool: str | None = LIBRARY_POOL,
+        include_deleted: bool = False,
+        where: str | None = None,
+    ) -> int:
         """Number of papers matching the filter."""
         clauses, args = ["1"], []
         if pool is not None:
@@ -345,6 +371,17 @@ class Store:
             "SELECT key FROM papers WHERE deleted = 0 AND instr(title_key, ?) > 0 "
             "ORDER BY pool, length(title_key), key LIMIT ?",
             [needle, limit],
+        )
+        return [r[0] for r in cur]
+
+    def keys_with_title_prefix(self, prefix: str, limit: int = 50) -> list[str]:
+        """Keys of live papers whose title key starts with prefix (a range scan on its index)."""
+        if not prefix:
+            return []
+        cur = self.db.execute(
+            "SELECT key FROM papers WHERE title_key >= ? AND title_key < ? AND deleted = 0 "
+            "ORDER BY title_key, key LIMIT ?",
+            [prefix, prefix + "\U0010ffff", limit],
         )
         return [r[0] for r in cur]
 

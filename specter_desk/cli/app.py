@@ -84,9 +84,13 @@ def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[
         yield lambda done, total: None
         return
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-        console=err_console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
     )
     task = progress.add_task(description, total=None, rate="")
     import time

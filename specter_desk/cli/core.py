@@ -19,7 +19,7 @@ from ..config import Config, Paths
 from ..desk import Desk
 from ..embed.pipeline import embed_missing
 from ..embed.registry import MODELS
-from ..errors import InputError
+from ..errors import InputError, SpecterDeskError
 from ..index import build_index, index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
@@ -33,8 +33,9 @@ DeviceOpt = typer.Option(None, "--device", help="auto, cpu, cuda or mps.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
-def run_embedding(desk: Desk, model: str | None, *, model_path=None, device=None,
-                  batch_size=None, quiet=False):
+def run_embedding(
+    desk: Desk, model: str | None, *, model_path=None, device=None, batch_size=None, quiet=False
+):
     """Embed missing papers with a progress bar and refresh the index; returns EmbedResult."""
     encoder = desk.encoder(model, model_path=model_path, device=device, batch_size=batch_size)
     with progress_bar(f"embedding ({encoder.spec.name}, {encoder.device})", quiet=quiet) as bar:
@@ -81,15 +82,24 @@ def embed_cmd(
     """Embed papers that have no vector for the model yet (and update the index)."""
     desk = open_desk()
     started = time.perf_counter()
-    result = run_embedding(desk, model, model_path=model_path, device=device,
-                           batch_size=batch_size, quiet=json_out)
+    result = run_embedding(
+        desk, model, model_path=model_path, device=device, batch_size=batch_size, quiet=json_out
+    )
     seconds = round(time.perf_counter() - started, 2)
     if json_out:
-        print_json({"model": result.model, "embedded": result.embedded,
-                    "skipped": result.skipped, "seconds": seconds})
+        print_json(
+            {
+                "model": result.model,
+                "embedded": result.embedded,
+                "skipped": result.skipped,
+                "seconds": seconds,
+            }
+        )
     else:
-        console.print(f"{result.model}: embedded {result.embedded}, "
-                      f"{result.skipped} already up to date ({seconds} s)")
+        console.print(
+            f"{result.model}: embedded {result.embedded}, "
+            f"{result.skipped} already up to date ({seconds} s)"
+        )
 
 
 def related_table(rows, title: str) -> Table:
@@ -101,8 +111,9 @@ def related_table(rows, title: str) -> Table:
     table.add_column("key", style="dim")
     for row in rows:
         marker = "" if row.pool == LIBRARY_POOL else " [cyan](candidate)[/]"
-        table.add_row(f"{row.score:.3f}", row.title + marker, str(row.year or ""),
-                      row.first_author, row.key)
+        table.add_row(
+            f"{row.score:.3f}", row.title + marker, str(row.year or ""), row.first_author, row.key
+        )
     return table
 
 
@@ -125,8 +136,13 @@ def related_cmd(
         index = desk.index(spec.name)
     rows = related(desk.store, index, paper, k, pool=pool)
     if json_out:
-        print_json({"item": {"key": paper.key, "title": paper.title, "year": paper.year},
-                    "model": spec.name, "related": [r.to_dict() for r in rows]})
+        print_json(
+            {
+                "item": {"key": paper.key, "title": paper.title, "year": paper.year},
+                "model": spec.name,
+                "related": [r.to_dict() for r in rows],
+            }
+        )
         return
     console.print(related_table(rows, f"Related to: {paper.title} ({paper.year or 'n.d.'})"))
 
@@ -156,16 +172,22 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         print_json(data)
         return
     console.print(f"data dir      {data['data_dir']}")
-    console.print(f"papers        {data['papers']} in the library "
-                  f"({data['title_only']} title-only), {data['candidates']} candidates, "
-                  f"{data['deleted']} deleted")
+    console.print(
+        f"papers        {data['papers']} in the library "
+        f"({data['title_only']} title-only), {data['candidates']} candidates, "
+        f"{data['deleted']} deleted"
+    )
     for lib in data["libraries"]:
-        console.print(f"  {lib['library']:<24} {lib['pool']:<10} {lib['papers']} papers, "
-                      f"version {lib['version'] if lib['version'] is not None else '-'}, "
-                      f"synced {lib['synced_at'] or '-'}")
+        console.print(
+            f"  {lib['library']:<24} {lib['pool']:<10} {lib['papers']} papers, "
+            f"version {lib['version'] if lib['version'] is not None else '-'}, "
+            f"synced {lib['synced_at'] or '-'}"
+        )
     for model, info in data["indexes"].items():
         count = data["vectors"].get(model, 0)
-        console.print(f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']})")
+        console.print(
+            f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']})"
+        )
 
 
 def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
@@ -183,15 +205,18 @@ def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
         from huggingface_hub import try_to_load_from_cache
 
         hit = try_to_load_from_cache(spec.hub_id, "config.json")
-        adapter = (try_to_load_from_cache(spec.adapter, "adapter_config.json")
-                   if spec.adapter else True)
+        adapter = (
+            try_to_load_from_cache(spec.adapter, "adapter_config.json") if spec.adapter else True
+        )
     except Exception as exc:  # noqa: BLE001 - a broken hub cache must not crash doctor
         return "warn", f"cannot read the Hugging Face cache ({exc})"
     if isinstance(hit, str) and adapter:
         return "ok", f"{spec.source} in the Hugging Face cache"
-    return "warn", (f"not on disk: when online run `huggingface-cli download {spec.hub_id}`"
-                    + (f" and `... {spec.adapter}`" if spec.adapter else "")
-                    + f", or set [model.paths] {name} = DIR")
+    return "warn", (
+        f"not on disk: when online run `huggingface-cli download {spec.hub_id}`"
+        + (f" and `... {spec.adapter}`" if spec.adapter else "")
+        + f", or set [model.paths] {name} = DIR"
+    )
 
 
 @command("doctor")
@@ -214,8 +239,11 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
         from ..embed.encoder import pick_device
 
         device = pick_device("auto")
-        check("torch", "ok", f"torch {torch.__version__}, device {device}, "
-                             f"{torch.get_num_threads()} threads")
+        check(
+            "torch",
+            "ok",
+            f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads",
+        )
     except Exception as exc:  # noqa: BLE001
         check("torch", "fail", f"{exc}; reinstall with `pip install torch`")
     if desk is not None:
@@ -226,17 +254,27 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
             check(f"model {name}", state, detail)
         try:
             store = desk.store
-            check("store", "ok", f"{desk.paths.store_path} (schema {store.schema_version}, "
-                                 f"{store.count_papers(pool=None)} papers)")
+            check(
+                "store",
+                "ok",
+                f"{desk.paths.store_path} (schema {store.schema_version}, "
+                f"{store.count_papers(pool=None)} papers)",
+            )
             quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
-            check("store integrity", "ok" if quick == "ok" else "fail",
-                  quick if quick == "ok" else f"{quick}; restore from a backup or re-sync")
+            check(
+                "store integrity",
+                "ok" if quick == "ok" else "fail",
+                quick if quick == "ok" else f"{quick}; restore from a backup or re-sync",
+            )
             for model in store.vector_counts():
                 state, detail = index_health(store, model, desk.paths.index_dir)
                 mapped = {"ok": "ok", "stale": "warn", "missing": "warn"}.get(state, "fail")
                 fix = "" if state == "ok" else "; fix: specter-desk index rebuild --model " + model
-                check(f"index {model}", mapped if mapped != "fail" else "warn",
-                      f"{state}: {detail}{fix}")
+                check(
+                    f"index {model}",
+                    mapped if mapped != "fail" else "warn",
+                    f"{state}: {detail}{fix}",
+                )
         except Exception as exc:  # noqa: BLE001
             check("store", "fail", str(exc))
     failed = any(c["state"] == "fail" for c in checks)
@@ -245,8 +283,11 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
     else:
         colours = {"ok": "green", "warn": "yellow", "fail": "red"}
         for c in checks:
-            console.print(f"[{colours[c['state']]}]{c['state']:>4}[/]  {c['check']:<18} "
-                          f"{c['detail']}", highlight=False, soft_wrap=True)
+            console.print(
+                f"[{colours[c['state']]}]{c['state']:>4}[/]  {c['check']:<18} {c['detail']}",
+                highlight=False,
+                soft_wrap=True,
+            )
     if failed:
         raise typer.Exit(1)
 
@@ -285,8 +326,10 @@ def config_show(json_out: bool = JsonOpt) -> None:
 @command("models")
 def models_cmd(json_out: bool = JsonOpt) -> None:
     """The models specter-desk knows."""
-    rows = [{"name": s.name, "source": s.source, "pooling": s.pooling,
-             "description": s.description} for s in MODELS.values()]
+    rows = [
+        {"name": s.name, "source": s.source, "pooling": s.pooling, "description": s.description}
+        for s in MODELS.values()
+    ]
     if json_out:
         print_json(rows)
         return
@@ -311,9 +354,9 @@ def index_rebuild(model: str = ModelOpt) -> None:
 # -- the demo ---------------------------------------------------------------------------
 
 DEMO_EXAMPLES = (
-    "id_1002756",  # consumer value of Mobile TV
-    "crowdsourcing",
-    "telework",
+    "Can Reputation Discipline the Gig Economy",
+    "co-living spaces in digital nomads",
+    "No teleworker is an island",
 )
 
 
@@ -326,7 +369,8 @@ def demo_records() -> list[dict]:
     shift = datetime.now(UTC) - newest
     for r in records:
         r["date_added"] = (datetime.fromisoformat(r["date_added"]) + shift).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
     return records
 
 
@@ -349,14 +393,18 @@ def demo_cmd(
     console.print(f"demo library: {result.added} papers imported into {home}")
     started = time.perf_counter()
     embedded = run_embedding(desk, model)
-    console.print(f"embedded {embedded.embedded} papers with {model} "
-                  f"in {time.perf_counter() - started:.0f} s")
+    console.print(
+        f"embedded {embedded.embedded} papers with {model} in {time.perf_counter() - started:.0f} s"
+    )
     for example in DEMO_EXAMPLES:
         try:
             paper = resolve_item(desk.store, example)
-        except Exception:  # noqa: BLE001 - an example that is ambiguous is just skipped
+        except SpecterDeskError as exc:
+            notice(f"demo example skipped: {exc}")
             continue
         rows = related(desk.store, desk.index(model), paper, k)
         console.print(related_table(rows, f"Related to: {paper.title} ({paper.year})"))
-    console.print(f"\nTry it yourself:  SPECTER_DESK_HOME={home} specter-desk related "
-                  f"\"digital nomad\" --model {model}")
+    console.print(
+        f"\nTry it yourself:  SPECTER_DESK_HOME={home} specter-desk related "
+        f'"digital nomad" --model {model}'
+    )

@@ -5,6 +5,14 @@ from .pipeline import EmbedResult, embed_missing
 from .registry import MODELS, ModelSpec, get_model, query_model, register_model
 
 __all__ = [
-    "MODELS", "EmbedResult", "Encoder", "ModelSpec", "embed_missing", "get_model",
-    "paper_text", "pick_device", "query_model", "register_model",
+    "MODELS",
+    "EmbedResult",
+    "Encoder",
+    "ModelSpec",
+    "embed_missing",
+    "get_model",
+    "paper_text",
+    "pick_device",
+    "query_model",
+    "register_model",
 ]

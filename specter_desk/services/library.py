@@ -18,8 +18,12 @@ class ImportResult:
     clashes: list[str] = field(default_factory=list)  # keys owned by another library
 
     def to_dict(self) -> dict:
-        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "clashes": self.clashes}
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "clashes": self.clashes,
+        }
 
 
 def import_papers(store: Store, papers: list[Paper]) -> ImportResult:

@@ -28,9 +28,15 @@ class RelatedPaper:
     @classmethod
     def from_paper(cls, paper: Paper, score: float) -> RelatedPaper:
         return cls(
-            key=paper.key, title=paper.title, year=paper.year, venue=paper.venue,
-            first_author=paper.first_author, doi=paper.doi, arxiv_id=paper.arxiv_id,
-            pool=paper.pool, score=round(score, 4),
+            key=paper.key,
+            title=paper.title,
+            year=paper.year,
+            venue=paper.venue,
+            first_author=paper.first_author,
+            doi=paper.doi,
+            arxiv_id=paper.arxiv_id,
+            pool=paper.pool,
+            score=round(score, 4),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,13 +56,18 @@ def resolve_item(store: Store, item: str) -> Paper:
             keys = store.find_keys(column, value)
             if keys:
                 return store.get_paper(keys[0])
-    keys = store.find_keys("title_key", normalize_title(item)) or store.search_titles(item)
+    exact = store.find_keys("title_key", normalize_title(item))
+    if exact:  # copies of one work share a title; take the first library copy
+        return store.get_paper(exact[0])
+    keys = store.search_titles(item)
     if not keys:
         raise ItemNotFoundError(
             f"no paper matches {item!r}; try a key, DOI, arXiv id or another part of the title"
         )
+    papers = store.get_papers(keys)
+    if len({normalize_title(p.title) for p in papers.values()}) == 1:
+        return papers[keys[0]]  # several copies of one work
     if len(keys) > 1:
-        papers = store.get_papers(keys[:5])
         listed = "; ".join(f"{k}: {papers[k].title[:60]}" for k in keys[:5] if k in papers)
         raise AmbiguousItemError(
             f"{len(keys)}{'+' if len(keys) >= 20 else ''} papers match {item!r} "
@@ -83,6 +94,21 @@ def related(
     allow = None
     if pool is not None:
         allow = store.keys_in_pool(pool).__contains__
-    hits = index.query(vector, k, exclude={paper.key}, allow=allow)[0]
+    # over-fetch a little: copies of the same work (same normalised title) are shown once,
+    # and copies of the paper itself are not "related" to it
+    hits = index.query(vector, k + 5, exclude={paper.key}, allow=allow)[0]
     papers = store.get_papers(key for key, _ in hits)
-    return [RelatedPaper.from_paper(papers[key], score) for key, score in hits if key in papers]
+    seen = {normalize_title(paper.title)}
+    rows: list[RelatedPaper] = []
+    for key, score in hits:
+        found = papers.get(key)
+        if found is None:
+            continue
+        title_key = normalize_title(found.title)
+        if title_key in seen:
+            continue
+        seen.add(title_key)
+        rows.append(RelatedPaper.from_paper(found, score))
+        if len(rows) == k:
+            break
+    return rows

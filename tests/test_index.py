@@ -1,0 +1,113 @@
+"""The HNSW index: validated loads, rebuilds on damage, incremental updates."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import make_paper
+from specter_desk.index import PaperIndex, build_index, index_health, open_index, paths_for
+
+
+def _fill(store, n=60, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    papers = [make_paper(f"P{i:03d}", f"Paper {i}", f"abstract {i}") for i in range(n)]
+    store.upsert_papers(papers)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.save_vectors(
+        "m", [(p.key, p.content_hash, v) for p, v in zip(papers, vectors, strict=True)]
+    )
+    return papers, vectors
+
+
+def _exact_top(vectors, i, k):
+    sims = vectors @ vectors[i]
+    order = [j for j in np.argsort(-sims) if j != i]
+    return order[:k]
+
+
+def test_query_matches_exact_search(store, tmp_path):
+    papers, vectors = _fill(store)
+    index = open_index(store, "m", tmp_path)
+    hits = index.query(vectors[0], 5, exclude={"P000"})[0]
+    assert [k for k, _ in hits] == [papers[j].key for j in _exact_top(vectors, 0, 5)]
+    assert hits[0][1] == pytest.approx(
+        float(vectors[0] @ vectors[_exact_top(vectors, 0, 1)[0]]), abs=1e-4
+    )
+
+
+def test_saved_index_loads_without_rebuild(store, tmp_path):
+    _fill(store)
+    open_index(store, "m", tmp_path)
+    notices = []
+    index = open_index(store, "m", tmp_path, notice=notices.append)
+    assert len(index) == 60 and notices == []
+    assert index_health(store, "m", tmp_path)[0] == "ok"
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "corrupt", "empty", "header", "dim"])
+def test_damaged_index_is_rebuilt_with_a_notice(store, tmp_path, damage):
+    papers, vectors = _fill(store)
+    open_index(store, "m", tmp_path)
+    data, header = paths_for(tmp_path, "m")
+    if damage == "delete":
+        data.unlink()
+    elif damage == "truncate":
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    elif damage == "corrupt":  # same size, flipped bytes: hnswlib alone would load garbage
+        raw = bytearray(data.read_bytes())
+        for pos in range(1000, len(raw), 997):
+            raw[pos] ^= 0xFF
+        data.write_bytes(bytes(raw))
+    elif damage == "empty":
+        data.write_bytes(b"")
+    elif damage == "header":
+        header.write_text("{not json")
+    elif damage == "dim":
+        meta = json.loads(header.read_text())
+        meta["dim"] = 8
+        header.write_text(json.dumps(meta))
+    assert index_health(store, "m", tmp_path)[0] == "invalid"
+    notices = []
+    index = open_index(store, "m", tmp_path, notice=notices.append)
+    assert len(notices) == 1 and "rebuilt" in notices[0]
+    assert len(index) == 60
+    hits = index.query(vectors[3], 3, exclude={"P003"})[0]
+    assert [k for k, _ in hits] == [papers[j].key for j in _exact_top(vectors, 3, 3)]
+    assert index_health(store, "m", tmp_path)[0] == "ok"
+
+
+def test_index_follows_store_changes_incrementally(store, tmp_path):
+    papers, vectors = _fill(store)
+    open_index(store, "m", tmp_path)
+    store.mark_deleted(["P001"])
+    new = make_paper("NEW", "New paper", "fresh")
+    store.upsert_papers([new])
+    store.save_vectors("m", [("NEW", new.content_hash, vectors[2])])
+    assert index_health(store, "m", tmp_path)[0] == "stale"
+    index = open_index(store, "m", tmp_path)
+    assert "P001" not in index and "NEW" in index and len(index) == 60
+    hits = index.query(vectors[2], 2, exclude={"P002"})[0]
+    assert hits[0][0] == "NEW"
+    assert all(k != "P001" for k, _ in index.query(vectors[1], 59)[0])
+
+
+def test_adding_beyond_capacity_resizes(tmp_path):
+    index = PaperIndex("m", 8, capacity=16)
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(100, 8)).astype(np.float32)
+    index.add([f"k{i}" for i in range(100)], ["h"] * 100, vectors)
+    assert len(index) == 100
+    assert index.query(vectors[50], 1)[0][0][0] == "k50"
+
+
+def test_query_with_filter_and_k_larger_than_index(store, tmp_path):
+    _, vectors = _fill(store, n=10)
+    index = build_index(store, "m")
+    even = {f"P{i:03d}" for i in range(0, 10, 2)}
+    hits = index.query(vectors[0], 50, allow=even.__contains__)[0]
+    assert {k for k, _ in hits} == even
+    assert len(index.query(vectors[0], 50)[0]) == 10
