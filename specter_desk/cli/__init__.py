@@ -1,6 +1,9 @@
 """The specter-desk command line: thin commands that call services and render with rich."""
 
-from . import core  # noqa: F401  (registers commands)
+from . import (
+    core,  # noqa: F401  (registers commands)
+    recommend,  # noqa: F401  (recommend, search, feedback, candidates)
+)
 from .app import app
 
 

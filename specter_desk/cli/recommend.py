@@ -1,0 +1,263 @@
+"""Commands: recommend, search, feedback, candidates add|fetch|list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from ..embed.registry import query_model
+from ..errors import InputError, SpecterDeskError
+from ..models import CANDIDATE_POOL, LIBRARY_POOL
+from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv, fetches
+from ..services.feedback import MIN_LABELS, record_feedback
+from ..services.recommend import recommend
+from ..services.related import resolve_item
+from ..services.search import search
+from .app import app, command, console, fail, notice, open_desk, print_json, state
+from .core import JsonOpt, ModelOpt, ModelPathOpt, related_table, run_embedding
+
+
+def _embed_if_needed(desk, model: str, model_path, quiet: bool) -> None:
+    """Embed papers without a vector (new seeds or candidates) before ranking."""
+    if desk.store.missing_vectors(model):
+        run_embedding(desk, model, model_path=model_path, quiet=quiet)
+
+
+@command("recommend")
+def recommend_cmd(
+    since: str = typer.Option(
+        "week", "--since", help="Seeds: papers added since day, week, month, Nd or an ISO date."
+    ),
+    n: int = typer.Option(10, "-n", min=1, max=100, help="How many recommendations."),
+    from_: str = typer.Option(
+        CANDIDATE_POOL,
+        "--from",
+        help="candidates (feeds, files, arXiv) or library (rediscover papers untouched for "
+        "half a year).",
+    ),
+    model: str = ModelOpt,
+    model_path: Path = ModelPathOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Papers you may want, based on what you added to the library recently."""
+    if from_ not in (CANDIDATE_POOL, LIBRARY_POOL):
+        raise InputError(f"--from must be {CANDIDATE_POOL} or {LIBRARY_POOL}, not {from_!r}")
+    desk = open_desk()
+    spec = desk.model_spec(model)
+    _embed_if_needed(desk, spec.name, model_path, json_out)
+    answer = recommend(
+        desk.store, desk.index(spec.name, refresh=True), since=since, n=n, source=from_
+    )
+    if json_out:
+        print_json(answer.to_dict())
+        return
+    if answer.message:
+        notice(answer.message)
+        return
+    labels = answer.labels
+    how = (
+        f"ranked by your feedback classifier ({labels['up']} up, {labels['down']} down)"
+        if answer.ranker == "classifier"
+        else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
+        f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
+    )
+    table = Table(
+        title=f"Recommended from {answer.source} for {len(answer.seeds)} papers added since "
+        f"{answer.since[:10]} ({spec.name})",
+        title_justify="left",
+        caption=how,
+        caption_justify="left",
+    )
+    table.add_column("score", justify="right")
+    table.add_column("title", ratio=3)
+    table.add_column("year", justify="right")
+    table.add_column("venue", ratio=1)
+    table.add_column("because of (seed, similarity)", ratio=2)
+    table.add_column("key", style="dim")
+    for rec in answer.results:
+        paper = rec.paper
+        because = "; ".join(f"{b['title'][:50]} ({b['score']:.2f})" for b in rec.because[:2])
+        table.add_row(
+            f"{paper.score:.3f}",
+            paper.title,
+            str(paper.year or ""),
+            paper.venue[:40],
+            because,
+            paper.key,
+        )
+    console.print(table)
+
+
+@command("search")
+def search_cmd(
+    query: str = typer.Argument(..., help="Free text, e.g. 'contrastive sentence embeddings'."),
+    k: int = typer.Option(10, "-k", min=1, max=100, help="How many results."),
+    hybrid: bool = typer.Option(
+        False, "--hybrid", help="Fuse with BM25 over title + abstract (reciprocal rank fusion)."
+    ),
+    model: str = ModelOpt,
+    model_path: Path = ModelPathOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Search library and candidates by meaning (the model's query encoder embeds the query)."""
+    desk = open_desk()
+    spec = desk.model_spec(model)
+    _embed_if_needed(desk, spec.name, model_path, json_out)
+    index = desk.index(spec.name, refresh=True)
+    qspec = query_model(spec)
+    encoder = desk.encoder(qspec.name, model_path=model_path if qspec is spec else None)
+    hits = search(desk.store, index, encoder, query, k=k, hybrid=hybrid)
+    if json_out:
+        print_json(
+            {
+                "query": query,
+                "model": spec.name,
+                "query_model": qspec.name,
+                "hybrid": hybrid,
+                "results": [h.to_dict() for h in hits],
+            }
+        )
+        return
+    how = "dense + BM25, RRF score" if hybrid else "cosine"
+    console.print(related_table(hits, f"Search: {query} ({spec.name}, {how})"))
+
+
+@command("feedback")
+def feedback_cmd(
+    item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
+    up: bool = typer.Option(False, "--up", help="More like this."),
+    down: bool = typer.Option(False, "--down", help="Less like this."),
+    clear: bool = typer.Option(False, "--clear", help="Forget the vote on ITEM."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Vote on a paper; with 5 votes each way a classifier ranks your recommendations."""
+    if up + down + clear != 1:
+        raise InputError("pass exactly one of --up, --down or --clear")
+    desk = open_desk()
+    paper = resolve_item(desk.store, item)
+    vote = "up" if up else "down" if down else "clear"
+    result = record_feedback(desk.store, paper.key, vote)
+    if json_out:
+        print_json(result)
+        return
+    counts = result["labels"]
+    verb = {"up": "voted up", "down": "voted down", "clear": "cleared the vote on"}[vote]
+    console.print(f"{verb} {paper.key}: {paper.title[:80]}")
+    missing = max(0, MIN_LABELS - counts["up"]) + max(0, MIN_LABELS - counts["down"])
+    state_line = (
+        "the classifier ranks your recommendations"
+        if not missing
+        else f"similarity ranks until {MIN_LABELS} each way"
+    )
+    console.print(f"labels: {counts['up']} up, {counts['down']} down; {state_line}")
+
+
+candidates_app = typer.Typer(
+    help="Candidate pools to recommend from: files and arXiv listings.", no_args_is_help=True
+)
+app.add_typer(candidates_app, name="candidates")
+
+
+def _guarded(func: Callable) -> Callable:
+    """Turn SpecterDeskError into one error line, as `command` does for top-level commands."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SpecterDeskError as exc:
+            if state["debug"]:
+                raise
+            fail(str(exc), exc.exit_code)
+
+    return wrapper
+
+
+@candidates_app.command("add")
+@_guarded
+def candidates_add(
+    file: Path = typer.Argument(
+        ...,
+        help="A bibliography file (JSONL; BibTeX/RIS/CSL-JSON "
+        "where the file reader supports them).",
+    ),
+    library: str = typer.Option(None, "--library", help="Pool name (default: file:NAME)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Import a file into the candidate pool (never into the library)."""
+    desk = open_desk()
+    result = add_candidates(desk.store, file, library=library)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"candidates from {file.name}: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
+    if result.clashes:
+        notice(
+            f"{len(result.clashes)} keys already belong to another library and were skipped: "
+            + ", ".join(result.clashes[:10])
+        )
+
+
+@candidates_app.command("fetch")
+@_guarded
+def candidates_fetch(
+    source: str = typer.Argument(..., help="Only 'arxiv' for now."),
+    category: str = typer.Option("cs.CL", "--category", help="arXiv category, e.g. cs.CL."),
+    days: int = typer.Option(7, "--days", min=1, max=365, help="Submitted in the last N days."),
+    max_results: int = typer.Option(1000, "--max", min=1, max=10000, help="At most this many."),
+    refresh: bool = typer.Option(False, "--refresh", help="Fetch even if a recent fetch exists."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Fetch recent arXiv papers of a category into the candidate pool (cached for offline use)."""
+    if source != "arxiv":
+        raise InputError(f"unknown candidate source {source!r}; use: arxiv")
+    desk = open_desk()
+    result = fetch_arxiv(desk.store, category, days, max_results=max_results, refresh=refresh)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    if result.warning:
+        notice(result.warning)
+    if result.cached:
+        console.print(
+            f"arXiv {category}, last {days} days: {result.papers} papers from the "
+            f"fetch at {result.fetched_at} (use --refresh to fetch again)"
+        )
+    else:
+        imported = result.import_result
+        console.print(
+            f"arXiv {category}, last {days} days: fetched {result.papers} papers "
+            f"({imported.added} new, {imported.updated} updated)"
+        )
+
+
+@candidates_app.command("list")
+@_guarded
+def candidates_list(json_out: bool = JsonOpt) -> None:
+    """Candidate pools and the arXiv fetches behind them."""
+    desk = open_desk()
+    data = {"sources": candidate_sources(desk.store), "arxiv_fetches": fetches(desk.store)}
+    if json_out:
+        print_json(data)
+        return
+    if not data["sources"]:
+        notice(
+            "no candidates yet: `specter-desk candidates add FILE` or "
+            "`specter-desk candidates fetch arxiv --category cs.CL`"
+        )
+        return
+    for src in data["sources"]:
+        console.print(f"{src['library']:<32} {src['papers']} papers")
+    for f in data["arxiv_fetches"]:
+        console.print(
+            f"  arXiv {f['category']} last {f['days']} days: {f['papers']} papers, "
+            f"fetched {f['fetched_at']}"
+        )
