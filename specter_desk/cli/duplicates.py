@@ -1,0 +1,134 @@
+"""`duplicates`: duplicate clusters in the library, and `duplicates check FILE` before an import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..desk import Desk
+from ..errors import ModelNotFoundError, SpecterDeskError
+from ..index import PaperIndex
+from ..models import LIBRARY_POOL
+from ..services.duplicates import DEFAULT_MIN_SCORE, check_papers, find_duplicates
+from ..sync.files import read_file
+from .app import app, console, fail, notice, open_desk, print_json, state
+
+duplicates_app = typer.Typer(
+    help="Find papers that are in the library more than once, or already there before an import.",
+    no_args_is_help=False,
+)
+app.add_typer(duplicates_app, name="duplicates")
+
+MinScoreOpt = typer.Option(
+    DEFAULT_MIN_SCORE, "--min-score", help="Lowest pair score (0-1) to report as a duplicate."
+)
+JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+EmbeddingsOpt = typer.Option(
+    True, "--embeddings/--no-embeddings",
+    help="Also compare embedding neighbours when the library has vectors.",
+)
+
+
+def _one_line_errors(func: Callable) -> Callable:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SpecterDeskError as exc:
+            if state["debug"]:
+                raise
+            fail(str(exc), exc.exit_code)
+
+    return wrapper
+
+
+def _index(desk: Desk, use: bool) -> PaperIndex | None:
+    """The default model's index when the store has vectors for it."""
+    if not use:
+        return None
+    model = desk.model_spec().name
+    if not desk.store.vector_counts().get(model):
+        return None
+    return desk.index(model)
+
+
+@duplicates_app.callback(invoke_without_command=True)
+@_one_line_errors
+def duplicates(
+    ctx: typer.Context,
+    min_score: float = MinScoreOpt,
+    pool: str = typer.Option(LIBRARY_POOL, "--pool", help="library, candidates or all"),
+    embeddings: bool = EmbeddingsOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """List clusters of duplicate papers with the evidence and a suggested master."""
+    if ctx.invoked_subcommand is not None:
+        return
+    desk = open_desk()
+    clusters = find_duplicates(
+        desk.store, _index(desk, embeddings), min_score=min_score,
+        pool=None if pool == "all" else pool,
+    )
+    if json_out:
+        print_json({"clusters": [c.to_dict() for c in clusters]})
+        return
+    if not clusters:
+        console.print(f"no duplicates at min score {min_score:.2f}", highlight=False)
+        return
+    papers = sum(len(c.papers) for c in clusters)
+    console.print(f"{len(clusters)} duplicate clusters ({papers} papers) at min score "
+                  f"{min_score:.2f}; * marks the suggested master\n", highlight=False)
+    for number, cluster in enumerate(clusters, start=1):
+        console.print(f"[bold][{number}][/] {cluster.id}  score {cluster.score:.3f}",
+                      highlight=False)
+        for paper in cluster.papers:
+            mark = "*" if paper.key == cluster.master else " "
+            console.print(
+                f"  {mark} {paper.key}  {paper.year or '----'}  {paper.first_author[:18]:<18}  "
+                f"{paper.title[:70]}", highlight=False, soft_wrap=True,
+            )
+        if cluster.pairs:
+            console.print(f"    why: {'; '.join(cluster.pairs[0].reasons)}", highlight=False,
+                          soft_wrap=True)
+
+
+@duplicates_app.command("check")
+@_one_line_errors
+def check(
+    file: Path = typer.Argument(..., help="A BibTeX, RIS, CSL-JSON or JSONL file to import."),
+    min_score: float = MinScoreOpt,
+    embeddings: bool = EmbeddingsOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Flag the entries of a file that are already in the library, before importing it."""
+    desk = open_desk()
+    read = read_file(file, library=f"file:{file.name}", pool=LIBRARY_POOL)
+    index = _index(desk, embeddings)
+    encoder = None
+    if index is not None:
+        try:
+            encoder = desk.encoder()
+            encoder.load()
+        except ModelNotFoundError as exc:
+            notice(f"comparing without embeddings: {exc}")
+            encoder = None
+    matches = check_papers(desk.store, read.papers, index, encoder, min_score=min_score)
+    if json_out:
+        print_json({"checked": len(read.papers), "skipped": read.skipped,
+                    "matches": [m.to_dict() for m in matches]})
+        return
+    console.print(f"{len(matches)} of {len(read.papers)} entries of {file.name} are already in "
+                  "the library", highlight=False)
+    for match in matches:
+        incoming = read.papers[match.index]
+        console.print(
+            f"  #{match.index + 1} {incoming.title[:60]!r} -> {match.key} "
+            f"({match.score:.3f}: {'; '.join(match.reasons[:4])})",
+            highlight=False, soft_wrap=True,
+        )
+    for line in read.skipped:
+        notice(f"skipped {line}")

@@ -1,0 +1,172 @@
+"""Duplicates over the store: within a pool, and incoming or candidate papers vs the library."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from ...embed.encoder import Encoder
+from ...errors import InputError
+from ...index import PaperIndex
+from ...models import LIBRARY_POOL, Paper, normalize_title
+from ...store import Store
+from .clustering import DuplicateCluster
+from .detector import (
+    DEFAULT_MIN_SCORE,
+    NEIGHBOUR_MIN_COSINE,
+    NEIGHBOURS,
+    _unit,
+    detect_duplicates,
+)
+from .records import Record, title_key
+from .scoring import score_pair
+
+_PREFIX = 20  # characters of the normalised title used for indexed prefix lookups
+
+
+@dataclass
+class Match:
+    """An incoming paper (by position) that is already in the library as `key`."""
+
+    index: int
+    key: str
+    title: str
+    score: float
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = round(self.score, 4)
+        return data
+
+
+def check_min_score(min_score: float) -> float:
+    """min_score itself, or InputError when it is not a probability."""
+    if not 0.0 <= min_score <= 1.0:
+        raise InputError(f"min score must be between 0 and 1, not {min_score}")
+    return min_score
+
+
+def find_duplicates(
+    store: Store,
+    index: PaperIndex | None = None,
+    *,
+    min_score: float = DEFAULT_MIN_SCORE,
+    pool: str | None = LIBRARY_POOL,
+) -> list[DuplicateCluster]:
+    """Clusters of duplicate papers in a pool (None: across all pools), best first."""
+    check_min_score(min_score)
+    papers = list(store.papers(pool=pool))
+    return detect_duplicates(papers, index, min_score=min_score)
+
+
+def _lookup_keys(store: Store, paper: Paper) -> set[str]:
+    """Keys of live papers that share an identifier, the title key or its first characters."""
+    keys: set[str] = set()
+    for column, value in (
+        ("doi", paper.doi),
+        ("arxiv_id", paper.arxiv_id),
+        ("pmid", paper.pmid),
+        ("isbn", paper.isbn),
+        ("key", paper.key),
+    ):
+        if value:
+            keys.update(store.find_keys(column, value))
+    for tkey in {normalize_title(paper.title), title_key(paper.title)}:
+        if tkey:
+            keys.update(store.find_keys("title_key", tkey))
+        if len(tkey) >= _PREFIX:
+            keys.update(store.keys_with_title_prefix(tkey[:_PREFIX]))
+    return keys
+
+
+def _best_matches(
+    store: Store,
+    incoming: Sequence[Paper],
+    candidates: list[set[str]],
+    *,
+    min_score: float,
+    index: PaperIndex | None = None,
+    vectors: np.ndarray | None = None,
+) -> list[Match]:
+    wanted = set().union(*candidates) if candidates else set()
+    library = {
+        k: p
+        for k, p in store.get_papers(wanted).items()
+        if p.pool == LIBRARY_POOL and not p.deleted
+    }
+    lib_records = {
+        k: Record.from_paper(p, _unit(index.vector(k)) if index is not None else None)
+        for k, p in library.items()
+    }
+    matches = []
+    for i, paper in enumerate(incoming):
+        vector = _unit(vectors[i]) if vectors is not None else None
+        record = Record.from_paper(paper, vector)
+        best: tuple[float, str, list[str]] | None = None
+        for key in sorted(candidates[i]):
+            other = lib_records.get(key)
+            if other is None:
+                continue
+            result = score_pair(record, other)
+            if (
+                result.score >= min_score
+                and not result.conflict
+                and (best is None or result.score > best[0])
+            ):
+                best = (result.score, key, result.reasons)
+        if best:
+            matches.append(Match(i, best[1], library[best[1]].title, best[0], best[2]))
+    return matches
+
+
+def check_papers(
+    store: Store,
+    incoming: list[Paper],
+    index: PaperIndex | None = None,
+    encoder: Encoder | None = None,
+    *,
+    min_score: float = DEFAULT_MIN_SCORE,
+) -> list[Match]:
+    """The incoming papers that are already in the library, with the library paper they match.
+
+    Lookups are indexed (identifiers, title key, title prefix); with an index and an encoder the
+    incoming papers are also embedded and their nearest library neighbours are scored.
+    """
+    check_min_score(min_score)
+    candidates = [_lookup_keys(store, p) for p in incoming]
+    vectors = None
+    if index is not None and encoder is not None and len(index) and incoming:
+        vectors = encoder.encode_papers(incoming)
+        library_keys = store.keys_in_pool(LIBRARY_POOL)
+        hits = index.query(vectors, NEIGHBOURS, allow=library_keys.__contains__)
+        for i, row in enumerate(hits):
+            candidates[i].update(k for k, cos in row if cos >= NEIGHBOUR_MIN_COSINE)
+    return _best_matches(
+        store, incoming, candidates, min_score=min_score, index=index, vectors=vectors
+    )
+
+
+def library_matches(
+    store: Store, papers: Sequence[Paper], *, min_score: float = DEFAULT_MIN_SCORE
+) -> dict[str, str]:
+    """{paper key: library key} for the papers that are the same work as a library paper."""
+    candidates = []
+    for paper in papers:
+        keys = _lookup_keys(store, paper)
+        keys.discard(paper.key)
+        candidates.append(keys)
+    found = _best_matches(store, papers, candidates, min_score=min_score)
+    return {papers[m.index].key: m.key for m in found}
+
+
+def library_match(store: Store, paper: Paper) -> str | None:
+    """The key of a library paper that is the same work as paper, or None (indexed lookups)."""
+    if paper.pool == LIBRARY_POOL and not paper.deleted:
+        stored = store.get_paper(paper.key)
+        if stored is not None and stored.pool == LIBRARY_POOL and not stored.deleted:
+            return paper.key
+    return library_matches(store, [paper]).get(paper.key)
