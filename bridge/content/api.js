@@ -1,0 +1,201 @@
+// @ts-check
+// The HTTP client for the specter-desk bridge. Uses only the endpoints listed in bridge/API.md.
+
+/**
+ * @typedef {object} PaperHit
+ * @property {string} key
+ * @property {string} title
+ * @property {number | null} year
+ * @property {string} venue
+ * @property {string} first_author
+ * @property {string | null} doi
+ * @property {string | null} arxiv_id
+ * @property {"library" | "candidates"} pool
+ * @property {number} score
+ */
+/**
+ * @typedef {object} RelatedResponse
+ * @property {{ key: string, title: string, year: number | null, has_abstract: boolean }} item
+ * @property {string} model
+ * @property {PaperHit[]} related
+ */
+/**
+ * @typedef {PaperHit & { because?: { key: string, title: string, score: number }[] }} Recommendation
+ * @typedef {object} RecommendationsResponse
+ * @property {string} since
+ * @property {{ key: string, title: string }[]} seeds
+ * @property {string} ranker
+ * @property {Recommendation[]} results
+ * @property {string} [message]
+ */
+/**
+ * @typedef {object} DuplicatePaper
+ * @property {string} key
+ * @property {string} title
+ * @property {number | null} year
+ * @property {string} first_author
+ * @property {string | null} doi
+ * @property {string} item_type
+ * @typedef {object} DuplicateCluster
+ * @property {string | number} id
+ * @property {number} score
+ * @property {string} master
+ * @property {DuplicatePaper[]} papers
+ * @property {{ a: string, b: string, score: number, reasons: string[] }[]} pairs
+ * @property {Record<string, unknown>} merged
+ * @typedef {{ clusters: DuplicateCluster[] }} DuplicatesResponse
+ */
+/**
+ * @typedef {object} SyncStatus
+ * @property {"idle" | "queued" | "running" | "failed"} state
+ * @property {string | null} library
+ * @property {{ done: number, total: number } | null} progress
+ * @property {{ code: string, message: string } | null} last_error
+ */
+
+/** An error from the bridge (or from reaching it), with the bridge's stable code. */
+var SDBridgeError = class SDBridgeError extends Error {
+  /**
+   * @param {string} code  a bridge error code, or one of SDApi.DAEMON_DOWN / TIMEOUT / BAD_URL
+   * @param {string} message
+   * @param {number} status HTTP status, 0 when there was no response
+   */
+  constructor(code, message, status) {
+    super(message);
+    this.name = "SDBridgeError";
+    this.code = code;
+    this.status = status;
+  }
+};
+
+var SDApi = {
+  DAEMON_DOWN: "daemon_not_running",
+  TIMEOUT: "timeout",
+  BAD_URL: "bad_url",
+  BAD_RESPONSE: "bad_response",
+
+  /** Every [method, path] the plugin calls; tests check each against API.md and openapi.json. */
+  ENDPOINTS: [
+    ["GET", "/v1/health"],
+    ["GET", "/v1/papers/{key}/related"],
+    ["GET", "/v1/recommendations"],
+    ["GET", "/v1/duplicates"],
+    ["POST", "/v1/sync"],
+  ],
+
+  /**
+   * A client bound to one base URL. getToken(refresh) returns the bearer token; with
+   * refresh=true it must re-read its source (the daemon may have written a new token).
+   * @param {object} options
+   * @param {string} options.url
+   * @param {(refresh: boolean) => Promise<string | null>} options.getToken
+   * @param {typeof fetch} [options.fetch]
+   * @param {number} [options.timeoutMs]
+   */
+  create({ url, getToken, fetch: fetchImpl = fetch, timeoutMs = 15000 }) {
+    const base = url.replace(/\/+$/, "");
+
+    /**
+     * @param {"GET" | "POST"} method
+     * @param {string} path
+     * @param {{ query?: Record<string, string | number | undefined>, body?: unknown, auth?: boolean }} [opts]
+     * @returns {Promise<any>}
+     */
+    async function request(method, path, { query, body, auth = true } = {}) {
+      const problem = SDConfig.urlProblem(base);
+      if (problem) throw new SDBridgeError(SDApi.BAD_URL, problem, 0);
+      const target = new URL(base + path);
+      for (const [name, value] of Object.entries(query || {})) {
+        if (value !== undefined && value !== "") target.searchParams.set(name, String(value));
+      }
+      let response = await send(method, target, body, auth ? await getToken(false) : null);
+      if (response.status === 401 && auth) {
+        const fresh = await getToken(true);
+        if (fresh) response = await send(method, target, body, fresh);
+      }
+      let data = null;
+      const text = await response.text();
+      try {
+        data = text ? JSON.parse(text) : null;
+      } catch (_e) {
+        data = null;
+      }
+      if (!response.ok) {
+        const err = data && data.error ? data.error : null;
+        throw new SDBridgeError(
+          err && err.code ? String(err.code) : `http_${response.status}`,
+          err && err.message ? String(err.message) : `The bridge answered HTTP ${response.status}.`,
+          response.status,
+        );
+      }
+      if (data === null) {
+        throw new SDBridgeError(SDApi.BAD_RESPONSE, "The bridge sent a reply that is not JSON.", response.status);
+      }
+      return data;
+    }
+
+    /**
+     * @param {string} method
+     * @param {URL} target
+     * @param {unknown} body
+     * @param {string | null} token
+     */
+    async function send(method, target, body, token) {
+      /** @type {Record<string, string>} */
+      const headers = { Accept: "application/json" };
+      if (token) headers.Authorization = `Bearer ${token}`;
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      try {
+        return await fetchImpl(target.href, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: controller.signal,
+        });
+      } catch (e) {
+        if (controller.signal.aborted) {
+          throw new SDBridgeError(SDApi.TIMEOUT, `The bridge at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s.`, 0);
+        }
+        throw new SDBridgeError(
+          SDApi.DAEMON_DOWN,
+          `specter-desk is not running at ${base}. Start it with: specter-desk serve`,
+          0,
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+
+    return {
+      base,
+      /** @returns {Promise<{ status: string, version: string }>} */
+      health: () => request("GET", "/v1/health", { auth: false }),
+      /**
+       * @param {string} key
+       * @param {{ k?: number, model?: string }} [opts]
+       * @returns {Promise<RelatedResponse>}
+       */
+      related: (key, { k = 10, model = "" } = {}) =>
+        request("GET", `/v1/papers/${encodeURIComponent(key)}/related`, { query: { k, model } }),
+      /**
+       * @param {{ since?: string, n?: number }} [opts]
+       * @returns {Promise<RecommendationsResponse>}
+       */
+      recommendations: ({ since = "week", n = 20 } = {}) =>
+        request("GET", "/v1/recommendations", { query: { since, n } }),
+      /**
+       * @param {{ minScore?: number }} [opts]
+       * @returns {Promise<DuplicatesResponse>}
+       */
+      duplicates: ({ minScore } = {}) =>
+        request("GET", "/v1/duplicates", { query: { min_score: minScore } }),
+      /**
+       * @param {string} [library]
+       * @returns {Promise<SyncStatus>}
+       */
+      sync: (library) => request("POST", "/v1/sync", { body: library ? { library } : {} }),
+    };
+  },
+};

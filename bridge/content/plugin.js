@@ -1,0 +1,121 @@
+// @ts-check
+// The plugin's lifecycle: registers the preference pane, the item-pane section, the
+// Notifier observer and the per-window menus, and unregisters all of them on shutdown.
+
+var SDPlugin = {
+  PREF_PANE_ID: "specter-desk-prefpane",
+  pluginID: "",
+  version: "",
+  rootURI: "",
+  /** @type {(() => unknown)[]} undo functions, run in reverse on shutdown */
+  disposers: [],
+  /** @type {Set<Window>} */
+  windows: new Set(),
+  /** @type {string | null} token read from the daemon's token file */
+  fileToken: null,
+
+  /** @returns {SDSettings} */
+  settings() {
+    return SDConfig.read(Zotero.Prefs);
+  },
+
+  /**
+   * The bearer token: the preference when set, else the daemon's token file (cached).
+   * @param {boolean} refresh  re-read the file (after a 401)
+   */
+  async token(refresh) {
+    const typed = SDPlugin.settings().token;
+    if (typed) return typed;
+    if (refresh || SDPlugin.fileToken === null) SDPlugin.fileToken = await SDTokenFile.read();
+    return SDPlugin.fileToken;
+  },
+
+  client() {
+    return SDApi.create({ url: SDPlugin.settings().url, getToken: SDPlugin.token });
+  },
+
+  /**
+   * @param {{ id: string, version: string, rootURI: string }} data
+   */
+  async startup({ id, version, rootURI }) {
+    SDPlugin.pluginID = id;
+    SDPlugin.version = version;
+    SDPlugin.rootURI = rootURI;
+    SDPlugin.disposers = [];
+    SDPlugin.fileToken = null;
+
+    const paneID = await Zotero.PreferencePanes.register({
+      pluginID: id,
+      id: SDPlugin.PREF_PANE_ID,
+      src: rootURI + "prefs.xhtml",
+      scripts: [rootURI + "content/prefsPane.js"],
+      label: "specter-desk",
+      image: rootURI + "content/icons/specter-desk.svg",
+    });
+    SDPlugin.disposers.push(() => Zotero.PreferencePanes.unregister(paneID));
+
+    const sectionID = SDRelatedSection.register(SDPlugin);
+    if (sectionID) SDPlugin.disposers.push(() => Zotero.ItemPaneManager.unregisterSection(sectionID));
+
+    const syncer = SDSyncOnChange.create({
+      enabled: () => SDPlugin.settings().syncOnChange,
+      sync: () => SDPlugin.client().sync(),
+      delayMs: SDPlugin.settings().syncDelayMs,
+      log: (message) => Zotero.debug(`specter-desk: ${message}`),
+    });
+    syncer.start();
+    SDPlugin.disposers.push(() => syncer.stop());
+
+    /** @type {any} */ (Zotero).SpecterDesk = SDPlugin;
+    SDPlugin.disposers.push(() => {
+      delete (/** @type {any} */ (Zotero).SpecterDesk);
+    });
+
+    for (const window of Zotero.getMainWindows()) SDPlugin.onMainWindowLoad(window);
+  },
+
+  /** @param {Window} window */
+  onMainWindowLoad(window) {
+    SDWindows.add(window, {
+      openRecommended: (w) => SDWindows.openDialog(w, "Recommended this week", (win, root) =>
+        SDViews.recommendations(SDPlugin, win.document, root, { since: "week" })),
+      openDuplicates: (w) => SDWindows.openDialog(w, "Duplicates", (win, root) =>
+        SDViews.duplicates(SDPlugin, win.document, root, {
+          confirm: (title, text) =>
+            Services.prompt.confirm(/** @type {mozIDOMWindowProxy} */ (/** @type {unknown} */ (win)), title, text),
+        })),
+      syncNow: () => SDPlugin.client().sync(),
+    });
+    SDPlugin.windows.add(window);
+  },
+
+  /** @param {Window} window */
+  onMainWindowUnload(window) {
+    SDWindows.remove(window);
+    SDPlugin.windows.delete(window);
+  },
+
+  shutdown() {
+    for (const window of [...SDPlugin.windows]) SDPlugin.onMainWindowUnload(window);
+    for (const undo of SDPlugin.disposers.reverse()) {
+      try {
+        undo();
+      } catch (e) {
+        Zotero.logError(/** @type {Error} */ (e));
+      }
+    }
+    SDPlugin.disposers = [];
+  },
+
+  /** For the preferences pane: check the bridge and the token, as one line of text. */
+  async testConnection() {
+    const client = SDPlugin.client();
+    try {
+      const health = await client.health();
+      await client.recommendations({ since: "day", n: 1 });
+      return `Connected to specter-desk ${health.version} at ${client.base}; the token works.`;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  },
+};

@@ -1,0 +1,144 @@
+// @ts-check
+// The two dialog views: "Duplicates" and "Recommended this week". Each fills a root element
+// with data from the bridge; errors are shown in the view, never thrown.
+
+/**
+ * @typedef {object} SDViewHost
+ * @property {() => SDSettings} settings
+ * @property {() => ReturnType<typeof SDApi.create>} client
+ */
+
+var SDViews = {
+  /**
+   * A bridge error as a state message (the daemon-down one says how to start it).
+   * @param {Document} doc
+   * @param {Element} root
+   * @param {unknown} e
+   * @param {string} what  e.g. "duplicates"
+   * @param {() => unknown} retry
+   */
+  error(doc, root, e, what, retry) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof SDBridgeError && e.code === SDApi.DAEMON_DOWN) {
+      SDRender.state(doc, root, "daemon-down", {
+        title: "specter-desk is not running",
+        text: "Start it in a terminal, then click Retry:",
+        command: "specter-desk serve",
+        detail: message,
+        buttons: [{ label: "Retry", onClick: retry }],
+      });
+    } else {
+      SDRender.state(doc, root, "error", {
+        title: `Could not load ${what}`,
+        text: message,
+        buttons: [{ label: "Retry", onClick: retry }],
+      });
+    }
+  },
+
+  /**
+   * Fill root with the bridge's duplicate clusters; "Merge" merges after confirm().
+   * @param {SDViewHost} host
+   * @param {Document} doc
+   * @param {HTMLElement} root
+   * @param {{ confirm: (title: string, text: string) => boolean, minScore?: number }} options
+   */
+  async duplicates(host, doc, root, { confirm, minScore }) {
+    const again = () => SDViews.duplicates(host, doc, root, { confirm, minScore });
+    SDRender.state(doc, root, "loading", { title: "Looking for duplicates…" });
+    /** @type {DuplicatesResponse} */
+    let data;
+    try {
+      data = await host.client().duplicates({ minScore });
+    } catch (e) {
+      SDViews.error(doc, root, e, "duplicates", again);
+      return;
+    }
+    const clusters = Array.isArray(data.clusters) ? data.clusters : [];
+    if (!clusters.length) {
+      SDRender.state(doc, root, "empty", { title: "No duplicates found.", text: "specter-desk found no likely duplicates in your library.", buttons: [{ label: "Check again", onClick: again }] });
+      return;
+    }
+    SDRender.clear(root);
+    root.appendChild(SDRender.el(doc, "h2", { cls: "sd-heading", text: `${clusters.length} group(s) of likely duplicates` }));
+    const list = SDRender.el(doc, "ol", { cls: "sd-clusters", attrs: { "data-sd-state": "clusters" } });
+    for (const cluster of clusters) list.appendChild(SDViews.clusterCard(doc, cluster, confirm));
+    root.appendChild(list);
+  },
+
+  /**
+   * @param {Document} doc
+   * @param {DuplicateCluster} cluster
+   * @param {(title: string, text: string) => boolean} confirm
+   */
+  clusterCard(doc, cluster, confirm) {
+    const reasons = [...new Set((cluster.pairs || []).flatMap((p) => p.reasons || []))];
+    const status = SDRender.el(doc, "div", { cls: "sd-merge-status" });
+    const merge = SDRender.button(doc, "Merge…", async () => {
+      const result = await SDActions.mergeCluster(cluster, confirm);
+      status.textContent = result.message;
+      card.setAttribute("data-merged", String(result.merged));
+      if (result.merged) merge.setAttribute("disabled", "true");
+    }, "sd-button sd-merge");
+    const card = SDRender.el(doc, "li", { cls: "sd-cluster", attrs: { "data-cluster": String(cluster.id) } }, [
+      SDRender.el(doc, "div", { cls: "sd-cluster-head", text: `score ${SDRender.formatScore(cluster.score)}` }),
+      SDRender.el(doc, "ul", { cls: "sd-cluster-papers" }, cluster.papers.map((p) => SDRender.el(doc, "li", {
+        cls: p.key === cluster.master ? "sd-master" : "sd-other",
+        attrs: { "data-key": p.key },
+      }, [
+        SDRender.el(doc, "span", { cls: "sd-title", text: p.title || p.key }),
+        SDRender.el(doc, "span", { cls: "sd-meta", text: ` ${[p.first_author, p.year, p.item_type, p.doi].filter(Boolean).join(" · ")}` }),
+        p.key === cluster.master ? SDRender.el(doc, "span", { cls: "sd-badge", text: "kept (master)" }) : null,
+      ]))),
+      SDRender.el(doc, "div", { cls: "sd-reasons", text: reasons.length ? `Why: ${reasons.join("; ")}` : "" }),
+      merge,
+      status,
+    ]);
+    return card;
+  },
+
+  /**
+   * Fill root with the week's recommendations.
+   * @param {SDViewHost} host
+   * @param {Document} doc
+   * @param {HTMLElement} root
+   * @param {{ since?: string }} [options]
+   */
+  async recommendations(host, doc, root, { since = "week" } = {}) {
+    const again = () => SDViews.recommendations(host, doc, root, { since });
+    SDRender.state(doc, root, "loading", { title: "Finding recommendations…" });
+    /** @type {RecommendationsResponse} */
+    let data;
+    try {
+      data = await host.client().recommendations({ since, n: Math.max(10, host.settings().k) });
+    } catch (e) {
+      SDViews.error(doc, root, e, "recommendations", again);
+      return;
+    }
+    const results = Array.isArray(data.results) ? data.results : [];
+    if (!results.length) {
+      SDRender.state(doc, root, "empty", {
+        title: "No recommendations this week",
+        text: data.message || "Add or read papers in Zotero this week; recommendations are built from what you added recently.",
+      });
+      return;
+    }
+    SDRender.clear(root);
+    root.appendChild(SDRender.el(doc, "h2", { cls: "sd-heading", text: `Recommended this week (${results.length})` }));
+    const seeds = Array.isArray(data.seeds) ? data.seeds : [];
+    if (seeds.length) {
+      root.appendChild(SDRender.el(doc, "div", { cls: "sd-seeds", text: `Based on ${seeds.length} paper(s) you added: ${seeds.slice(0, 3).map((s) => s.title).join("; ")}${seeds.length > 3 ? "…" : ""}` }));
+    }
+    const handlers = {
+      onOpen: (/** @type {PaperHit} */ hit) => SDActions.selectItem(hit.key),
+      onAdd: (/** @type {PaperHit} */ hit) => SDActions.addByIdentifier(hit),
+    };
+    const list = SDRender.el(doc, "ol", { cls: "sd-results", attrs: { "data-sd-state": "results" } });
+    for (const hit of results) {
+      const because = (hit.because || []).slice(0, 2).map((b) =>
+        SDRender.el(doc, "div", { cls: "sd-because", text: `because you added “${b.title}” (${SDRender.formatScore(b.score)})` }));
+      list.appendChild(SDRender.hitRow(doc, hit, handlers, because));
+    }
+    root.appendChild(list);
+  },
+};

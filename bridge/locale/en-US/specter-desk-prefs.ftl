@@ -1,0 +1,10 @@
+specter-desk-prefs-title = specter-desk
+specter-desk-prefs-url = Bridge URL (on this computer)
+specter-desk-prefs-token = Token
+specter-desk-prefs-token-help = Leave empty to read the token from the daemon's data folder (the file bridge-token; `specter-desk bridge token` prints it).
+specter-desk-prefs-results = Related papers to show
+specter-desk-prefs-model = Model (empty: the daemon's default)
+specter-desk-prefs-sync =
+    .label = Ask specter-desk to sync when items are added or changed
+specter-desk-prefs-test =
+    .label = Test connection

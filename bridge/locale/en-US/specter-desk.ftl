@@ -1,0 +1,10 @@
+specter-desk-related-header =
+    .label = Related papers
+specter-desk-related-sidenav =
+    .tooltiptext = Related papers (specter-desk)
+specter-desk-menu-recommended =
+    .label = specter-desk: Recommended this week…
+specter-desk-menu-duplicates =
+    .label = specter-desk: Duplicates…
+specter-desk-menu-sync =
+    .label = specter-desk: Sync now
