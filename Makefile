@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-python lint bench clean
+.PHONY: demo test test-python test-js xpi lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/specter-desk demo
 
-test: test-python
+test: test-python test-js
 
 # pytest exits 5 when it collects no test: make treats that as a failure, as CI must.
 test-python: $(VENV)/.installed
@@ -35,3 +35,17 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# The Zotero plugin (bridge/): npm ci when node_modules is missing or older than the lock file,
+# then type-check every Zotero API call against zotero-types, then node --test.
+bridge/node_modules/.installed: bridge/package.json bridge/package-lock.json
+	cd bridge && npm ci --no-audit --no-fund
+	touch $@
+
+test-js: bridge/node_modules/.installed
+	cd bridge && npx --no-install tsc -p .
+	node --test bridge/test/
+
+xpi:
+	python3 packaging/build-xpi.py
+
