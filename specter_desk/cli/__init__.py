@@ -3,6 +3,7 @@
 from . import (
     core,  # noqa: F401  (registers commands)
     recommend,  # noqa: F401  (recommend, search, feedback, candidates)
+    sync,  # noqa: F401  (sync, login, logout, import)
 )
 from .app import app
 

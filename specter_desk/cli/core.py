@@ -19,12 +19,11 @@ from ..config import Config, Paths
 from ..desk import Desk
 from ..embed.pipeline import embed_missing
 from ..embed.registry import MODELS
-from ..errors import InputError, SpecterDeskError
+from ..errors import SpecterDeskError
 from ..index import build_index, index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
 from ..services.related import related, resolve_item
-from ..sync.files import read_jsonl
 from .app import app, command, console, notice, open_desk, print_json, progress_bar
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
@@ -42,33 +41,6 @@ def run_embedding(
         result = embed_missing(desk.store, encoder, on_progress=bar)
     desk.index(encoder.spec.name, refresh=True)
     return result
-
-
-@command("import")
-def import_cmd(
-    file: Path = typer.Argument(..., help="A JSONL file: one paper per line (key, title, ...)."),
-    as_: str = typer.Option(LIBRARY_POOL, "--as", help="library or candidates"),
-    library: str = typer.Option(None, "--library", help="Library name (default: file:NAME)."),
-    json_out: bool = JsonOpt,
-) -> None:
-    """Import papers from a JSONL file into the store."""
-    if as_ not in (LIBRARY_POOL, CANDIDATE_POOL):
-        raise InputError(f"--as must be {LIBRARY_POOL} or {CANDIDATE_POOL}, not {as_!r}")
-    desk = open_desk()
-    papers = list(read_jsonl(file, library=library or f"file:{file.name}", pool=as_))
-    result = import_papers(desk.store, papers)
-    if json_out:
-        print_json(result.to_dict())
-        return
-    console.print(
-        f"imported {file.name}: {result.added} added, {result.updated} updated, "
-        f"{result.unchanged} unchanged"
-    )
-    if result.clashes:
-        notice(
-            f"{len(result.clashes)} keys already belong to another library and were skipped: "
-            + ", ".join(result.clashes[:10])
-        )
 
 
 @command("embed")

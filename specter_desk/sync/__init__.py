@@ -1,1 +1,246 @@
-"""Sync sources: Zotero (web, local API, zotero.sqlite) and bibliography files."""
+"""Sync sources: Zotero (web, local API, zotero.sqlite) and bibliography files.
+
+`run_sync(desk, source)` is the one entry point (CLI and daemon): it picks the source,
+writes pages through a PageWriter (one transaction each, library version last), then embeds
+only new or changed papers and refreshes the index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SyncError, SyncFileError
+from ..models import LIBRARY_POOL
+from .writer import Counts, PageWriter
+
+if TYPE_CHECKING:
+    from ..desk import Desk
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SyncResult:
+    """What a sync did."""
+
+    library: str
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    unchanged: int = 0
+    fulltext: int = 0
+    requests: int = 0
+    clashes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SyncContext:
+    """What a source needs: the store, its page writer, progress and stop callbacks."""
+
+    desk: Desk
+    writer: PageWriter
+    full: bool
+    report: Progress
+    should_stop: Callable[[], bool]
+    pool: str = LIBRARY_POOL
+    client: Any = None
+    extra: list[Counts] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def store(self):
+        return self.desk.store
+
+    def check_stop(self) -> None:
+        """Stop between pages when asked (what is committed stays committed)."""
+        from .zotero_web import Stopped
+
+        if self.should_stop():
+            raise Stopped
+
+    def on_wait(self, seconds: float, why: str) -> None:
+        self.report(f"{why}: waiting {seconds:.0f} s", 0, 0)
+
+    def extra_counts(self, counts: Counts) -> None:
+        self.extra.append(counts)
+
+
+# -- sources ----------------------------------------------------------------------------
+
+SourceFn = Callable[[SyncContext, str], None]
+SOURCES: dict[str, SourceFn] = {}
+
+
+def register_source(kind: str, func: SourceFn) -> None:
+    """Register a sync source kind ("user", "group", "local", "sqlite", "file", or a test's)."""
+    SOURCES[kind] = func
+
+
+def _web_settings(desk: Desk) -> tuple[str, str, str]:
+    from .credentials import load_credentials
+
+    zotero = desk.config.values["zotero"]
+    saved = load_credentials(desk.paths)
+    api_key = zotero.get("api_key") or saved.get("api_key") or ""
+    user_id = str(zotero.get("library_id") or saved.get("user_id") or "")
+    return api_key, user_id, zotero["url"]
+
+
+def _sync_user(ctx: SyncContext, arg: str) -> None:
+    from .zotero_web import sync_web
+
+    api_key, user_id, url = _web_settings(ctx.desk)
+    if not api_key or not user_id:
+        raise SyncError(
+            "no Zotero API key: run `specter-desk login`, or set ZOTERO_API_KEY and "
+            "zotero.library_id (your numeric user id from zotero.org/settings/keys)"
+        )
+    sync_web(ctx, library_type="user", library_id=user_id, api_key=api_key, endpoint=url)
+
+
+def _sync_group(ctx: SyncContext, arg: str) -> None:
+    from .zotero_web import sync_web
+
+    api_key, _, url = _web_settings(ctx.desk)
+    sync_web(ctx, library_type="group", library_id=arg, api_key=api_key or None, endpoint=url)
+
+
+def _sync_local(ctx: SyncContext, arg: str) -> None:
+    from .zotero_local import sync_local, zotero_data_dir
+
+    zotero = ctx.desk.config.values["zotero"]
+    storage = zotero_data_dir(zotero.get("sqlite_path") or "") / "storage"
+    sync_local(ctx, local_url=zotero["local_url"], storage_dir=storage)
+
+
+def _sync_sqlite(ctx: SyncContext, arg: str) -> None:
+    from .zotero_local import zotero_data_dir
+    from .zotero_sqlite import sync_sqlite
+
+    configured = ctx.desk.config.values["zotero"].get("sqlite_path") or ""
+    path = Path(configured).expanduser() if configured else (zotero_data_dir("") / "zotero.sqlite")
+    sync_sqlite(ctx, path=path)
+
+
+def _sync_file(ctx: SyncContext, arg: str) -> None:
+    from .files import read_file
+
+    read = read_file(Path(arg), library=ctx.writer.library, pool=ctx.pool)
+    ctx.skipped = read.skipped
+    stored = ctx.store.versions(ctx.writer.library, include_deleted=True)
+    gone = set(stored) - {p.key for p in read.papers}
+    for start in range(0, len(read.papers), 500):
+        ctx.check_stop()
+        ctx.writer.write(read.papers[start : start + 500])
+        ctx.report("writing papers", min(start + 500, len(read.papers)), len(read.papers))
+    ctx.writer.write(deleted_keys=gone, state=(0, {"format": read.format}))
+
+
+for _kind, _func in {
+    "user": _sync_user,
+    "group": _sync_group,
+    "local": _sync_local,
+    "sqlite": _sync_sqlite,
+    "file": _sync_file,
+}.items():
+    register_source(_kind, _func)
+
+
+def parse_source(source: str) -> tuple[str, str, str]:
+    """(kind, argument, library name) for "user", "group:ID", "local", "sqlite" or a file."""
+    source = (source or "").strip()
+    if source in SOURCES and source not in ("group", "file"):
+        return source, "", source
+    if source.startswith("group:"):
+        group = source.split(":", 1)[1]
+        if not group.isdigit():
+            raise SyncError(f"group libraries are named group:ID with a numeric id, not {source!r}")
+        return "group", group, source
+    path = Path(source.removeprefix("file:")).expanduser()
+    if path.suffix or path.exists():
+        if not path.is_file():
+            raise SyncFileError(f"{path}: no such file")
+        return "file", str(path), f"file:{path.name}"
+    raise SyncError(
+        f"unknown library {source!r}: use user, group:ID, local, sqlite or a .bib/.ris/.json/"
+        ".jsonl file"
+    )
+
+
+def run_sync(
+    desk: Desk,
+    source: str,
+    *,
+    full: bool = False,
+    embed: bool = True,
+    on_progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    pool: str = LIBRARY_POOL,
+) -> SyncResult:
+    """Sync one source into the desk's store, then embed what changed (see module doc)."""
+    started = time.perf_counter()
+    kind, arg, library = parse_source(source)
+    if kind == "user":
+        _, user_id, _ = _web_settings(desk)
+        library = f"user:{user_id}" if user_id else "user"
+    report = on_progress or (lambda message, done, total: None)
+    stop = should_stop or (lambda: False)
+    ctx = SyncContext(desk, PageWriter(desk.store, library), full, report, stop, pool=pool)
+    from .zotero_web import Stopped
+
+    stopped = False
+    try:
+        SOURCES[kind](ctx, arg)
+    except Stopped:
+        stopped = True
+    counts = [ctx.writer.counts, *ctx.extra]
+    result = SyncResult(
+        library=library,
+        added=sum(c.added for c in counts),
+        updated=sum(c.updated for c in counts),
+        deleted=sum(c.deleted for c in counts),
+        unchanged=sum(c.unchanged for c in counts),
+        fulltext=sum(c.fulltext for c in counts),
+        clashes=[k for c in counts for k in c.clashes],
+        skipped=list(ctx.skipped),
+        requests=getattr(ctx.client, "requests", 0),
+        stopped=stopped,
+    )
+    if embed and not stopped:
+        result.embedded = embed_changed(desk, on_progress=report, deleted=result.deleted)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def embed_changed(desk: Desk, *, on_progress: Progress | None = None, deleted: int = 0) -> int:
+    """Embed papers without a current vector for the default model and refresh its index.
+
+    Loads no model when nothing is missing; refreshes the index after deletions.
+    """
+    from ..embed.pipeline import embed_missing
+
+    model = desk.model_spec().name
+    if not desk.store.missing_vectors(model):
+        if deleted and desk.store.vector_counts().get(model):
+            desk.index(model, refresh=True)
+        return 0
+    encoder = desk.encoder()
+
+    def progress(done: int, total: int) -> None:
+        if on_progress:
+            on_progress(f"embedding ({encoder.spec.name})", done, total)
+
+    result = embed_missing(desk.store, encoder, on_progress=progress)
+    desk.index(encoder.spec.name, refresh=True)
+    return result.embedded

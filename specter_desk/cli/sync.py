@@ -1,0 +1,151 @@
+"""Sync commands: sync (Zotero web/local/sqlite or a file), login, logout, import FILE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import InputError, ZoteroAuthError
+from ..models import CANDIDATE_POOL, LIBRARY_POOL
+from ..services.library import import_papers
+from ..sync import run_sync
+from ..sync.credentials import delete_credentials, save_credentials
+from ..sync.files import read_file
+from .app import command, console, err_console, notice, open_desk, print_json
+
+JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def _check_pool(as_: str) -> None:
+    if as_ not in (LIBRARY_POOL, CANDIDATE_POOL):
+        raise InputError(f"--as must be {LIBRARY_POOL} or {CANDIDATE_POOL}, not {as_!r}")
+
+
+@command("sync")
+def sync_cmd(
+    library: str = typer.Option(
+        "user",
+        "--library",
+        "-l",
+        help="user, group:ID, local (Zotero 7 running), sqlite (zotero.sqlite, offline) or a "
+        ".bib/.ris/.json/.jsonl file.",
+    ),
+    full: bool = typer.Option(False, "--full", help="Fetch every item again, not only changes."),
+    no_embed: bool = typer.Option(False, "--no-embed", help="Only sync; embed later."),
+    as_: str = typer.Option(LIBRARY_POOL, "--as", help="For files: library or candidates."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Bring the store up to date with Zotero (or a file), then embed what changed."""
+    _check_pool(as_)
+    desk = open_desk()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=json_out,
+    )
+    task = progress.add_task("sync", total=None)
+
+    def on_progress(message: str, done: int, total: int) -> None:
+        progress.update(task, description=message, completed=done, total=total or None)
+
+    with progress:
+        result = run_sync(
+            desk, library, full=full, embed=not no_embed, on_progress=on_progress, pool=as_
+        )
+    if json_out:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"synced {result.library}: {result.added} added, {result.updated} updated, "
+        f"{result.deleted} deleted, {result.embedded} embedded in {result.seconds:.1f} s"
+        + (f" ({result.fulltext} got text from their PDFs)" if result.fulltext else "")
+        + (" [yellow](stopped early; run sync again to finish)[/]" if result.stopped else ""),
+        highlight=False,
+    )
+    if result.clashes:
+        notice(
+            f"{len(result.clashes)} keys already belong to another library and were "
+            f"skipped: {', '.join(result.clashes[:10])}"
+        )
+    if result.skipped:
+        notice(f"{len(result.skipped)} records skipped: {'; '.join(result.skipped[:5])}")
+
+
+@command("login")
+def login_cmd(
+    api_key: str = typer.Option(
+        ...,
+        "--api-key",
+        prompt="Zotero API key (zotero.org/settings/keys)",
+        hide_input=True,
+        help="A key with read access to your library.",
+    ),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Check a Zotero API key with the web API and save it (OS keyring, else a 0600 file)."""
+    from ..sync.zotero_web import ZoteroClient
+
+    desk = open_desk()
+    url = desk.config.get("zotero", "url")
+    client = ZoteroClient("0", "user", api_key, endpoint=url)
+    info = client.call(client.key_info)
+    if not isinstance(info, dict) or not info.get("userID"):
+        raise ZoteroAuthError(
+            "Zotero did not accept this API key; create one at https://www.zotero.org/settings/keys"
+        )
+    where = save_credentials(
+        desk.paths,
+        {"api_key": api_key, "user_id": str(info["userID"]), "username": info.get("username", "")},
+    )
+    if json_out:
+        print_json(
+            {"user_id": info["userID"], "username": info.get("username"), "stored_in": where}
+        )
+        return
+    console.print(
+        f"logged in as {info.get('username') or info['userID']} "
+        f"(user {info['userID']}); key saved in {where}",
+        highlight=False,
+    )
+
+
+@command("logout")
+def logout_cmd() -> None:
+    """Forget the saved Zotero API key."""
+    delete_credentials(open_desk().paths)
+    console.print("forgot the saved Zotero API key")
+
+
+@command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="A BibTeX, RIS, CSL-JSON or JSONL file."),
+    as_: str = typer.Option(LIBRARY_POOL, "--as", help="library or candidates"),
+    library: str = typer.Option(None, "--library", help="Library name (default: file:NAME)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Import papers from a BibTeX, RIS, CSL-JSON or JSONL file (keys kept; clashes reported)."""
+    _check_pool(as_)
+    desk = open_desk()
+    read = read_file(file, library=library or f"file:{file.name}", pool=as_)
+    result = import_papers(desk.store, read.papers)
+    if json_out:
+        print_json({**result.to_dict(), "format": read.format, "skipped": read.skipped})
+        return
+    console.print(
+        f"imported {file.name} ({read.format}): {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged",
+        highlight=False,
+    )
+    if result.clashes:
+        notice(
+            f"{len(result.clashes)} keys already belong to another library and were skipped: "
+            + ", ".join(result.clashes[:10])
+        )
+    if read.skipped:
+        notice(f"{len(read.skipped)} records skipped: {'; '.join(read.skipped[:5])}")

@@ -1,0 +1,261 @@
+"""Zotero web API v3 sync through pyzotero: incremental by library version, crash-safe.
+
+The loop follows Zotero's sync recommendations (see ZOTERO.md): one cheap
+`items?since=V&format=versions` request with `If-Modified-Since-Version: V` (304 = nothing to
+do), then the changed items in `itemKey` batches of 50, each committed as one transaction,
+then `deleted?since=V`, then full-text excerpts for items without an abstract. The library
+version is stored last, in the final transaction, so a crash at any point resumes from the
+last completed sync and refetches only what it had not committed yet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+from pyzotero import errors as ze
+from pyzotero import zotero
+
+from ..errors import LocalApiDisabledError, SyncError, ZoteroAuthError, ZoteroUnreachableError
+from .fulltext import excerpt
+from .writer import PageWriter
+from .zotero_items import paper_from_item
+
+BATCH = 50  # the API's itemKey limit
+NOT_MODIFIED = object()
+MAX_ATTEMPTS = 6
+MAX_WAIT_S = 120.0
+
+
+class Stopped(Exception):  # noqa: N818 - control flow, not an error
+    """should_stop() said to stop between pages."""
+
+
+class ZoteroClient(zotero.Zotero):
+    """pyzotero with a visible wait on Backoff/Retry-After, If-Modified-Since-Version, retries
+    on 429/5xx with capped exponential backoff, and a request counter."""
+
+    def __init__(
+        self,
+        library_id: str,
+        library_type: str,
+        api_key: str | None,
+        *,
+        endpoint: str,
+        local: bool = False,
+        on_wait: Callable[[float, str], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ):
+        super().__init__(library_id, library_type, api_key, local=local)
+        self.endpoint = endpoint.rstrip("/")
+        self.extra_headers: dict[str, str] = {}
+        self.on_wait = on_wait or (lambda seconds, why: None)
+        self.should_stop = should_stop or (lambda: False)
+        self.requests = 0
+        self.last_response: httpx2.Response | None = None
+
+    def default_headers(self) -> dict[str, str]:
+        return {**super().default_headers(), **self.extra_headers}
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx2.Response:
+        self.requests += 1
+        response = super()._send(method, url, **kwargs)
+        self.last_response = response
+        return response
+
+    def _check_backoff(self) -> None:
+        remainder = self.backoff_until - time.time()
+        if remainder > 0:
+            self.wait(remainder, "Zotero asked to back off")
+
+    def wait(self, seconds: float, why: str) -> None:
+        """Sleep (visibly, and stoppable) before the next request."""
+        seconds = min(float(seconds), MAX_WAIT_S)
+        self.on_wait(seconds, why)
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.should_stop():
+                raise Stopped
+            time.sleep(min(left, 0.2))
+        self.backoff_until = 0.0
+
+    @property
+    def last_version(self) -> int:
+        """Last-Modified-Version of the latest response (0 when absent, as on the local API)."""
+        if self.last_response is None:
+            return 0
+        return int(self.last_response.headers.get("last-modified-version") or 0)
+
+    def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one pyzotero call; map its failures to SyncError and retry recoverable ones."""
+        for attempt in range(MAX_ATTEMPTS):
+            self.url_params = None  # pyzotero keeps a failed call's parameters otherwise
+            try:
+                return func(*args, **kwargs)
+            except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
+                raise self._unreachable(exc) from exc
+            except (httpx2.ReadTimeout, httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise self._unreachable(exc) from exc
+                self.wait(min(2.0**attempt, 30.0), f"network error ({type(exc).__name__})")
+            except ze.TooManyRetriesError as exc:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise SyncError(
+                        f"Zotero at {self.endpoint} keeps rate-limiting; try again later"
+                    ) from exc
+                self.wait(self._retry_after(2.0**attempt), "rate-limited (429)")
+            except ze.PyZoteroError as exc:
+                status = self.last_response.status_code if self.last_response else 0
+                body = self.last_response.text if self.last_response else ""
+                if status == 304:
+                    return NOT_MODIFIED
+                if status in (401, 403):
+                    raise self._refused(body) from exc
+                if status in (429, 500, 502, 503, 504) and attempt < MAX_ATTEMPTS - 1:
+                    self.wait(self._retry_after(2.0**attempt), f"server answered {status}")
+                    continue
+                raise SyncError(
+                    f"Zotero at {self.endpoint} answered {status}: "
+                    f"{' '.join(body.split())[:160] or type(exc).__name__}"
+                ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_after(self, default: float) -> float:
+        headers = self.last_response.headers if self.last_response is not None else {}
+        value = headers.get("retry-after") or headers.get("backoff")
+        try:
+            return float(value) if value else default
+        except ValueError:
+            return default
+
+    def _unreachable(self, exc: Exception) -> SyncError:
+        if self.local:
+            return ZoteroUnreachableError(
+                f"Zotero is not running (nothing answers at {self.endpoint}); start Zotero 7, "
+                "or sync offline with --library sqlite"
+            )
+        return ZoteroUnreachableError(
+            f"cannot reach the Zotero web API at {self.endpoint} ({type(exc).__name__}); "
+            "check the network or SPECTER_DESK_ZOTERO_URL"
+        )
+
+    def _refused(self, body: str) -> SyncError:
+        if self.local and "not enabled" in body.lower():
+            return LocalApiDisabledError(
+                "Zotero's local API is switched off: in Zotero open Settings -> Advanced and "
+                'tick "Allow other applications on this computer to communicate with Zotero" '
+                "(extensions.zotero.httpServer.localAPI.enabled)"
+            )
+        return ZoteroAuthError(
+            f"Zotero refused the API key for {self.library_type}/{self.library_id} "
+            f"({' '.join(body.split())[:80] or 'forbidden'}); run `specter-desk login` or set "
+            "ZOTERO_API_KEY to a key with read access to this library"
+        )
+
+
+def fetch_items(client: ZoteroClient, keys: list[str]) -> list[dict[str, Any]]:
+    """Items by key (at most 50), trashed ones included."""
+    return client.call(client.items, itemKey=",".join(keys), includeTrashed=1, limit=len(keys))
+
+
+def sync_web(
+    ctx: Any, *, library_type: str, library_id: str, api_key: str | None, endpoint: str
+) -> None:
+    """Sync a user or group library from the web API into ctx.writer (see module doc)."""
+    client = ZoteroClient(
+        library_id,
+        library_type,
+        api_key,
+        endpoint=endpoint,
+        on_wait=ctx.on_wait,
+        should_stop=ctx.should_stop,
+    )
+    ctx.client = client
+    writer: PageWriter = ctx.writer
+    store = ctx.store
+    state = store.sync_state(writer.library)
+    since = 0 if ctx.full else int(state["version"])
+    ft_since = 0 if ctx.full else int(state["details"].get("fulltext_version", since))
+    for _round in range(3):  # again if the library changed while we synced
+        client.extra_headers = {"If-Modified-Since-Version": str(since)} if since else {}
+        ctx.report("checking for changes", 0, 0)
+        versions = client.call(client.item_versions, since=since, includeTrashed=1)
+        client.extra_headers = {}
+        if versions is NOT_MODIFIED:
+            writer.write(state=(since, {**state["details"], "fulltext_version": ft_since}))
+            return
+        library_version = client.last_version
+        stored = store.versions(writer.library, include_deleted=True)
+        known = {} if ctx.full and _round == 0 else stored  # --full fetches every item again
+        changed = sorted(k for k, v in versions.items() if known.get(k) != v)
+        gone = set(stored) - set(versions) if since == 0 else set()
+        parents: dict[str, str] = {}  # attachment key -> parent item key
+        for start in range(0, len(changed), BATCH):
+            ctx.check_stop()
+            items = fetch_items(client, changed[start : start + BATCH])
+            papers = []
+            for item in items:
+                data = item.get("data", {})
+                if data.get("itemType") == "attachment" and data.get("parentItem"):
+                    parents[data["key"]] = data["parentItem"]
+                paper = paper_from_item(item, library=writer.library)
+                if paper is not None:
+                    papers.append(paper)
+            writer.write(papers)
+            ctx.report("fetching items", min(start + BATCH, len(changed)), len(changed))
+        if since:
+            deleted = client.call(client.deleted, since=since)
+            gone |= set(deleted.get("items", []))
+        texts = _fulltext_excerpts(ctx, client, ft_since, parents)
+        newest = max(library_version, client.last_version)
+        writer.write(
+            deleted_keys=gone,
+            fulltext=texts,
+            state=(library_version, {"fulltext_version": library_version}),
+        )
+        if newest <= library_version:
+            return
+        since = ft_since = library_version
+        state = store.sync_state(writer.library)
+
+
+def _fulltext_excerpts(
+    ctx: Any, client: ZoteroClient, since: int, parents: dict[str, str]
+) -> dict[str, str]:
+    """{parent key: excerpt} from attachments whose full text changed since `since`, for
+    papers that have no abstract."""
+    changed = client.call(client.new_fulltext, since=since)
+    if not changed:
+        return {}
+    unknown = [k for k in changed if k not in parents]
+    for start in range(0, len(unknown), BATCH):
+        for item in fetch_items(client, unknown[start : start + BATCH]):
+            data = item.get("data", {})
+            if data.get("parentItem"):
+                parents[data["key"]] = data["parentItem"]
+    wanted = {parents[k]: k for k in sorted(changed) if k in parents}
+    papers = ctx.store.get_papers(wanted)
+    texts: dict[str, str] = {}
+    todo = [
+        (key, att)
+        for key, att in wanted.items()
+        if key in papers
+        and not papers[key].deleted
+        and (not papers[key].abstract or papers[key].text_source == "fulltext")
+    ]
+    for done, (key, attachment) in enumerate(todo, start=1):
+        ctx.check_stop()
+        result = client.call(_fulltext_or_none, client, attachment)
+        if result and result.get("content"):
+            texts[key] = excerpt(papers[key].title, str(result["content"]))
+        ctx.report("reading full text", done, len(todo))
+    return texts
+
+
+def _fulltext_or_none(client: ZoteroClient, attachment: str) -> dict[str, Any] | None:
+    try:
+        return client.fulltext_item(attachment)
+    except ze.ResourceNotFoundError:
+        return None
