@@ -44,6 +44,14 @@ PAPER_COLUMNS = (
     "raw",
 )
 _JSON_COLUMNS = ("creators", "collections", "tags", "raw")
+# The last 24 characters of the title key without spaces (indexed: finds titles whose start
+# differs, as a typo in the first words makes them); title_tail() is the same in Python.
+TITLE_TAIL_SQL = "substr(replace(title_key, ' ', ''), -24)"
+
+
+def title_tail(title_key: str) -> str:
+    """The Python twin of TITLE_TAIL_SQL for a title key."""
+    return title_key.replace(" ", "")[-24:]
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -125,8 +133,15 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """An index on the last characters of the title key, for duplicate lookups (issue 5)."""
+    db.execute(f"CREATE INDEX idx_papers_title_tail ON papers({TITLE_TAIL_SQL})")
+
+
 # Append only, never edit or reorder: migration N upgrades schema version N-1 to N.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1, _migration_2, _migration_3,
+]
 
 
 def now_iso() -> str:
@@ -382,6 +397,18 @@ class Store:
             "SELECT key FROM papers WHERE title_key >= ? AND title_key < ? AND deleted = 0 "
             "ORDER BY title_key, key LIMIT ?",
             [prefix, prefix + "\U0010ffff", limit],
+        )
+        return [r[0] for r in cur]
+
+    def keys_with_title_tail(self, title_key: str, limit: int = 50) -> list[str]:
+        """Keys of live papers whose title key ends like this one (see TITLE_TAIL_SQL)."""
+        tail = title_tail(title_key)
+        if len(tail) < 24:
+            return []
+        cur = self.db.execute(
+            f"SELECT key FROM papers WHERE {TITLE_TAIL_SQL} = ? AND deleted = 0 "
+            "ORDER BY key LIMIT ?",
+            [tail, limit],
         )
         return [r[0] for r in cur]
 

@@ -28,7 +28,8 @@ MinScoreOpt = typer.Option(
 )
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 EmbeddingsOpt = typer.Option(
-    True, "--embeddings/--no-embeddings",
+    True,
+    "--embeddings/--no-embeddings",
     help="Also compare embedding neighbours when the library has vectors.",
 )
 
@@ -70,7 +71,9 @@ def duplicates(
         return
     desk = open_desk()
     clusters = find_duplicates(
-        desk.store, _index(desk, embeddings), min_score=min_score,
+        desk.store,
+        _index(desk, embeddings),
+        min_score=min_score,
         pool=None if pool == "all" else pool,
     )
     if json_out:
@@ -80,20 +83,27 @@ def duplicates(
         console.print(f"no duplicates at min score {min_score:.2f}", highlight=False)
         return
     papers = sum(len(c.papers) for c in clusters)
-    console.print(f"{len(clusters)} duplicate clusters ({papers} papers) at min score "
-                  f"{min_score:.2f}; * marks the suggested master\n", highlight=False)
+    console.print(
+        f"{len(clusters)} duplicate clusters ({papers} papers) at min score "
+        f"{min_score:.2f}; * marks the suggested master\n",
+        highlight=False,
+    )
     for number, cluster in enumerate(clusters, start=1):
-        console.print(f"[bold][{number}][/] {cluster.id}  score {cluster.score:.3f}",
-                      highlight=False)
+        console.print(
+            f"[bold][{number}][/] {cluster.id}  score {cluster.score:.3f}", highlight=False
+        )
         for paper in cluster.papers:
             mark = "*" if paper.key == cluster.master else " "
             console.print(
                 f"  {mark} {paper.key}  {paper.year or '----'}  {paper.first_author[:18]:<18}  "
-                f"{paper.title[:70]}", highlight=False, soft_wrap=True,
+                f"{paper.title[:70]}",
+                highlight=False,
+                soft_wrap=True,
             )
         if cluster.pairs:
-            console.print(f"    why: {'; '.join(cluster.pairs[0].reasons)}", highlight=False,
-                          soft_wrap=True)
+            console.print(
+                f"    why: {'; '.join(cluster.pairs[0].reasons)}", highlight=False, soft_wrap=True
+            )
 
 
 @duplicates_app.command("check")
@@ -118,17 +128,25 @@ def check(
             encoder = None
     matches = check_papers(desk.store, read.papers, index, encoder, min_score=min_score)
     if json_out:
-        print_json({"checked": len(read.papers), "skipped": read.skipped,
-                    "matches": [m.to_dict() for m in matches]})
+        print_json(
+            {
+                "checked": len(read.papers),
+                "skipped": read.skipped,
+                "matches": [m.to_dict() for m in matches],
+            }
+        )
         return
-    console.print(f"{len(matches)} of {len(read.papers)} entries of {file.name} are already in "
-                  "the library", highlight=False)
+    console.print(
+        f"{len(matches)} of {len(read.papers)} entries of {file.name} are already in the library",
+        highlight=False,
+    )
     for match in matches:
         incoming = read.papers[match.index]
         console.print(
             f"  #{match.index + 1} {incoming.title[:60]!r} -> {match.key} "
             f"({match.score:.3f}: {'; '.join(match.reasons[:4])})",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
     for line in read.skipped:
         notice(f"skipped {line}")

@@ -17,7 +17,7 @@ from .records import Record
 
 PRIOR = -3.0
 W = {
-    "same_id": 7.0,
+    "same_id": 9.0,
     "different_id": -7.0,
     "same_isbn_book": 3.0,
     "different_isbn_book": -2.0,

@@ -64,7 +64,7 @@ def find_duplicates(
 
 
 def _lookup_keys(store: Store, paper: Paper) -> set[str]:
-    """Keys of live papers that share an identifier, the title key or its first characters."""
+    """Keys of live papers sharing an identifier, the title key, or its first or last characters."""
     keys: set[str] = set()
     for column, value in (
         ("doi", paper.doi),
@@ -80,6 +80,7 @@ def _lookup_keys(store: Store, paper: Paper) -> set[str]:
             keys.update(store.find_keys("title_key", tkey))
         if len(tkey) >= _PREFIX:
             keys.update(store.keys_with_title_prefix(tkey[:_PREFIX]))
+            keys.update(store.keys_with_title_tail(tkey))
     return keys
 
 

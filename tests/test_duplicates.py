@@ -1,0 +1,283 @@
+"""Duplicate scoring, blocking and clustering on plain Paper objects (no store)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_paper
+from specter_desk.services.duplicates import (
+    DEFAULT_MIN_SCORE,
+    Record,
+    detect_duplicates,
+    score_pair,
+    title_similarity,
+)
+from specter_desk.services.duplicates.blocking import candidate_pairs
+from specter_desk.services.duplicates.records import first_page, surname_key, title_key
+
+TITLE = "Deep contextual embeddings for scientific document similarity"
+
+
+def author(last: str, first: str = "A.") -> dict[str, str]:
+    return {"creatorType": "author", "lastName": last, "firstName": first}
+
+
+def paper(key: str, title: str = TITLE, **fields):
+    fields.setdefault("year", 2020)
+    fields.setdefault("creators", [author("Cohan", "Arman"), author("Feldman", "Sergey")])
+    return make_paper(key, title, **fields)
+
+
+def score(a, b):
+    return score_pair(Record.from_paper(a), Record.from_paper(b))
+
+
+def clusters_of(papers, **kwargs):
+    return [sorted(c.keys) for c in detect_duplicates(papers, **kwargs)]
+
+
+# -- each evidence rule -------------------------------------------------------------------------
+
+
+def test_same_doi_is_strong_evidence_even_with_a_changed_title():
+    a = paper("A", doi="10.1000/xyz")
+    b = paper("B", title="Contextual embeddings of documents", doi="10.1000/XYZ")
+    result = score(a, b)
+    assert "same DOI" in result.reasons
+    assert result.score >= DEFAULT_MIN_SCORE
+
+
+def test_two_different_dois_are_strong_evidence_against_and_never_join():
+    a = paper("A", doi="10.24251/hicss.2021.510")
+    b = paper("B", doi="10.24251/hicss.2022.544", year=2020)
+    result = score(a, b)
+    assert result.conflict and "different DOIs" in result.reasons
+    assert result.score < 0.5
+    assert clusters_of([a, b], min_score=0.0) == []
+
+
+def test_an_arxiv_doi_does_not_conflict_with_the_journal_doi():
+    preprint = paper("P", doi="10.48550/arXiv.2004.07180", item_type="preprint", year=2020)
+    published = paper("J", doi="10.18653/v1/2020.acl-main.207", year=2020)
+    result = score(preprint, published)
+    assert not result.conflict
+    assert preprint.arxiv_id == "2004.07180"
+    assert result.score >= DEFAULT_MIN_SCORE
+
+
+@pytest.mark.parametrize(
+    "doi",
+    [
+        "https://doi.org/10.1000/ABC.def",
+        "doi:10.1000/abc.DEF",
+        "10.1000/abc.def.",
+        "http://dx.doi.org/10.1000/abc.def",
+        "10.1000%2Fabc.def",
+    ],
+)
+def test_doi_spellings_normalise_to_the_same_doi_and_match(doi):
+    a = paper("A", doi="10.1000/abc.def")
+    b = paper("B", title=TITLE.upper(), doi=doi)
+    assert b.doi == "10.1000/abc.def"
+    assert "same DOI" in score(a, b).reasons
+
+
+def test_preprint_and_published_version_a_year_apart_are_one_work():
+    preprint = paper(
+        "P",
+        title=TITLE + ".",
+        item_type="preprint",
+        arxiv_id="2004.07180",
+        year=2019,
+        url="https://arxiv.org/abs/2004.07180",
+    )
+    published = paper(
+        "J",
+        title=TITLE.replace("for", "For"),
+        doi="10.18653/v1/x",
+        year=2020,
+        venue="Proceedings of ACL",
+        raw={"pages": "2270-2282"},
+    )
+    result = score(preprint, published)
+    assert any("preprint and published" in r for r in result.reasons)
+    assert result.score >= DEFAULT_MIN_SCORE
+    [cluster] = detect_duplicates([preprint, published])
+    assert cluster.master == "J"  # the published version over the preprint
+    assert cluster.merged["arxiv_id"] == "2004.07180"
+    assert cluster.merged["doi"] == "10.18653/v1/x"
+
+
+def test_same_title_years_apart_is_not_a_duplicate():
+    assert score(paper("A", year=2005), paper("B", year=2015)).score < DEFAULT_MIN_SCORE
+
+
+def test_title_typo_and_punctuation_still_match_without_identifiers():
+    a = paper("A", title="Deep contextual embeddings for scientific document similarity.")
+    b = paper("B", title="Deep contextual embedings for scientific-document similarity")
+    sim, _ = title_similarity(title_key(a.title), title_key(b.title))
+    assert 0.9 <= sim < 1.0
+    assert score(a, b).score >= DEFAULT_MIN_SCORE
+    assert clusters_of([a, b]) == [["A", "B"]]
+
+
+def test_different_first_authors_lower_the_score():
+    same = score(paper("A"), paper("B"))
+    other = score(paper("A"), paper("B", creators=[author("Smith"), author("Jones")]))
+    assert other.logit < same.logit - 2
+    assert any("different first authors" in r for r in other.reasons)
+
+
+def test_different_first_pages_are_evidence_against():
+    a = paper("A", raw={"pages": "100-110", "volume": "12"})
+    b = paper("B", raw={"pages": "300-310", "volume": "12"})
+    c = paper("C", raw={"pages": "100--110", "volume": "12"})
+    assert any("different pages" in r for r in score(a, b).reasons)
+    assert score(a, b).logit < score(a, c).logit - 4
+    assert "same first page (100)" in score(a, c).reasons
+
+
+def test_conference_paper_and_journal_article_are_weaker_than_same_type():
+    conf = paper("C", item_type="conferencePaper")
+    journal = paper("J", item_type="journalArticle")
+    assert score(conf, journal).logit < score(paper("A"), journal).logit
+
+
+def test_embedding_cosine_is_evidence_when_both_have_vectors():
+    import numpy as np
+
+    a, b = paper("A"), paper("B", title="Scientific document similarity with contextual embeddings")
+    base = score_pair(Record.from_paper(a), Record.from_paper(b))
+    v = np.ones(4, dtype=np.float32) / 2
+    close = score_pair(Record.from_paper(a, v), Record.from_paper(b, v))
+    assert close.logit > base.logit
+    assert any("embedding cosine" in r for r in close.reasons)
+
+
+# -- generic titles, clusters, unicode ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", ["Introduction", "Editorial", "Editor's Comments", "Reply"])
+def test_different_papers_with_the_same_generic_title_are_not_merged(title):
+    a = paper(
+        "A",
+        title=title,
+        creators=[author("Weber", "Ron")],
+        venue="MIS Quarterly",
+        raw={"volume": "26"},
+    )
+    b = paper(
+        "B",
+        title=title,
+        creators=[author("Weber", "Ron")],
+        venue="MIS Quarterly",
+        raw={"volume": "26"},
+    )
+    c = paper("C", title=title, creators=[author("Lee", "Allen")], year=2021)
+    result = score(a, b)
+    assert any("generic title" in r for r in result.reasons)
+    assert clusters_of([a, b, c]) == []
+
+
+def test_generic_title_with_the_same_doi_is_merged():
+    a = paper("A", title="Editorial", doi="10.1000/ed.1")
+    b = paper("B", title="Editorial", doi="10.1000/ED.1")
+    assert clusters_of([a, b]) == [["A", "B"]]
+
+
+def test_a_cluster_of_three_from_chained_pairs_with_the_most_complete_master():
+    a = paper(
+        "A",
+        title=TITLE,
+        doi="10.1000/x",
+        abstract="We embed documents. " * 20,
+        venue="ACL",
+        raw={"pages": "1-10", "volume": "3"},
+        tags=["nlp"],
+    )
+    b = paper("B", title=TITLE.upper(), tags=["to-read"])
+    c = paper("C", title=TITLE.replace("similarity", "similarty"), doi="10.1000/X", year=2021)
+    unrelated = paper("D", title="A survey of graph neural networks for chemistry")
+    clusters = detect_duplicates([a, b, c, unrelated])
+    assert len(clusters) == 1
+    cluster = clusters[0]
+    assert sorted(cluster.keys) == ["A", "B", "C"]
+    assert cluster.master == "A"
+    assert cluster.papers[0].key == "A"
+    assert cluster.merged["tags"] == ["nlp", "to-read"]
+    assert len(cluster.pairs) >= 2
+    data = cluster.to_dict()
+    assert set(data) == {"id", "score", "master", "papers", "pairs", "merged"}
+    assert set(data["papers"][0]) == {"key", "title", "year", "first_author", "doi", "item_type"}
+    assert set(data["pairs"][0]) == {"a", "b", "score", "reasons"}
+    assert 0 < data["score"] <= 1
+
+
+def test_conflicting_dois_split_a_chain():
+    a = paper("A", doi="10.1000/a")
+    b = paper("B")  # no DOI, same title: would chain A and C together
+    c = paper("C", doi="10.1000/c")
+    clusters = clusters_of([a, b, c])
+    assert len(clusters) == 1 and clusters[0] in (["A", "B"], ["B", "C"])
+
+
+def test_diacritics_in_titles_and_names_do_not_hide_a_duplicate():
+    a = paper(
+        "A",
+        title="Über die Stabilität elastischer Gitter in der Näherung",
+        creators=[author("Müller", "Jürgen"), author("Ørsted", "Åsa")],
+    )
+    b = paper(
+        "B",
+        title="Uber die Stabilitat elastischer Gitter in der Naherung",
+        creators=[author("Muller", "J."), author("Orsted", "A.")],
+    )
+    result = score(a, b)
+    assert "same title" in result.reasons
+    assert any("same first author" in r for r in result.reasons)
+    assert clusters_of([a, b]) == [["A", "B"]]
+
+
+def test_non_latin_titles_are_compared_not_dropped():
+    a = paper(
+        "A",
+        title="Занятость и мотивация труда в информационной экономике",
+        creators=[author("Азьмук", "Н.")],
+    )
+    b = paper(
+        "B",
+        title="Занятость и мотивация труда в информационной экономике.",
+        creators=[author("Азьмук", "Н.")],
+    )
+    assert title_key(a.title) and title_key(a.title) == title_key(b.title)
+    assert clusters_of([a, b]) == [["A", "B"]]
+
+
+def test_record_normalisation_helpers():
+    assert surname_key("van Kessel") == "kessel"
+    assert surname_key("Wright Jr.") == "wright"
+    assert surname_key("Urbano-Ispizua") == "urbanoispizua"
+    assert first_page("S27") == "27" and first_page("1038-1044") == "1038"
+    assert first_page("e0123") == "123" and first_page("") == ""
+    assert title_key("[Stroke rehabilitation in Germany]. ") == "stroke rehabilitation in germany"
+    assert title_key("Human papillomavirus and cervical cancer. [Review] [133 refs]") == (
+        "human papillomavirus and cervical cancer"
+    )
+
+
+def test_blocking_scores_far_fewer_pairs_than_all_pairs():
+    import random
+
+    rng = random.Random(3)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "theta", "kappa", "lambda"]
+    papers = [
+        paper(
+            f"K{i}",
+            title=" ".join(rng.choices(words, k=8)) + f" {i}",
+            creators=[author(f"Name{i % 50}")],
+        )
+        for i in range(600)
+    ]
+    records = [Record.from_paper(p) for p in papers]
+    pairs = candidate_pairs(records)
+    assert len(pairs) < 600 * 599 / 2 / 20

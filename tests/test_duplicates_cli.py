@@ -1,0 +1,90 @@
+"""`specter-desk duplicates` and `duplicates check FILE`: output, JSON shape, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from specter_desk.cli import app
+
+runner = CliRunner()
+
+TITLE = "Algorithmic management of platform workers in the gig economy"
+RECORDS = [
+    {
+        "key": "A1",
+        "title": TITLE,
+        "doi": "10.1000/gig.1",
+        "year": 2021,
+        "authors": ["Ana Silva", "Ben Okoro"],
+        "venue": "Work, Employment and Society",
+    },
+    {"key": "A2", "title": TITLE.upper() + ".", "year": 2021, "authors": ["A. Silva"]},
+    {"key": "A3", "title": "Tax policy in medieval Venice", "year": 1999, "authors": ["Rossi"]},
+]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def library(home, tmp_path):
+    path = tmp_path / "lib.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in RECORDS) + "\n")
+    result = invoke("import", path)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_duplicates_json_lists_the_cluster_with_master_and_reasons(library):
+    result = invoke("duplicates", "--json")
+    assert result.exit_code == 0, result.output
+    [cluster] = json.loads(result.stdout)["clusters"]
+    assert cluster["master"] == "A1"
+    assert sorted(p["key"] for p in cluster["papers"]) == ["A1", "A2"]
+    assert "same title" in cluster["pairs"][0]["reasons"]
+    assert cluster["merged"]["doi"] == "10.1000/gig.1"
+
+
+def test_duplicates_table_output(library):
+    result = invoke("duplicates")
+    assert result.exit_code == 0, result.output
+    assert "1 duplicate clusters (2 papers)" in result.stdout
+    assert "* A1" in result.stdout and "why:" in result.stdout
+
+
+def test_min_score_filters_and_is_validated(library):
+    result = invoke("duplicates", "--min-score", "1.0", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == {"clusters": []}
+    result = invoke("duplicates", "--min-score", "7")
+    assert result.exit_code == 2
+    assert "min score must be between 0 and 1" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_flags_entries_already_in_the_library(library, tmp_path):
+    bib = tmp_path / "incoming.bib"
+    bib.write_text(
+        "@article{new1, title={Algorithmic Management of Platform Workers in the Gig Economy},"
+        " author={Silva, Ana}, year={2021}, doi={https://doi.org/10.1000/GIG.1}}\n"
+        "@article{new2, title={Quantum error correction with surface codes},"
+        " author={Fowler, Austin}, year={2012}}\n",
+        encoding="utf-8",
+    )
+    result = invoke("duplicates", "check", bib, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["checked"] == 2
+    [match] = data["matches"]
+    assert match["index"] == 0 and match["key"] == "A1" and "same DOI" in match["reasons"]
+    text = invoke("duplicates", "check", bib)
+    assert "1 of 2 entries of incoming.bib are already in the library" in text.stdout
+
+
+def test_check_missing_file_is_a_one_line_error(library, tmp_path):
+    result = invoke("duplicates", "check", tmp_path / "nope.bib")
+    assert result.exit_code == 2
+    assert "no such file" in result.output and "Traceback" not in result.output
