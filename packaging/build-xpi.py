@@ -64,9 +64,7 @@ def reference_problems(src: Path, files: list[str]) -> list[str]:
         wanted.update(
             "content/" + m for m in re.findall(r"chrome://specter-desk/content/([\w./-]+)", text)
         )
-        wanted.update(
-            "locale/en-US/" + m for m in re.findall(r"""["']([\w-]+\.ftl)["']""", text)
-        )
+        wanted.update("locale/en-US/" + m for m in re.findall(r"""["']([\w-]+\.ftl)["']""", text))
     bootstrap = texts.get("bootstrap.js", "")
     scripts = re.search(r"SD_SCRIPTS\s*=\s*\[(.*?)\]", bootstrap, re.S)
     if scripts:
