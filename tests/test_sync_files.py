@@ -1,0 +1,174 @@
+"""BibTeX, RIS, CSL-JSON and JSONL files: import and sync, on real exports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from specter_desk.cli import app
+from specter_desk.config import Config
+from specter_desk.desk import Desk
+from specter_desk.errors import InputError, SyncFileError
+from specter_desk.sync import run_sync
+from specter_desk.sync.files import paper_from_record, read_file, read_jsonl
+
+EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+
+
+def desk() -> Desk:
+    return Desk(Config.load(), notice=lambda m: None)
+
+
+def test_bibtex_export_keeps_citekeys_and_decodes_latex(home):
+    read = read_file(EXPORTS / "zotero_export_40.bib", library="file:x")
+    assert read.format == "bibtex" and len(read.papers) == 40 and not read.skipped
+    first = read.papers[0]
+    assert first.key == "larsen_microangiography_1999"
+    assert first.title.startswith("Microangiography of the humeral condyle in Cocker Spaniel")
+    assert first.creators[0] == {"creatorType": "author", "lastName": "Larsen", "firstName": "LJ"}
+    assert (first.year, first.item_type) == (1999, "journalArticle")
+    assert first.venue == "VETERINARY AND COMPARATIVE ORTHOPAEDICS AND TRAUMATOLOGY"
+    with_doi = next(p for p in read.papers if p.key == "wasielewska_molecular_2019")
+    assert with_doi.doi == "10.21521/mw.6330"
+    assert all(p.abstract for p in read.papers)  # these 40 all have one; broken.bib has not
+    assert all(p.text_source == ("abstract" if p.abstract else "title") for p in read.papers)
+
+
+def test_broken_bibtex_entries_are_reported_and_the_rest_imported(home):
+    read = read_file(EXPORTS / "broken.bib", library="file:broken.bib")
+    assert [p.key for p in read.papers] == [
+        "larsen_microangiography_1999",
+        "wasielewska_molecular_2019",
+        "gavaghan_dilated_1997",
+        "mueller_uber_2020",
+    ]
+    assert read.skipped == ["gomes_generalized_2013: unparsable entry"]
+    unicode = read.papers[-1]
+    assert unicode.title == "Über die Brücke: Méthodes d'analyse"
+    assert unicode.creators[0]["lastName"] == "Müller"
+    assert unicode.creators[1]["firstName"] == "René"
+    assert read.papers[2].abstract == ""
+
+
+def test_ris_export_utf8_and_missing_ids(home):
+    read = read_file(EXPORTS / "zotero_export_40.ris", library="file:x")
+    assert read.format == "ris" and len(read.papers) == 40
+    bib = read_file(EXPORTS / "zotero_export_40.bib", library="file:x")
+    assert [p.title for p in read.papers] == [p.title for p in bib.papers]
+    assert sum(not p.abstract for p in read.papers) == sum(not p.abstract for p in bib.papers)
+    assert len({p.key for p in read.papers}) == 40 and read.papers[0].key.startswith("ris-")
+    again = read_file(EXPORTS / "zotero_export_40.ris", library="file:x")
+    assert [p.key for p in again.papers] == [p.key for p in read.papers]  # stable keys
+    cyrillic = read_file(EXPORTS / "example_utf_chars.ris", library="file:x").papers[0]
+    assert cyrillic.title.startswith("Состояние рецепторного аппарата")
+    assert cyrillic.year == 2009
+
+
+def test_ris_with_no_usable_record_is_a_malformed_file(home):
+    with pytest.raises(SyncFileError, match="no usable ris records"):
+        read_file(EXPORTS / "example_bom.ris", library="file:x")
+
+
+def test_csl_json_keeps_ids(home, tmp_path):
+    path = tmp_path / "refs.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "vaswani2017",
+                    "type": "paper-conference",
+                    "title": "Attention is all you need",
+                    "author": [{"family": "Vaswani", "given": "Ashish"}],
+                    "issued": {"date-parts": [[2017]]},
+                    "DOI": "10.48550/arXiv.1706.03762",
+                    "abstract": "The dominant models...",
+                },
+                {"id": "no-title"},
+                {
+                    "id": "nougat",
+                    "type": "article",
+                    "title": "Nougat",
+                    "URL": "https://arxiv.org/abs/2308.13418v1",
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
+    read = read_file(path, library="file:refs.json")
+    assert read.format == "csl-json" and read.skipped == ["no-title: no title"]
+    first, second = read.papers
+    assert (first.key, first.year, first.arxiv_id, first.item_type) == (
+        "vaswani2017",
+        2017,
+        "1706.03762",
+        "conferencePaper",
+    )
+    assert (second.key, second.arxiv_id, second.text_source) == ("nougat", "2308.13418", "title")
+
+
+def test_jsonl_still_reads_and_reports_the_bad_line(home, tmp_path):
+    path = tmp_path / "refs.jsonl"
+    path.write_text('{"key": "a", "title": "A"}\n{"key": "b"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="refs.jsonl:2: record b has no title"):
+        list(read_jsonl(path, library="file:refs.jsonl"))
+    assert paper_from_record({"id": "x", "title": "T"}, library="l").key == "x"
+
+
+def test_cli_import_every_format_as_library_or_candidates(home):
+    runner = CliRunner()
+    out = runner.invoke(app, ["import", str(EXPORTS / "broken.bib"), "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert (data["added"], data["format"], data["skipped"]) == (
+        4,
+        "bibtex",
+        ["gomes_generalized_2013: unparsable entry"],
+    )
+    out = runner.invoke(app, ["import", str(EXPORTS / "test_export.ris"), "--as", "candidates"])
+    assert out.exit_code == 0 and "3 added" in out.output
+    d = desk()
+    assert d.store.count_papers(pool="candidates") == 3
+    # The same keys again from another file: a clash, reported, not overwritten.
+    out = runner.invoke(app, ["import", str(EXPORTS / "zotero_export_40.bib"), "--json"])
+    data = json.loads(out.output)
+    assert data["added"] == 38 and sorted(data["clashes"]) == [
+        "larsen_microangiography_1999",
+        "wasielewska_molecular_2019",
+    ]
+    assert d.store.get_paper("larsen_microangiography_1999").library == "file:broken.bib"
+    out = runner.invoke(app, ["import", str(EXPORTS / "broken.bib"), "--as", "nope"])
+    assert out.exit_code == 2
+
+
+def test_malformed_file_is_one_line_error_and_store_intact(home, tmp_path):
+    runner = CliRunner()
+    runner.invoke(app, ["import", str(EXPORTS / "test_export.bib")])
+    before = [p.to_dict() for p in desk().store.papers(pool=None, include_deleted=True)]
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"id": "a", "title": ', encoding="utf-8")
+    for command in (
+        ["import", str(bad)],
+        ["sync", "--library", str(bad)],
+        ["sync", "--library", str(tmp_path / "missing.bib")],
+    ):
+        out = runner.invoke(app, command)
+        assert out.exit_code == 2, out.output
+        assert len(out.output.strip().splitlines()) == 1 and "error:" in out.output
+    after = [p.to_dict() for p in desk().store.papers(pool=None, include_deleted=True)]
+    assert after == before
+
+
+def test_sync_from_a_file_flags_records_removed_from_it(home, tmp_path):
+    path = tmp_path / "refs.bib"
+    text = (EXPORTS / "broken.bib").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    d = desk()
+    first = run_sync(d, str(path), embed=False)
+    assert (first.library, first.added) == ("file:refs.bib", 4)
+    path.write_text(text.split("@article{wasielewska")[0], encoding="utf-8")
+    second = run_sync(d, str(path), embed=False)
+    assert (second.added, second.updated, second.deleted) == (0, 0, 3)
+    assert d.store.count_papers() == 1
