@@ -37,15 +37,15 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info
 
 # The Zotero plugin (bridge/): npm ci when node_modules is missing or older than the lock file,
-# then type-check every Zotero API call against zotero-types, then node --test.
+# then type-check every Zotero API call against zotero-types, then node --test (the e2e test
+# runs the real `specter-desk serve` from $(VENV)).
 bridge/node_modules/.installed: bridge/package.json bridge/package-lock.json
 	cd bridge && npm ci --no-audit --no-fund
 	touch $@
 
-test-js: bridge/node_modules/.installed
+test-js: $(VENV)/.installed bridge/node_modules/.installed
 	cd bridge && npx --no-install tsc -p .
 	node --test bridge/test/
 
 xpi:
 	python3 packaging/build-xpi.py
-
