@@ -96,6 +96,15 @@ var SDRelatedSection = {
     SDRender.results(doc, body, hits, handlers, notice);
   },
 
+  /** @param {SDSectionHost} host */
+  url(host) {
+    try {
+      return host.settings().url;
+    } catch (_e) {
+      return "the bridge URL";
+    }
+  },
+
   NO_ABSTRACT: {
     title: "This item has no abstract",
     text: "Similarity is computed from the title and the abstract, so with a title alone the "
@@ -121,7 +130,7 @@ var SDRelatedSection = {
         title: "specter-desk is not running",
         text: "Related papers come from the specter-desk daemon on this computer. Start it in a terminal, then click Retry:",
         command: "specter-desk serve",
-        detail: message,
+        detail: `No answer at ${SDRelatedSection.url(host)}.`,
         buttons: [retryButton],
       });
     } else if (code === "not_embedded") {

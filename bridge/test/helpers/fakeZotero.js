@@ -51,8 +51,10 @@ function defaultPrefs() {
  * @param {string | null} [o.tokenFileText]  content of the daemon token file (null: no file)
  * @param {number} [o.syncDelayMs]
  * @param {boolean} [o.confirmAnswer]
+ * @param {Record<string, string>} [o.env]  environment seen through Services.env
+ * @param {boolean} [o.realFiles]  IOUtils reads the real file system (for the token file)
  */
-async function startPlugin({ prefs = {}, items = [], tokenFileText = null, syncDelayMs = 40, confirmAnswer = true, env = {} } = {}) {
+async function startPlugin({ prefs = {}, items = [], tokenFileText = null, syncDelayMs = 40, confirmAnswer = true, env = {}, realFiles = false } = {}) {
   const records = {
     sections: new Map(), unregisteredSections: [], observers: new Map(), unregisteredObservers: [],
     prefPanes: new Map(), unregisteredPanes: [], chrome: [], selected: [], merges: [],
@@ -149,10 +151,15 @@ async function startPlugin({ prefs = {}, items = [], tokenFileText = null, syncD
       dirsvc: { get: () => ({ path: "/home/tester" }) },
     },
     PathUtils: { join: (...parts) => path.join(...parts) },
-    IOUtils: {
-      exists: async (p) => { records.tokenReads.push(p); return tokenFileText !== null; },
-      readUTF8: async () => tokenFileText,
-    },
+    IOUtils: realFiles
+      ? {
+        exists: async (p) => { records.tokenReads.push(p); return fs.existsSync(p); },
+        readUTF8: async (p) => fs.readFileSync(p, "utf8"),
+      }
+      : {
+        exists: async (p) => { records.tokenReads.push(p); return tokenFileText !== null; },
+        readUTF8: async () => tokenFileText,
+      },
     fetch, URL, URLSearchParams, AbortController, setTimeout, clearTimeout, console,
   };
   vm.createContext(context);
