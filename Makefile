@@ -45,7 +45,7 @@ bridge/node_modules/.installed: bridge/package.json bridge/package-lock.json
 
 test-js: $(VENV)/.installed bridge/node_modules/.installed
 	cd bridge && npx --no-install tsc -p .
-	node --test bridge/test/
+	SPECTER_DESK_CLI=$(abspath $(VENV))/bin/specter-desk node --test bridge/test/
 
 xpi:
 	python3 packaging/build-xpi.py
