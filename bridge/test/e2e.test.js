@@ -1,6 +1,6 @@
 // The plugin against the real `specter-desk serve` (not the fake): token read from the file
-// the daemon wrote, and the states a fresh store produces. Needs the repo's .venv (make test
-// builds it before test-js).
+// the daemon wrote, and the states a fresh store produces. Runs $SPECTER_DESK_CLI, default
+// .venv/bin/specter-desk (make test-js builds the venv first and passes its path).
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -11,7 +11,7 @@ const { spawn, execFileSync } = require("node:child_process");
 const { deadURL } = require("./helpers/fakeBridge");
 const { startPlugin, makeItem, renderSection, waitFor, BRIDGE_DIR } = require("./helpers/fakeZotero");
 
-const CLI = path.join(BRIDGE_DIR, "..", ".venv", "bin", "specter-desk");
+const CLI = process.env.SPECTER_DESK_CLI || path.join(BRIDGE_DIR, "..", ".venv", "bin", "specter-desk");
 const PAPERS = [
   { key: "E2EAAAA2", title: "Attention is all you need", abstract: "We propose the Transformer, a network based solely on attention.", year: 2017 },
   { key: "E2ENOAB5", title: "Neural machine translation by jointly learning to align and translate", year: 2015 },
