@@ -365,9 +365,10 @@ class _Handler(BaseHTTPRequestHandler):
             return (200, headers, item) if item else (404, headers, "Not found")
         if rest[:1] != ["items"] or len(rest) > 2:
             return 404, headers, "Not found"
-        items = sorted(
-            lib.items.values(), key=lambda i: (i["data"].get("dateModified", ""), i["key"])
-        )
+        pool = lib.items.values()
+        if query.get("itemKey"):  # by key: no need to sort the whole library
+            pool = [lib.items[k] for k in query["itemKey"].split(",") if k in lib.items]
+        items = sorted(pool, key=lambda i: (i["data"].get("dateModified", ""), i["key"]))
         if rest[1:] == ["top"]:
             items = [i for i in items if not i["data"].get("parentItem")]
         trash = rest[1:] == ["trash"]

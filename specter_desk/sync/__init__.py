@@ -140,11 +140,13 @@ def _sync_file(ctx: SyncContext, arg: str) -> None:
     ctx.skipped = read.skipped
     stored = ctx.store.versions(ctx.writer.library, include_deleted=True)
     gone = set(stored) - {p.key for p in read.papers}
-    for start in range(0, len(read.papers), 500):
+    papers = read.papers
+    last = max(0, (len(papers) - 1) // 500 * 500)  # the last page goes in with the state
+    for start in range(0, last, 500):
         ctx.check_stop()
-        ctx.writer.write(read.papers[start : start + 500])
-        ctx.report("writing papers", min(start + 500, len(read.papers)), len(read.papers))
-    ctx.writer.write(deleted_keys=gone, state=(0, {"format": read.format}))
+        ctx.writer.write(papers[start : start + 500])
+        ctx.report("writing papers", start + 500, len(papers))
+    ctx.writer.write(papers[last:], deleted_keys=gone, state=(0, {"format": read.format}))
 
 
 for _kind, _func in {

@@ -59,6 +59,7 @@ def sync_local(ctx: Any, *, local_url: str, storage_dir: Path) -> None:
     changed = sorted(k for k, v in versions.items() if known.get(k) != v)
     gone = set(stored) - set(versions)
     texts: dict[str, str] = {}
+    pending: list = []  # the last page, committed together with the sync state
     for start in range(0, len(changed), BATCH):
         ctx.check_stop()
         papers = []
@@ -71,8 +72,15 @@ def sync_local(ctx: Any, *, local_url: str, storage_dir: Path) -> None:
             paper = paper_from_item(item, library=writer.library)
             if paper is not None:
                 papers.append(paper)
+        if start + BATCH >= len(changed):
+            pending = papers
+            break
         writer.write(papers)
-        ctx.report("fetching items", min(start + BATCH, len(changed)), len(changed))
+        ctx.report("fetching items", start + BATCH, len(changed))
     titles = {k: p.title for k, p in ctx.store.get_papers(texts).items()}
+    titles.update((p.key, p.title) for p in pending if p.key in texts)
     excerpts = {k: excerpt(titles[k], t) for k, t in texts.items() if k in titles}
-    writer.write(deleted_keys=gone, fulltext=excerpts, state=(0, {"server_id": client.server_id}))
+    writer.write(
+        pending, deleted_keys=gone, fulltext=excerpts, state=(0, {"server_id": client.server_id})
+    )
+    ctx.report("fetching items", len(changed), len(changed))

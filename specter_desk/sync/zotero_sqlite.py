@@ -202,8 +202,10 @@ def _write_all(
             if text:
                 paper.abstract, paper.text_source = excerpt(paper.title, text), "fulltext"
                 break
-    for start in range(0, len(papers), PAGE):
+    last = max(0, (len(papers) - 1) // PAGE * PAGE)  # the last page goes in with the state
+    for start in range(0, last, PAGE):
         ctx.check_stop()
         writer.write(papers[start : start + PAGE])
-        ctx.report(f"writing {pool}", min(start + PAGE, len(papers)), len(papers))
-    writer.write(deleted_keys=gone, state=(0, {"items": len(papers)}))
+        ctx.report(f"writing {pool}", start + PAGE, len(papers))
+    writer.write(papers[last:], deleted_keys=gone, state=(0, {"items": len(papers)}))
+    ctx.report(f"writing {pool}", len(papers), len(papers))

@@ -3,9 +3,10 @@
 The loop follows Zotero's sync recommendations (see ZOTERO.md): one cheap
 `items?since=V&format=versions` request with `If-Modified-Since-Version: V` (304 = nothing to
 do), then the changed items in `itemKey` batches of 50, each committed as one transaction,
-then `deleted?since=V`, then full-text excerpts for items without an abstract. The library
-version is stored last, in the final transaction, so a crash at any point resumes from the
-last completed sync and refetches only what it had not committed yet.
+then `deleted?since=V`, then full-text excerpts for items without an abstract. The last page,
+the deletions, the excerpts and the new library version are committed in one final
+transaction, so a crash at any point resumes from the last completed sync and refetches only
+what it had not committed yet (keys already stored at their version are skipped).
 """
 
 from __future__ import annotations
@@ -192,29 +193,34 @@ def sync_web(
         changed = sorted(k for k, v in versions.items() if known.get(k) != v)
         gone = set(stored) - set(versions) if since == 0 else set()
         parents: dict[str, str] = {}  # attachment key -> parent item key
+        pending: list = []  # the last page, committed together with the library version
         for start in range(0, len(changed), BATCH):
             ctx.check_stop()
-            items = fetch_items(client, changed[start : start + BATCH])
             papers = []
-            for item in items:
+            for item in fetch_items(client, changed[start : start + BATCH]):
                 data = item.get("data", {})
                 if data.get("itemType") == "attachment" and data.get("parentItem"):
                     parents[data["key"]] = data["parentItem"]
                 paper = paper_from_item(item, library=writer.library)
                 if paper is not None:
                     papers.append(paper)
+            if start + BATCH >= len(changed):
+                pending = papers
+                break
             writer.write(papers)
-            ctx.report("fetching items", min(start + BATCH, len(changed)), len(changed))
+            ctx.report("fetching items", start + BATCH, len(changed))
         if since:
             deleted = client.call(client.deleted, since=since)
             gone |= set(deleted.get("items", []))
-        texts = _fulltext_excerpts(ctx, client, ft_since, parents)
+        texts = _fulltext_excerpts(ctx, client, ft_since, parents, pending)
         newest = max(library_version, client.last_version)
         writer.write(
+            pending,
             deleted_keys=gone,
             fulltext=texts,
             state=(library_version, {"fulltext_version": library_version}),
         )
+        ctx.report("fetching items", len(changed), len(changed))
         if newest <= library_version:
             return
         since = ft_since = library_version
@@ -222,10 +228,10 @@ def sync_web(
 
 
 def _fulltext_excerpts(
-    ctx: Any, client: ZoteroClient, since: int, parents: dict[str, str]
+    ctx: Any, client: ZoteroClient, since: int, parents: dict[str, str], pending: list
 ) -> dict[str, str]:
     """{parent key: excerpt} from attachments whose full text changed since `since`, for
-    papers that have no abstract."""
+    papers (stored, or in the pending last page) that have no abstract."""
     changed = client.call(client.new_fulltext, since=since)
     if not changed:
         return {}
@@ -237,6 +243,7 @@ def _fulltext_excerpts(
                 parents[data["key"]] = data["parentItem"]
     wanted = {parents[k]: k for k in sorted(changed) if k in parents}
     papers = ctx.store.get_papers(wanted)
+    papers.update((p.key, p) for p in pending if p.key in wanted)
     texts: dict[str, str] = {}
     todo = [
         (key, att)
