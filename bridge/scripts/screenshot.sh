@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Screenshots of the "Related papers" section for docs/plugin.md: the plugin's own rendering
+# code (fake Zotero + fake bridge, sample data) in headless Chromium (Debian's `chromium`).
+#   bridge/scripts/screenshot.sh            -> docs/images/related-pane.png, related-states.png
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=$(mktemp -d)
+node bridge/scripts/preview.js "$out"
+shot() {
+  chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
+    --user-data-dir="$(mktemp -d)" --screenshot="$1" --window-size="$2" "file://$3"
+}
+mkdir -p docs/images
+shot docs/images/related-pane.png 434,410 "$out/related-pane.html"
+shot docs/images/related-states.png 1290,700 "$out/related-states.html"
