@@ -172,3 +172,107 @@ def test_sync_from_a_file_flags_records_removed_from_it(home, tmp_path):
     second = run_sync(d, str(path), embed=False)
     assert (second.added, second.updated, second.deleted) == (0, 0, 3)
     assert d.store.count_papers() == 1
+
+
+def test_zotero_items_map_identifiers_and_skip_non_papers():
+    from specter_desk.sync.zotero_items import paper_from_item
+
+    preprint = {
+        "key": "PRE1",
+        "version": 7,
+        "data": {
+            "key": "PRE1",
+            "itemType": "preprint",
+            "title": "A preprint",
+            "extra": "arXiv: 2101.00001\nPMID: 12345",
+            "url": "",
+            "DOI": "",
+            "repository": "arXiv",
+            "date": "2021-01-01",
+            "tags": [{"tag": "ml", "type": 1}],
+            "creators": [{"creatorType": "author", "name": "A Consortium"}],
+        },
+    }
+    paper = paper_from_item(preprint, library="user:1")
+    assert (paper.arxiv_id, paper.pmid, paper.version, paper.venue) == (
+        "2101.00001",
+        "12345",
+        7,
+        "arXiv",
+    )
+    assert paper.creators == [{"creatorType": "author", "name": "A Consortium"}]
+    by_doi = paper_from_item(
+        {
+            "data": {
+                "key": "D1",
+                "itemType": "journalArticle",
+                "title": "T",
+                "DOI": "https://doi.org/10.48550/arXiv.2308.13418",
+            }
+        },
+        library="user:1",
+    )
+    assert (by_doi.doi, by_doi.arxiv_id) == ("10.48550/arxiv.2308.13418", "2308.13418")
+    by_url = paper_from_item(
+        {
+            "data": {
+                "key": "U1",
+                "itemType": "conferencePaper",
+                "title": "T",
+                "url": "https://arxiv.org/abs/1706.03762v5",
+                "proceedingsTitle": "NeurIPS",
+            }
+        },
+        library="user:1",
+    )
+    assert (by_url.arxiv_id, by_url.venue) == ("1706.03762", "NeurIPS")
+    for kind in ("note", "attachment", "annotation"):
+        assert paper_from_item({"data": {"key": "N", "itemType": kind}}, library="x") is None
+
+
+def test_excerpt_starts_after_the_title():
+    from specter_desk.sync.fulltext import excerpt
+
+    text = "Journal of Things 2020\nDeep  Learning: for Proteins\nAbstract We study " + "x " * 500
+    assert excerpt("Deep learning for proteins", text).startswith("Abstract We study")
+    assert len(excerpt("Deep learning for proteins", text).split()) == 200
+    assert excerpt("Not in the text", "one two three") == "one two three"
+
+
+def test_login_key_goes_to_the_os_keyring_when_there_is_one(home, monkeypatch):
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from specter_desk.config import Paths
+    from specter_desk.sync.credentials import (
+        credentials_file,
+        delete_credentials,
+        load_credentials,
+        save_credentials,
+    )
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1
+        store: dict = {}
+
+        def set_password(self, service, username, password):
+            self.store[(service, username)] = password
+
+        def get_password(self, service, username):
+            return self.store.get((service, username))
+
+        def delete_password(self, service, username):
+            self.store.pop((service, username), None)
+
+    monkeypatch.delenv("SPECTER_DESK_NO_KEYRING", raising=False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        paths = Paths.resolve()
+        assert save_credentials(paths, {"api_key": "k", "user_id": "1"}) == "keyring"
+        assert not credentials_file(paths).exists()
+        assert load_credentials(paths) == {"api_key": "k", "user_id": "1"}
+        delete_credentials(paths)
+        assert load_credentials(paths) == {}
+    finally:
+        keyring.set_keyring(previous)

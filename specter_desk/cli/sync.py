@@ -35,6 +35,7 @@ def sync_cmd(
     full: bool = typer.Option(False, "--full", help="Fetch every item again, not only changes."),
     no_embed: bool = typer.Option(False, "--no-embed", help="Only sync; embed later."),
     as_: str = typer.Option(LIBRARY_POOL, "--as", help="For files: library or candidates."),
+    model: str = typer.Option(None, "--model", "-m", help="Embed with this model."),
     json_out: bool = JsonOpt,
 ) -> None:
     """Bring the store up to date with Zotero (or a file), then embed what changed."""
@@ -56,7 +57,13 @@ def sync_cmd(
 
     with progress:
         result = run_sync(
-            desk, library, full=full, embed=not no_embed, on_progress=on_progress, pool=as_
+            desk,
+            library,
+            full=full,
+            embed=not no_embed,
+            on_progress=on_progress,
+            pool=as_,
+            model=model,
         )
     if json_out:
         print_json(result.to_dict())

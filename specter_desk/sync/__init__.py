@@ -189,6 +189,7 @@ def run_sync(
     on_progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     pool: str = LIBRARY_POOL,
+    model: str | None = None,
 ) -> SyncResult:
     """Sync one source into the desk's store, then embed what changed (see module doc)."""
     started = time.perf_counter()
@@ -220,24 +221,29 @@ def run_sync(
         stopped=stopped,
     )
     if embed and not stopped:
-        result.embedded = embed_changed(desk, on_progress=report, deleted=result.deleted)
+        result.embedded = embed_changed(
+            desk, model=model, on_progress=report, deleted=result.deleted
+        )
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
-def embed_changed(desk: Desk, *, on_progress: Progress | None = None, deleted: int = 0) -> int:
-    """Embed papers without a current vector for the default model and refresh its index.
+def embed_changed(
+    desk: Desk, *, model: str | None = None, on_progress: Progress | None = None, deleted: int = 0
+) -> int:
+    """Embed papers without a current vector for the model (default: the configured one) and
+    refresh its index.
 
     Loads no model when nothing is missing; refreshes the index after deletions.
     """
     from ..embed.pipeline import embed_missing
 
-    model = desk.model_spec().name
+    model = desk.model_spec(model).name
     if not desk.store.missing_vectors(model):
         if deleted and desk.store.vector_counts().get(model):
             desk.index(model, refresh=True)
         return 0
-    encoder = desk.encoder()
+    encoder = desk.encoder(model)
 
     def progress(done: int, total: int) -> None:
         if on_progress:
