@@ -29,6 +29,41 @@ test("every endpoint the plugin calls is in bridge/openapi.json", async () => {
   }
 });
 
+test("openapi.json has every query parameter and response field the plugin uses", () => {
+  const spec = JSON.parse(fs.readFileSync(path.join(BRIDGE_DIR, "openapi.json"), "utf8"));
+  const resolve = (schema) => (schema && schema.$ref ? spec.components.schemas[schema.$ref.split("/").pop()] : schema);
+  const inner = (schema) => {
+    schema = resolve(schema);
+    if (schema.type === "array") return resolve(schema.items);
+    const options = schema.anyOf || schema.oneOf;
+    return options ? resolve(options.find((o) => resolve(o).type !== "null")) : schema;
+  };
+  const fieldsAt = (schema, dotted) => dotted.split(".").reduce((s, name) => {
+    const props = inner(s).properties || {};
+    assert.ok(props[name], `${name} missing in ${JSON.stringify(Object.keys(props))}`);
+    return props[name];
+  }, schema);
+  const ok = (route, method, status) => spec.paths[route][method].responses[status].content["application/json"].schema;
+  const params = (route, method) => spec.paths[route][method].parameters.map((p) => p.name);
+  // query parameters the client sends
+  assert.ok(["k", "model"].every((p) => params("/v1/papers/{key}/related", "get").includes(p)));
+  assert.ok(["since", "n"].every((p) => params("/v1/recommendations", "get").includes(p)));
+  assert.ok(params("/v1/duplicates", "get").includes("min_score"));
+  // fields the views read
+  const related = ok("/v1/papers/{key}/related", "get", "200");
+  fieldsAt(related, "item.has_abstract");
+  for (const f of ["key", "title", "year", "venue", "first_author", "doi", "arxiv_id", "pool", "score"]) fieldsAt(related, `related.${f}`);
+  const recs = ok("/v1/recommendations", "get", "200");
+  for (const f of ["seeds.title", "results.key", "results.pool", "results.because.title", "results.because.score", "message"]) fieldsAt(recs, f);
+  const dups = ok("/v1/duplicates", "get", "200");
+  for (const f of ["clusters.id", "clusters.score", "clusters.master", "clusters.papers.key", "clusters.papers.title", "clusters.papers.year", "clusters.papers.first_author", "clusters.papers.doi", "clusters.papers.item_type", "clusters.pairs.reasons"]) fieldsAt(dups, f);
+  fieldsAt(ok("/v1/sync", "post", "202"), "state");
+  // the error body the client parses
+  const errorSchema = spec.paths["/v1/papers/{key}/related"].get.responses["409"].content["application/json"].schema;
+  fieldsAt(errorSchema, "error.code");
+  fieldsAt(errorSchema, "error.message");
+});
+
 test("the client calls only the listed endpoints, with the token on all but /v1/health", async () => {
   const bridge = await startFakeBridge();
   try {
