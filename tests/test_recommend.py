@@ -77,7 +77,16 @@ def two_topics(store):
 
 @pytest.mark.parametrize(
     ("text", "days"),
-    [("day", 1), ("week", 7), ("month", 30), ("10d", 10), ("2w", 14), ("3 days", 3), ("WEEK", 7)],
+    [
+        ("day", 1),
+        ("week", 7),
+        ("month", 30),
+        ("10d", 10),
+        ("2w", 14),
+        ("3 days", 3),
+        ("36h", 1.5),
+        ("WEEK", 7),
+    ],
 )
 def test_parse_since_relative_windows(text, days):
     assert parse_since(text, NOW) == NOW - timedelta(days=days)

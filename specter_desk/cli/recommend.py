@@ -73,23 +73,26 @@ def recommend_cmd(
         caption=how,
         caption_justify="left",
     )
+    rows = [rec.paper for rec in answer.results]
+    show_year = any(p.year for p in rows)
+    show_venue = any(p.venue for p in rows)
     table.add_column("score", justify="right")
     table.add_column("title", ratio=3)
-    table.add_column("year", justify="right")
-    table.add_column("venue", ratio=1)
-    table.add_column("because of (seed, similarity)", ratio=2)
+    if show_year:
+        table.add_column("year", justify="right")
+    if show_venue:
+        table.add_column("venue", ratio=1)
+    table.add_column("because of (closest seeds)", ratio=2)
     table.add_column("key", style="dim")
     for rec in answer.results:
         paper = rec.paper
-        because = "; ".join(f"{b['title'][:50]} ({b['score']:.2f})" for b in rec.because[:2])
-        table.add_row(
-            f"{paper.score:.3f}",
-            paper.title,
-            str(paper.year or ""),
-            paper.venue[:40],
-            because,
-            paper.key,
-        )
+        because = "; ".join(f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2])
+        cells = [f"{paper.score:.3f}", paper.title]
+        if show_year:
+            cells.append(str(paper.year or ""))
+        if show_venue:
+            cells.append(paper.venue[:40])
+        table.add_row(*cells, because, paper.key)
     console.print(table)
 
 

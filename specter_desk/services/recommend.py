@@ -32,11 +32,11 @@ MMR_LAMBDA = 0.75
 REDISCOVER_DAYS = 180
 EXPLAIN = 3  # seeds named per result
 _UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
-_RELATIVE = re.compile(r"^(\d+)\s*(d|w|m|y|days?|weeks?|months?|years?)$")
+_RELATIVE = re.compile(r"^(\d+)\s*(h|d|w|m|y|hours?|days?|weeks?|months?|years?)$")
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """The start of a window: day, week, month, year, Nd/Nw/Nm/Ny or an ISO date (UTC)."""
+    """The start of a window: day, week, month, year, Nh/Nd/Nw/Nm/Ny or an ISO date (UTC)."""
     now = now or datetime.now(UTC)
     value = (text or "").strip().lower()
     if value in _UNITS:
@@ -44,7 +44,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     m = _RELATIVE.match(value)
     if m:
         number, unit = int(m.group(1)), m.group(2)[0]
-        days = number * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
+        days = number * {"h": 1 / 24, "d": 1, "w": 7, "m": 30, "y": 365}[unit]
         if days <= 0:
             raise InputError(f"--since {text!r} is an empty window; use e.g. 7d")
         return now - timedelta(days=days)
