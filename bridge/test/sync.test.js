@@ -26,7 +26,7 @@ async function plugin(prefs = {}, syncDelayMs = 80) {
 }
 
 test("a burst of adds and modifies makes one sync request after the quiet period", async () => {
-  const { Zotero } = await plugin();
+  const { Zotero } = await plugin({}, 400);
   Zotero.Notifier.trigger("add", "item", [1]);
   await sleep(20);
   Zotero.Notifier.trigger("modify", "item", [1, 2]);
@@ -34,7 +34,7 @@ test("a burst of adds and modifies makes one sync request after the quiet period
   Zotero.Notifier.trigger("modify", "item", [2]);
   assert.equal(syncs(bridge).length, 0, "nothing before the quiet period ends");
   await waitFor(() => syncs(bridge).length === 1);
-  await sleep(150);
+  await sleep(600);
   assert.equal(syncs(bridge).length, 1);
   assert.equal(syncs(bridge)[0].headers.authorization, `Bearer ${bridge.token}`);
   assert.deepEqual(syncs(bridge)[0].body, {});
