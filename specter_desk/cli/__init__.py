@@ -2,6 +2,7 @@
 
 from . import (
     core,  # noqa: F401  (registers commands)
+    duplicates,  # noqa: F401  (duplicates, duplicates check)
     recommend,  # noqa: F401  (recommend, search, feedback, candidates)
     sync,  # noqa: F401  (sync, login, logout, import)
 )
