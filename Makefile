@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-python test-js xpi lint bench clean
+.PHONY: demo test test-python test-js xpi lint bench bench-duplicates clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/embed_speed.py --device cpu
+
+# Duplicate detection: quality on the labelled bib-dedupe sets, then speed on 100k records.
+bench-duplicates: $(VENV)/.installed
+	$(PY) benchmarks/quality_duplicates.py
+	$(PY) benchmarks/quality_duplicates.py --scale 100000
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
