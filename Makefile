@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-python test-js xpi lint bench bench-duplicates clean
+.PHONY: demo test test-python test-js xpi lint bench bench-duplicates clean openapi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(VENV)/.installed
 bench-duplicates: $(VENV)/.installed
 	$(PY) benchmarks/quality_duplicates.py
 	$(PY) benchmarks/quality_duplicates.py --scale 100000
+
+# The bridge's schema, generated from the app (tests/test_server.py fails when it is stale).
+openapi: $(VENV)/.installed
+	$(PY) -m specter_desk.server.openapi bridge/openapi.json
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

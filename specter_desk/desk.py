@@ -97,6 +97,12 @@ class Desk:
                 index.save(self.paths.index_dir)
             return added, removed
 
+    @property
+    def loaded_models(self) -> list[str]:
+        """Models whose index is loaded."""
+        with self._lock:
+            return list(self._indexes)
+
     def sibling(self) -> Desk:
         """A Desk with its own store connection sharing this one's encoders and indexes.
 

@@ -1,0 +1,345 @@
+"""`specter-desk serve`: the bridge plus the daemon loop (periodic and requested syncs).
+
+One process per data dir (file lock). The HTTP server answers from one Desk; the sync worker
+writes through a sibling Desk in a low-priority thread. SIGTERM/SIGINT stop the server, ask
+the sync to stop at its next transaction boundary, wait for it, and release the lock.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from ..config import Config
+from ..desk import Desk
+from ..errors import ConfigError, SpecterDeskError
+from .app import BridgeContext, create_app
+from .lock import DaemonLock
+from .logs import setup_logging
+from .token import ensure_token
+from .worker import SyncRunner, SyncWorker
+
+log = logging.getLogger("specter_desk.server")
+
+STOP_TIMEOUT = 30.0
+
+
+class BindError(SpecterDeskError):
+    """The bridge cannot listen on the requested address."""
+
+    code = "bind_failed"
+    exit_code = 2
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind_host(host: str, allow_remote: bool) -> str | None:
+    """Refuse a non-loopback address unless allowed; returns a warning to show, if any."""
+    if is_loopback(host):
+        return None
+    if not allow_remote:
+        raise ConfigError(
+            f"refusing to listen on {host}: the bridge serves your library to anything that "
+            "can reach it; use 127.0.0.1, or pass --allow-remote if you really mean it"
+        )
+    return (
+        f"listening on {host}: other machines can reach the bridge; only the bearer token "
+        "protects it (Host checks are relaxed). Use a firewall."
+    )
+
+
+def bind_sockets(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets: 127.0.0.1 and ::1 for the default host, else just host."""
+    targets: list[tuple[int, str]]
+    if host in ("127.0.0.1", "localhost"):
+        targets = [(socket.AF_INET, "127.0.0.1")]
+        if socket.has_ipv6:
+            targets.append((socket.AF_INET6, "::1"))
+    else:
+        bare = host.strip("[]")
+        family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+        targets = [(family, bare)]
+    sockets: list[socket.socket] = []
+    for number, (family, address) in enumerate(targets):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((address, port))
+            sock.listen(128)
+            sock.set_inheritable(True)
+        except OSError as exc:
+            sock.close()
+            if number > 0:  # ::1 is a bonus; IPv6 may be off
+                log.info("not listening on [%s]:%s (%s)", address, port, exc)
+                continue
+            for s in sockets:
+                s.close()
+            raise BindError(
+                f"cannot listen on {address}:{port} ({exc.strerror or exc}); is another program "
+                "using the port? Change [bridge] port in config.toml or pass --port"
+            ) from exc
+        sockets.append(sock)
+    return sockets
+
+
+ZOTERO_SOURCES = re.compile(r"^(user|local|sqlite|user:\d+|group:\d+)$")
+
+
+def zotero_sources(desk: Desk) -> list[str]:
+    """What a periodic sync covers: every Zotero library synced before, else the configured one.
+
+    Files are left out: re-reading a file is the user's move (`specter-desk sync FILE`).
+    """
+    sources = []
+    for lib in desk.store.libraries():
+        name = lib["library"]
+        if lib["version"] is None or not ZOTERO_SOURCES.match(name):
+            continue
+        source = "user" if name.startswith("user") else name
+        if source not in sources:
+            sources.append(source)
+    if not sources:
+        zotero = desk.config.values["zotero"]
+        if zotero.get("library_type") == "group" and str(zotero.get("library_id")).isdigit():
+            sources.append(f"group:{zotero['library_id']}")
+        elif zotero.get("library_id") or zotero.get("api_key"):
+            sources.append("user")
+        elif zotero.get("sqlite_path"):
+            sources.append("sqlite")
+    return sources
+
+
+def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
+    """(runner, None): syncs run `run_sync` on the worker's Desk; (None, why) without sync."""
+    try:
+        from ..sync import run_sync
+    except ImportError:
+        return None, "this specter-desk build has no Zotero sync"
+
+    def run(library: str | None, on_progress, should_stop) -> dict:
+        if library is not None:
+            sources = ["user" if library.startswith("user") else library]
+        else:
+            sources = zotero_sources(desk)
+        if not sources:
+            raise ConfigError(
+                "nothing to sync yet: run `specter-desk sync --library user|group:ID|local|"
+                "sqlite` once (the daemon then keeps that library up to date)"
+            )
+        total = dict.fromkeys(("added", "updated", "deleted", "embedded"), 0)
+        started = time.perf_counter()
+        for source in sources:
+            if should_stop():
+                break
+            result = run_sync(desk, source, on_progress=on_progress, should_stop=should_stop)
+            for name in total:
+                total[name] += int(getattr(result, name, 0) or 0)
+        return {**total, "seconds": round(time.perf_counter() - started, 2)}
+
+    return run, None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server that also tells the sync worker to stop when a signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]):
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)
+
+
+class Daemon:
+    """Everything `specter-desk serve` runs."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        allow_remote: bool = False,
+        foreground: bool = False,
+        sync_runner: SyncRunner | None = None,
+        log_level: int = logging.INFO,
+    ):
+        self.config = config
+        self.host = host or config.get("bridge", "host")
+        self.port = int(port or config.get("bridge", "port"))
+        self.allow_remote = allow_remote
+        self.foreground = foreground
+        self.sync_runner = sync_runner
+        self.log_level = log_level
+        self.log_file: Path | None = None
+        self.warning = check_bind_host(self.host, allow_remote)
+        self._stop = threading.Event()
+        self.server: _Server | None = None
+        self.worker: SyncWorker | None = None
+
+    def stop(self) -> None:
+        """Ask everything to stop (from a signal handler or another thread)."""
+        self._stop.set()
+        if self.worker is not None:
+            self.worker.stop_soon()
+        if self.server is not None:
+            self.server.should_exit = True
+
+    def run(self) -> None:
+        paths = self.config.paths
+        lock = DaemonLock(paths.data_dir)
+        lock.acquire(host=self.host, port=self.port)
+        desk = worker_desk = None
+        try:
+            self.log_file = setup_logging(
+                paths.log_dir, foreground=self.foreground, level=self.log_level
+            )
+            if self.warning:
+                log.warning(self.warning)
+            sockets = bind_sockets(self.host, self.port)
+            token = ensure_token(paths.data_dir)
+            desk = Desk(self.config, notice=log.info)
+            worker_desk = desk.sibling()
+            runner, why_not = (
+                (self.sync_runner, None) if self.sync_runner else (default_sync_runner(worker_desk))
+            )
+            if why_not:
+                log.info("no periodic sync: %s", why_not)
+            if runner is None:
+                runner = _unconfigured(why_not or "no sync source configured")
+            self.worker = SyncWorker(
+                runner,
+                nice=int(self.config.get("daemon", "nice")),
+                on_committed=lambda: _refresh_indexes(worker_desk),
+            )
+            ctx = BridgeContext(desk, self.worker, self.log_file)
+            app = create_app(ctx, token=lambda: token, port=self.port, any_host=self.allow_remote)
+            uv_config = uvicorn.Config(
+                app,
+                host=self.host,
+                port=self.port,
+                log_config=None,
+                lifespan="off",
+                server_header=False,
+                date_header=False,
+                timeout_graceful_shutdown=5,
+            )
+            self.server = _Server(uv_config, on_exit=self.stop)
+            self.worker.start()
+            if self.sync_runner is not None:
+
+                def has_sources() -> bool:
+                    return True
+            elif why_not is None:
+
+                def has_sources() -> bool:
+                    with ctx.lock:
+                        return bool(zotero_sources(desk))
+            else:
+
+                def has_sources() -> bool:
+                    return False
+
+            periodic = threading.Thread(
+                target=self._periodic,
+                args=(self.worker, has_sources),
+                daemon=True,
+                name="specter-desk-periodic",
+            )
+            periodic.start()
+            self._install_signal_handlers()
+            where = ", ".join(_address(s) for s in sockets)
+            log.info("specter-desk bridge listening on %s (data dir %s)", where, paths.data_dir)
+            self.server.run(sockets=sockets)
+            log.info("stopping")
+        finally:
+            self._stop.set()
+            if self.worker is not None and not self.worker.stop(STOP_TIMEOUT):
+                log.warning(
+                    "the sync did not stop within %s s; its open transaction is "
+                    "rolled back and the next sync resumes",
+                    STOP_TIMEOUT,
+                )
+            for d in (worker_desk, desk):
+                if d is not None:
+                    d.close()
+            lock.release()
+            log.info("stopped")
+
+    def _install_signal_handlers(self) -> None:
+        """Our handlers stay in place after uvicorn restores what it found (it re-raises)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(sig: int, frame: Any) -> None:
+            self.stop()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, handler)
+
+    def _periodic(self, worker: SyncWorker, has_sources: Callable[[], bool]) -> None:
+        """A sync of every known Zotero library at start and then every interval."""
+        minutes = float(self.config.get("bridge", "sync_interval_minutes") or 0)
+        if minutes <= 0:
+            return
+        if self._stop.wait(2.0):
+            return
+        while not self._stop.is_set():
+            if self._on_battery():
+                log.info("on battery: periodic sync skipped")
+            elif not worker.busy and has_sources():
+                worker.request(None)
+            if self._stop.wait(minutes * 60):
+                return
+
+    def _on_battery(self) -> bool:
+        if not self.config.get("daemon", "pause_on_battery"):
+            return False
+        try:
+            import psutil
+
+            battery = psutil.sensors_battery()
+        except Exception:  # noqa: BLE001 - no battery information is "not on battery"
+            return False
+        return bool(battery is not None and not battery.power_plugged)
+
+
+def _refresh_indexes(desk: Desk) -> None:
+    """Bring every loaded index (and the default model's) up to date with the store."""
+    for model in {desk.config.model, *desk.loaded_models}:
+        added, removed = desk.refresh_index(model)
+        if added or removed:
+            log.info("index %s: %s added, %s removed", model, added, removed)
+
+
+def _unconfigured(why: str) -> SyncRunner:
+    def run(library, on_progress, should_stop) -> dict:
+        raise ConfigError(f"cannot sync: {why}; see `specter-desk sync --help`")
+
+    return run
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

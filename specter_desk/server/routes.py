@@ -1,0 +1,311 @@
+"""The /v1 routes: each parses, calls a service under the read lock, and returns a model."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request
+
+from .. import __version__
+from ..desk import Desk
+from ..embed.registry import query_model
+from ..errors import ItemNotFoundError
+from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
+from .app import BridgeContext, NotAvailableError, SyncNotConfiguredError
+from .schemas import (
+    MAX_K,
+    MAX_N,
+    DuplicateCheck,
+    DuplicateCheckRequest,
+    Duplicates,
+    ErrorBody,
+    Feedback,
+    FeedbackRequest,
+    Health,
+    Recommendations,
+    Related,
+    SearchRequest,
+    SearchResults,
+    Status,
+    SyncRequest,
+    SyncStatus,
+)
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI docs for the error answers a route can give (all share one schema)."""
+    described = {
+        400: "Bad input (a value the service cannot use)",
+        401: "Missing or wrong bearer token",
+        403: "Host or Origin not allowed",
+        404: "Unknown paper key",
+        409: "Conflict (e.g. the paper waits for its vector)",
+        413: "Request body over the cap",
+        422: "Request does not match the schema",
+        500: "Internal error (logged; no traceback in the answer)",
+        503: "Model or feature not available",
+    }
+    return {s: {"model": ErrorBody, "description": described[s]} for s in sorted(set(statuses))}
+
+
+COMMON = (401, 403, 413, 422, 500)
+router = APIRouter(prefix="/v1")
+
+
+def _ctx(request: Request) -> BridgeContext:
+    return request.app.state.ctx
+
+
+def _service(name: str):
+    """A service module, or a clean 503 if this build does not have it yet."""
+    module = f"specter_desk.services.{name}"
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise NotAvailableError(f"{name} is not available in this specter-desk build") from None
+        raise
+
+
+def _dicts(items: Any) -> list[dict[str, Any]]:
+    return [item.to_dict() if hasattr(item, "to_dict") else dict(item) for item in items]
+
+
+def _model(desk: Desk, name: str | None) -> str:
+    return desk.model_spec(name).name
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses=_errors(403, 500),
+    summary="Is the bridge up (no auth, no data)",
+)
+def health() -> dict[str, Any]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get(
+    "/status",
+    response_model=Status,
+    responses=_errors(*COMMON, 503),
+    summary="Library counts, vectors per model and the sync state",
+)
+def status(request: Request) -> dict[str, Any]:
+    ctx = _ctx(request)
+    with ctx.lock:
+        store = ctx.desk.store
+        data = {
+            "version": __version__,
+            "model": ctx.desk.config.model,
+            "papers": store.count_papers(pool=LIBRARY_POOL),
+            "candidates": store.count_papers(pool=CANDIDATE_POOL),
+            "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
+            "vectors": store.vector_counts(),
+        }
+    data["sync"] = _sync_status(ctx)
+    return data
+
+
+@router.get(
+    "/papers/{key}/related",
+    response_model=Related,
+    responses=_errors(*COMMON, 400, 404, 409, 503),
+    summary="Papers most similar to one paper",
+)
+def related(
+    request: Request,
+    key: str,
+    k: int = Query(10, ge=1, le=MAX_K),
+    model: str | None = Query(None, min_length=1, max_length=100),
+) -> dict[str, Any]:
+    from ..services.related import related as related_papers
+
+    ctx = _ctx(request)
+    with ctx.lock:
+        desk = ctx.desk
+        name = _model(desk, model)
+        paper = desk.store.get_paper(key)
+        if paper is None or paper.deleted:
+            raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
+        rows = related_papers(desk.store, desk.index(name), paper, k)
+    return {
+        "item": {
+            "key": paper.key,
+            "title": paper.title,
+            "year": paper.year,
+            "has_abstract": bool(paper.abstract),
+        },
+        "model": name,
+        "related": _dicts(rows),
+    }
+
+
+@router.post(
+    "/search",
+    response_model=SearchResults,
+    responses=_errors(*COMMON, 400, 409, 503),
+    summary="Free-text search over the library (and candidate pools)",
+)
+def search(request: Request, body: SearchRequest) -> dict[str, Any]:
+    service = _service("search")
+    ctx = _ctx(request)
+    with ctx.lock:
+        desk = ctx.desk
+        spec = desk.model_spec()
+        encoder = desk.encoder(query_model(spec).name)
+        hits = service.search(
+            desk.store, desk.index(spec.name), encoder, body.query, k=body.k, hybrid=body.hybrid
+        )
+    if hasattr(hits, "to_dict"):
+        hits = hits.to_dict().get("results", [])
+    return {"query": body.query, "model": spec.name, "results": _dicts(hits)}
+
+
+@router.get(
+    "/recommendations",
+    response_model=Recommendations,
+    responses=_errors(*COMMON, 400, 503),
+    summary="New papers worth reading, seeded by what was added recently",
+)
+def recommendations(
+    request: Request,
+    since: str = Query(
+        "week",
+        min_length=1,
+        max_length=40,
+        description="day, week, month, Nd (e.g. 14d) or an ISO date",
+    ),
+    n: int = Query(10, ge=1, le=MAX_N),
+) -> dict[str, Any]:
+    service = _service("recommend")
+    ctx = _ctx(request)
+    with ctx.lock:
+        desk = ctx.desk
+        result = service.recommend(desk.store, desk.index(), since=since, n=n)
+    return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+
+
+@router.get(
+    "/duplicates",
+    response_model=Duplicates,
+    responses=_errors(*COMMON, 503),
+    summary="Clusters of duplicate papers in the library",
+)
+def duplicates(
+    request: Request,
+    min_score: float = Query(0.9, ge=0.0, le=1.0),
+) -> dict[str, Any]:
+    service = _service("duplicates")
+    ctx = _ctx(request)
+    with ctx.lock:
+        desk = ctx.desk
+        clusters = service.find_duplicates(desk.store, desk.index(), min_score=min_score)
+    return {"clusters": _dicts(clusters)}
+
+
+@router.post(
+    "/duplicates/check",
+    response_model=DuplicateCheck,
+    responses=_errors(*COMMON, 503),
+    summary="Is an item being added already in the library?",
+)
+def duplicates_check(request: Request, body: DuplicateCheckRequest) -> dict[str, Any]:
+    service = _service("duplicates")
+    incoming = [_incoming_paper(i, item) for i, item in enumerate(body.items)]
+    ctx = _ctx(request)
+    with ctx.lock:
+        desk = ctx.desk
+        matches = service.check_papers(desk.store, incoming, index=desk.index())
+    return {"matches": _dicts(matches)}
+
+
+_INCOMING_ALIASES = {"doi": "DOI", "abstract": "abstractNote", "year": "date", "isbn": "ISBN"}
+
+
+def _incoming_paper(position: int, item: dict[str, Any]) -> Paper:
+    """A Paper from Zotero item JSON (or a flat record); odd values are dropped, not fatal."""
+    from ..sync.zotero_items import paper_from_item
+
+    data = item.get("data") if isinstance(item.get("data"), dict) else item
+    data = {
+        **{_INCOMING_ALIASES[k]: v for k, v in data.items() if k in _INCOMING_ALIASES},
+        **{k: v for k, v in data.items() if k not in _INCOMING_ALIASES},
+    }
+    clean: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "creators":
+            value = [c for c in value if isinstance(c, dict)] if isinstance(value, list) else []
+            value = [{k: str(v) for k, v in c.items() if isinstance(v, str | int)} for c in value]
+        elif name in ("tags", "collections"):
+            value = (
+                [v for v in value if isinstance(v, str | dict)] if isinstance(value, list) else []
+            )
+        elif isinstance(value, bool) or not isinstance(value, str | int | float):
+            continue
+        clean[name] = value
+    clean["key"] = f"incoming-{position}"
+    clean.pop("deleted", None)
+    clean.setdefault("itemType", "journalArticle")
+    if not isinstance(clean["itemType"], str):
+        clean["itemType"] = "journalArticle"
+    try:
+        paper = paper_from_item(clean, library="incoming")
+    except (ValueError, TypeError, KeyError):
+        paper = None
+    return paper or Paper(key=clean["key"], title="", library="incoming")
+
+
+@router.post(
+    "/sync",
+    response_model=SyncStatus,
+    status_code=202,
+    responses=_errors(*COMMON, 409),
+    summary="Start or queue a sync; returns at once",
+)
+def sync_start(request: Request, body: SyncRequest | None = Body(None)) -> dict[str, Any]:
+    ctx = _ctx(request)
+    if ctx.worker is None:
+        raise SyncNotConfiguredError(
+            "this bridge runs without a sync worker; start it with `specter-desk serve`"
+        )
+    return ctx.worker.request(body.library if body else None)
+
+
+@router.get(
+    "/sync",
+    response_model=SyncStatus,
+    responses=_errors(*COMMON),
+    summary="Progress of the running sync and the last result",
+)
+def sync_status(request: Request) -> dict[str, Any]:
+    return _sync_status(_ctx(request))
+
+
+def _sync_status(ctx: BridgeContext) -> dict[str, Any]:
+    if ctx.worker is None:
+        return {
+            "state": "idle",
+            "library": None,
+            "stage": None,
+            "progress": None,
+            "started_at": None,
+            "finished_at": None,
+            "last_result": None,
+            "last_error": None,
+        }
+    return ctx.worker.status()
+
+
+@router.post(
+    "/feedback",
+    response_model=Feedback,
+    responses=_errors(*COMMON, 400, 404, 503),
+    summary="Thumbs up or down on a paper (trains the recommendation ranker)",
+)
+def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
+    service = _service("feedback")
+    ctx = _ctx(request)
+    with ctx.lock:
+        return service.record_feedback(ctx.desk.store, body.key, body.vote)

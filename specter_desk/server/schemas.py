@@ -1,0 +1,211 @@
+"""The bridge's request and response models: the OpenAPI schema is generated from these."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Caps on what one request may ask for (bigger values are refused with 422 bad_request).
+MAX_K = 100
+MAX_N = 100
+MAX_QUERY_CHARS = 2000
+MAX_CHECK_ITEMS = 200
+MAX_BODY_BYTES = 1 << 20
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ErrorDetail(Model):
+    code: str = Field(description="A stable machine-readable code, e.g. unauthorized, not_found.")
+    message: str = Field(description="One line for people; never a traceback.")
+
+
+class ErrorBody(Model):
+    """Every error the bridge answers."""
+
+    error: ErrorDetail
+
+
+class Health(Model):
+    status: Literal["ok"]
+    version: str
+
+
+class PaperHit(Model):
+    """A paper in results."""
+
+    key: str
+    title: str
+    year: int | None
+    venue: str
+    first_author: str
+    doi: str | None
+    arxiv_id: str | None
+    pool: Literal["library", "candidates"]
+    score: float
+
+
+class SyncProgress(Model):
+    done: int
+    total: int
+
+
+class SyncResultSummary(Model):
+    added: int
+    updated: int
+    deleted: int
+    embedded: int
+    seconds: float
+
+
+class SyncStatus(Model):
+    state: Literal["idle", "queued", "running", "failed"]
+    library: str | None
+    stage: str | None = Field(None, description="fetch, embed, ... while running")
+    progress: SyncProgress | None
+    started_at: str | None
+    finished_at: str | None
+    last_result: SyncResultSummary | None
+    last_error: ErrorDetail | None
+
+
+class Status(Model):
+    version: str
+    model: str
+    papers: int
+    candidates: int
+    title_only: int
+    vectors: dict[str, int]
+    sync: SyncStatus
+
+
+class RelatedItem(Model):
+    key: str
+    title: str
+    year: int | None
+    has_abstract: bool
+
+
+class Related(Model):
+    item: RelatedItem
+    model: str
+    related: list[PaperHit]
+
+
+class SearchRequest(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(10, ge=1, le=MAX_K)
+    hybrid: bool = False
+
+
+class SearchResults(Model):
+    query: str
+    model: str
+    results: list[PaperHit]
+
+
+class Seed(Model):
+    key: str
+    title: str
+
+
+class Because(Model):
+    key: str
+    title: str
+    score: float
+
+
+class Recommendation(PaperHit):
+    because: list[Because]
+
+
+class Recommendations(Model):
+    since: str
+    seeds: list[Seed]
+    ranker: Literal["similarity", "classifier"]
+    results: list[Recommendation]
+    message: str | None = None
+
+
+class ClusterPaper(Model):
+    key: str
+    title: str
+    year: int | None
+    first_author: str
+    doi: str | None
+    item_type: str
+
+
+class DuplicatePair(Model):
+    a: str
+    b: str
+    score: float
+    reasons: list[str]
+
+
+class Cluster(Model):
+    id: str
+    score: float
+    master: str
+    papers: list[ClusterPaper]
+    pairs: list[DuplicatePair]
+    merged: dict[str, object]
+
+
+class Duplicates(Model):
+    clusters: list[Cluster]
+
+
+class DuplicateCheckRequest(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, object]] = Field(
+        min_length=1,
+        max_length=MAX_CHECK_ITEMS,
+        description="Zotero item JSON `data` objects, or flat {title, creators, DOI, date, ...}.",
+    )
+
+
+class DuplicateMatch(Model):
+    index: int
+    key: str
+    title: str
+    score: float
+    reasons: list[str]
+
+
+class DuplicateCheck(Model):
+    matches: list[DuplicateMatch]
+
+
+class SyncRequest(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    library: str | None = Field(
+        None,
+        pattern=r"^(user|local|sqlite|user:[0-9]+|group:[0-9]+)$",
+        description="user, group:ID, local or sqlite; none: every Zotero library synced before",
+    )
+
+
+class FeedbackRequest(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=200)
+    vote: Literal["up", "down", "clear"]
+
+
+class LabelCounts(Model):
+    up: int
+    down: int
+
+
+class Feedback(Model):
+    key: str
+    vote: Literal["up", "down", "clear"]
+    labels: LabelCounts
