@@ -81,6 +81,7 @@ var SDApi = {
     ["GET", "/v1/recommendations"],
     ["GET", "/v1/duplicates"],
     ["POST", "/v1/sync"],
+    ["POST", "/v1/feedback"],
   ],
 
   /**
@@ -196,6 +197,12 @@ var SDApi = {
        * @returns {Promise<SyncStatus>}
        */
       sync: (library) => request("POST", "/v1/sync", { body: library ? { library } : {} }),
+      /**
+       * @param {string} key
+       * @param {"up" | "down"} vote
+       * @returns {Promise<{ key: string, vote: string, labels: { up: number, down: number } }>}
+       */
+      feedback: (key, vote) => request("POST", "/v1/feedback", { body: { key, vote } }),
     };
   },
 };

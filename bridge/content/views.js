@@ -98,6 +98,26 @@ var SDViews = {
   },
 
   /**
+   * "More like this" / "Less like this" buttons that send POST /v1/feedback.
+   * @param {SDViewHost} host
+   * @param {Document} doc
+   * @param {PaperHit} hit
+   */
+  votes(host, doc, hit) {
+    const status = SDRender.el(doc, "span", { cls: "sd-note sd-vote-status" });
+    /** @param {"up" | "down"} vote */
+    const send = async (vote) => {
+      const result = await host.client().feedback(hit.key, vote);
+      status.textContent = ` noted (${result.labels.up} up, ${result.labels.down} down)`;
+    };
+    return SDRender.el(doc, "div", { cls: "sd-votes" }, [
+      SDRender.button(doc, "More like this", () => send("up"), "sd-button sd-vote-up"),
+      SDRender.button(doc, "Less like this", () => send("down"), "sd-button sd-vote-down"),
+      status,
+    ]);
+  },
+
+  /**
    * Fill root with the week's recommendations.
    * @param {SDViewHost} host
    * @param {Document} doc
@@ -137,7 +157,7 @@ var SDViews = {
     for (const hit of results) {
       const because = (hit.because || []).slice(0, 2).map((b) =>
         SDRender.el(doc, "div", { cls: "sd-because", text: `because you added “${b.title}” (${SDRender.formatScore(b.score)})` }));
-      list.appendChild(SDRender.hitRow(doc, hit, handlers, because));
+      list.appendChild(SDRender.hitRow(doc, hit, handlers, [...because, SDViews.votes(host, doc, hit)]));
     }
     root.appendChild(list);
   },

@@ -58,6 +58,10 @@ test("openapi.json has every query parameter and response field the plugin uses"
   const dups = ok("/v1/duplicates", "get", "200");
   for (const f of ["clusters.id", "clusters.score", "clusters.master", "clusters.papers.key", "clusters.papers.title", "clusters.papers.year", "clusters.papers.first_author", "clusters.papers.doi", "clusters.papers.item_type", "clusters.pairs.reasons"]) fieldsAt(dups, f);
   fieldsAt(ok("/v1/sync", "post", "202"), "state");
+  fieldsAt(ok("/v1/feedback", "post", "200"), "labels.up");
+  fieldsAt(ok("/v1/feedback", "post", "200"), "labels.down");
+  const feedbackBody = resolve(spec.paths["/v1/feedback"].post.requestBody.content["application/json"].schema);
+  assert.ok(feedbackBody.properties.key && feedbackBody.properties.vote);
   // the error body the client parses
   const errorSchema = spec.paths["/v1/papers/{key}/related"].get.responses["409"].content["application/json"].schema;
   fieldsAt(errorSchema, "error.code");
@@ -74,12 +78,13 @@ test("the client calls only the listed endpoints, with the token on all but /v1/
     await client.recommendations({ since: "week", n: 3 });
     await client.duplicates({ minScore: 0.9 });
     await client.sync();
+    await client.feedback("ABCD2345", "up");
     const templates = SDApi.ENDPOINTS.map(([m, p]) => [m, new RegExp("^" + p.replace(/\{\w+\}/g, "[^/]+") + "$")]);
     for (const r of bridge.requests) {
       assert.ok(templates.some(([m, re]) => m === r.method && re.test(r.path)), `${r.method} ${r.path}`);
       assert.equal(r.headers.authorization, r.path === "/v1/health" ? undefined : `Bearer ${bridge.token}`);
     }
-    assert.deepEqual(bridge.requests.map((r) => r.query), [{}, { k: "5" }, { since: "week", n: "3" }, { min_score: "0.9" }, {}]);
+    assert.deepEqual(bridge.requests.map((r) => r.query), [{}, { k: "5" }, { since: "week", n: "3" }, { min_score: "0.9" }, {}, {}]);
   } finally {
     await bridge.close();
   }

@@ -17,7 +17,7 @@ const PAPERS = [
   { key: "E2ENOAB5", title: "Neural machine translation by jointly learning to align and translate", year: 2015 },
 ];
 
-test("against the real bridge: token file, not embedded, not synced, recommendations, duplicates, sync", async (t) => {
+test("against the real bridge: token file, not embedded, not synced, recommendations, duplicates, feedback, sync", async (t) => {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run make test (it builds .venv) first`);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "sd-e2e-"));
   const env = { ...process.env, SPECTER_DESK_HOME: home, SPECTER_DESK_MODEL: "minilm", HF_HUB_OFFLINE: "1" };
@@ -63,6 +63,8 @@ test("against the real bridge: token file, not embedded, not synced, recommendat
   assert.match(recs.message, /no papers were added/);
   const dups = await client.duplicates();
   assert.ok(Array.isArray(dups.clusters));
+  const vote = await client.feedback("E2EAAAA2", "up");
+  assert.equal(vote.labels.up, 1);
   const sync = await client.sync();
   assert.ok(["queued", "running", "failed", "idle"].includes(sync.state), sync.state);
 

@@ -108,6 +108,17 @@ test("Recommended this week asks since=week and shows results with why", async (
   assert.deepEqual({ ...records.translations[0].identifier }, { DOI: "10.18653/v1/N19-1423" });
 });
 
+test("More like this / Less like this send POST /v1/feedback and show the counts", async () => {
+  const { root } = await openDialog("specter-desk-menu-recommended");
+  const row = root.querySelector(".sd-hit");
+  row.querySelector(".sd-vote-up").click();
+  await waitFor(() => /1 up, 0 down/.test(row.querySelector(".sd-vote-status").textContent));
+  row.querySelector(".sd-vote-down").click();
+  await waitFor(() => /1 up, 1 down/.test(row.querySelector(".sd-vote-status").textContent));
+  const votes = bridge.requests.filter((r) => r.path === "/v1/feedback").map((r) => r.body);
+  assert.deepEqual(votes, [{ key: "CANDBBB3", vote: "up" }, { key: "CANDBBB3", vote: "down" }]);
+});
+
 test("Recommended this week with no seeds shows the bridge's message", async () => {
   bridge.route("GET", "/v1/recommendations", () => ({ status: 200, json: { since: "week", seeds: [], ranker: "similarity", results: [], message: "no papers added since 2026-11-18" } }));
   const { root } = await openDialog("specter-desk-menu-recommended");

@@ -38,6 +38,13 @@ async function startFakeBridge({ token = "secret-token" } = {}) {
     },
   }));
   bridge.route("GET", "/v1/duplicates", () => ({ status: 200, json: { clusters: [] } }));
+  const labels = new Map();
+  bridge.route("POST", "/v1/feedback", (_url, body) => {
+    const counts = labels.get(body.key) || { up: 0, down: 0 };
+    counts[body.vote] += 1;
+    labels.set(body.key, counts);
+    return { status: 200, json: { key: body.key, vote: body.vote, labels: counts } };
+  });
   bridge.route("POST", "/v1/sync", () => ({
     status: 202,
     json: { state: "queued", library: null, progress: null, started_at: null, finished_at: null, last_result: null, last_error: null },
