@@ -1,0 +1,182 @@
+"""Embedding a whole corpus into resumable shards with the local or the Ray engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..embed.registry import get_model
+from ..errors import ConfigError, CorpusError
+from .shards import (
+    DEFAULT_SHARD_SIZE,
+    Plan,
+    ShardResult,
+    Timer,
+    plan_corpus,
+    read_manifest,
+    shard_is_done,
+    shard_paths,
+)
+from .shards import write_manifest as _write_manifest
+from .worker import EncoderSettings
+
+ENGINES = ("local", "ray")
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class CorpusRun:
+    """What one `corpus embed` run did."""
+
+    out: str
+    model: str
+    engine: str
+    papers: int
+    shards: int
+    shards_skipped: int
+    shards_embedded: int
+    papers_embedded: int
+    seconds: float
+    dim: int | None
+    complete: bool
+    workers: list[str] = field(default_factory=list)
+    skipped_records: dict[str, Any] = field(default_factory=dict)
+    engine_info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def papers_per_second(self) -> float:
+        return self.papers_embedded / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = vars(self).copy()
+        data["papers_per_second"] = round(self.papers_per_second, 2)
+        data["seconds"] = round(self.seconds, 2)
+        return data
+
+
+def embed_corpus(
+    input_path: Path | str,
+    out: Path | str,
+    *,
+    model: str = "specter2",
+    model_path: str | None = None,
+    engine: str = "local",
+    devices: str | None = "auto",
+    address: str | None = None,
+    workers: int | None = None,
+    ray_gpus: bool | None = None,
+    cpus_per_worker: int = 1,
+    max_restarts: int | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    batch_size: int | None = None,
+    dtype: str | None = None,
+    library: str | None = None,
+    on_progress: ProgressFn | None = None,
+    on_shard: Callable[[ShardResult], None] | None = None,
+) -> CorpusRun:
+    """Embed every paper of a corpus file into shards under out, skipping finished shards."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; use local or ray")
+    spec = get_model(model)
+    out = Path(out)
+    plan = plan_corpus(Path(input_path), out, spec.name, shard_size=shard_size, library=library)
+    settings = EncoderSettings.resolve(spec, model_path, batch_size=batch_size, dtype=dtype)
+    previous = read_manifest(out) or {}
+    state: dict[str, Any] = {
+        "dim": previous.get("dim") or _committed_dim(plan),
+        "papers": 0,
+        "workers": set(),
+    }
+    # the index entry stays, so `corpus index` staleness checks see re-embedded shards
+    keep = {"index": previous["index"]} if previous.get("index") else {}
+
+    def write_manifest(plan: Plan, *, engine: str, dim: int | None) -> dict:
+        return _write_manifest(plan, engine=engine, dim=dim, extra=keep)
+
+    skipped = len(plan.done)
+    done_papers = sum(t.count for t in plan.tasks if t.shard in plan.done)
+    write_manifest(plan, engine=engine, dim=state["dim"])
+    if on_progress:
+        on_progress(done_papers, plan.papers)
+
+    def shard_done(result: ShardResult) -> None:
+        if state["dim"] not in (None, result.dim):
+            raise CorpusError(
+                f"shard {result.shard} has dimension {result.dim}, others {state['dim']}; the "
+                "workers load different models: check --model-path on every node"
+            )
+        state["dim"] = result.dim
+        state["papers"] += result.count
+        state["workers"].add(result.worker)
+        plan.done.add(result.shard)
+        write_manifest(plan, engine=engine, dim=result.dim)
+        if on_progress:
+            on_progress(done_papers + state["papers"], plan.papers)
+        if on_shard:
+            on_shard(result)
+
+    timer = Timer()
+    info: dict[str, Any] = {}
+    try:
+        if engine == "local":
+            from .engine_local import local_devices, run_local
+
+            chosen = local_devices(devices)
+            info = {"devices": chosen}
+            run_local(plan, settings, chosen, shard_done)
+        else:
+            from .engine_ray import run_ray
+
+            _, info = run_ray(
+                plan,
+                settings,
+                shard_done,
+                address=address,
+                workers=workers,
+                use_gpus=ray_gpus,
+                cpus_per_worker=cpus_per_worker,
+                max_restarts=max_restarts,
+            )
+    except BaseException:
+        # workers may have committed shards the driver had not heard of yet: record them
+        plan.done |= {t.shard for t in plan.pending if shard_is_done(out, t, plan.model)}
+        write_manifest(plan, engine=engine, dim=state["dim"] or _committed_dim(plan))
+        raise
+    seconds = timer.seconds
+    manifest = write_manifest(plan, engine=engine, dim=state["dim"])
+    return _result(plan, engine, manifest, skipped, state, seconds, info)
+
+
+def _result(
+    plan: Plan, engine: str, manifest: dict, skipped: int, state: dict, seconds: float, info: dict
+) -> CorpusRun:
+    return CorpusRun(
+        out=str(plan.out),
+        model=plan.model,
+        engine=engine,
+        papers=plan.papers,
+        shards=len(plan.tasks),
+        shards_skipped=skipped,
+        shards_embedded=len(plan.done) - skipped,
+        papers_embedded=state["papers"],
+        seconds=seconds,
+        dim=state["dim"],
+        complete=bool(manifest["complete"]),
+        workers=sorted(state["workers"]),
+        skipped_records=plan.stats.to_dict(),
+        engine_info=info,
+    )
+
+
+def _committed_dim(plan: Plan) -> int | None:
+    """The dimension recorded by any committed shard of the plan."""
+    import json
+
+    for shard in sorted(plan.done):
+        try:
+            return int(json.loads(shard_paths(plan.out, shard)[1].read_text())["dim"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return None

@@ -1,0 +1,151 @@
+"""The Ray engine: Ray Data ``map_batches`` over shards with an actor pool of encoders.
+
+One row of the dataset is one pending shard; an actor (one per GPU with ``num_gpus=1``,
+or a CPU actor) loads the encoder once, embeds each shard it is given and commits it to the
+output directory, which every node must see (a shared filesystem; on one machine, any
+directory). The driver streams the small result rows and rewrites the manifest. Ray Data
+restarts a dead actor and retries its shard (``max_restarts``); if retries run out the run
+fails, and a re-run skips the shards already committed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, CorpusError
+from .shards import Plan, ShardResult, ShardTask
+from .worker import EncoderSettings, ShardWorker
+
+OnShard = Callable[[ShardResult], None]
+RESULT_FIELDS = ("shard", "count", "dim", "seconds", "worker")
+
+
+def _import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as exc:
+        raise CorpusError(
+            "the Ray engine needs Ray Data; install it with: pip install 'specter-desk[corpus]'"
+        ) from exc
+    return ray
+
+
+class RayShardEncoder:
+    """A Ray Data actor: one encoder on this actor's device (its GPU when it was given one)."""
+
+    def __init__(self, settings: EncoderSettings, out: str, threads: int | None):
+        import ray
+
+        device = "cuda" if ray.get_gpu_ids() else "cpu"
+        self.worker = ShardWorker(settings, out, device, threads=threads)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        results = [
+            self.worker(ShardTask.from_row({k: batch[k][i] for k in batch}))
+            for i in range(len(batch["shard"]))
+        ]
+        return {name: np.array([getattr(r, name) for r in results]) for name in RESULT_FIELDS}
+
+
+def run_ray(
+    plan: Plan,
+    settings: EncoderSettings,
+    on_shard: OnShard,
+    *,
+    address: str | None = None,
+    workers: int | None = None,
+    use_gpus: bool | None = None,
+    cpus_per_worker: int = 1,
+    max_restarts: int | None = None,
+    progress_bars: bool = False,
+) -> tuple[list[ShardResult], dict[str, Any]]:
+    """Embed the plan's pending shards on a Ray cluster; returns results and what ran where.
+
+    Joins the cluster at address (or the Ray already initialised in this process, or starts
+    a local one) and shuts down only a Ray it started itself.
+    """
+    pending = plan.pending
+    ray = _import_ray()
+    started = False
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise CorpusError(f"cannot reach the Ray cluster at {address!r}: {exc}") from exc
+        started = True
+    try:
+        resources = ray.cluster_resources()
+        gpus = int(resources.get("GPU", 0))
+        cpus = int(resources.get("CPU", 1))
+        if use_gpus is None:
+            use_gpus = gpus > 0
+        if use_gpus and not gpus:
+            raise ConfigError("--gpus was asked for but the Ray cluster has no GPU")
+        slots = gpus if use_gpus else max(1, cpus // max(cpus_per_worker, 1))
+        actors = max(1, min(workers or slots, len(pending) or 1))
+        info = {
+            "cluster_cpus": cpus,
+            "cluster_gpus": gpus,
+            "actors": actors,
+            "device": "cuda" if use_gpus else "cpu",
+        }
+        if not pending:
+            return [], info
+        from ray.data import ActorPoolStrategy, DataContext
+
+        DataContext.get_current().enable_progress_bars = progress_bars
+        remote_args: dict[str, Any] = {}
+        if max_restarts is not None:  # else Ray Data's default: restart and retry without limit
+            remote_args = {"max_restarts": max_restarts}
+            if max_restarts:
+                remote_args["max_task_retries"] = max_restarts
+        with warnings.catch_warnings():
+            # Ray 2.60 deprecates passing max_restarts this way but offers no other way yet
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dataset = ray.data.from_items(
+                [task.to_row() for task in pending], override_num_blocks=len(pending)
+            ).map_batches(
+                RayShardEncoder,
+                fn_constructor_kwargs={
+                    "settings": settings,
+                    "out": str(plan.out),
+                    "threads": None if use_gpus else cpus_per_worker,
+                },
+                batch_size=1,
+                compute=ActorPoolStrategy(size=actors),
+                num_gpus=1 if use_gpus else 0,
+                num_cpus=1 if use_gpus else cpus_per_worker,
+                **remote_args,
+            )
+        results = []
+        try:
+            for row in dataset.iter_rows():
+                result = ShardResult(
+                    shard=int(row["shard"]),
+                    count=int(row["count"]),
+                    dim=int(row["dim"]),
+                    seconds=float(row["seconds"]),
+                    worker=str(row["worker"]),
+                )
+                results.append(result)
+                on_shard(result)
+        except Exception as exc:  # noqa: BLE001 - Ray wraps worker failures in many types
+            raise CorpusError(
+                f"the Ray run failed ({type(exc).__name__}: {_first_line(exc)}); "
+                f"{len(results)} shards of this run are committed and kept; run the same "
+                "command again to resume"
+            ) from exc
+        return results, info
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else ""
