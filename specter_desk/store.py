@@ -138,9 +138,27 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX idx_papers_title_tail ON papers({TITLE_TAIL_SQL})")
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Zotero items that are not papers (attachments, notes, annotations), with their version
+    and parent, so a sync need not fetch them again (issue 10)."""
+    db.execute(
+        """
+        CREATE TABLE sync_children (
+            library TEXT NOT NULL,
+            key TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 0,
+            item_type TEXT NOT NULL,
+            parent TEXT,
+            PRIMARY KEY (library, key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_sync_children_parent ON sync_children(library, parent)")
+
+
 # Append only, never edit or reorder: migration N upgrades schema version N-1 to N.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migration_1, _migration_2, _migration_3,
+    _migration_1, _migration_2, _migration_3, _migration_4,
 ]
 
 
@@ -502,6 +520,36 @@ class Store:
                 "synced_at = excluded.synced_at, details = excluded.details",
                 [library, int(version), now_iso(), json.dumps(details or {})],
             )
+
+    def child_items(self, library: str) -> dict[str, tuple[int, str | None]]:
+        """{key: (version, parent key)} of a library's synced non-paper items."""
+        cur = self.db.execute(
+            "SELECT key, version, parent FROM sync_children WHERE library = ?", [library]
+        )
+        return {r[0]: (r[1], r[2]) for r in cur}
+
+    def save_child_items(
+        self, library: str, rows: Iterable[tuple[str, int, str, str | None]]
+    ) -> None:
+        """Remember (key, version, item_type, parent) of non-paper items of a library."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "INSERT INTO sync_children (library, key, version, item_type, parent) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(library, key) DO UPDATE SET "
+                "version = excluded.version, item_type = excluded.item_type, "
+                "parent = excluded.parent",
+                [(library, *row) for row in rows],
+            )
+
+    def forget_child_items(self, library: str, keys: Iterable[str]) -> None:
+        """Drop non-paper items that were deleted in Zotero."""
+        with self.transaction():
+            for chunk in _chunks(list(keys), 500):
+                self.db.execute(
+                    f"DELETE FROM sync_children WHERE library = ? AND key IN "
+                    f"({', '.join('?' for _ in chunk)})",
+                    [library, *chunk],
+                )
 
     def libraries(self) -> list[dict[str, Any]]:
         """Every library with its paper count and sync state."""
