@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-python test-js xpi lint bench bench-duplicates clean openapi
+.PHONY: demo test test-python test-js xpi lint bench bench-duplicates bench-quality clean openapi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/embed_speed.py --device cpu
 
 # Duplicate detection: quality on the labelled bib-dedupe sets, then speed on 100k records.
+# recommendation, related-by-citation and search quality on citeulike-a (minilm; ~15 min on 2 cores)
+bench-quality: $(VENV)/.installed
+	$(PY) benchmarks/quality.py
+
 bench-duplicates: $(VENV)/.installed
 	$(PY) benchmarks/quality_duplicates.py
 	$(PY) benchmarks/quality_duplicates.py --scale 100000
