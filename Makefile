@@ -33,11 +33,11 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/embed_speed.py --device cpu
 
-# Duplicate detection: quality on the labelled bib-dedupe sets, then speed on 100k records.
-# recommendation, related-by-citation and search quality on citeulike-a (minilm; ~15 min on 2 cores)
+# Recommendation, related-by-citation and search quality on citeulike-a (minilm; ~15 min on 2 cores)
 bench-quality: $(VENV)/.installed
 	$(PY) benchmarks/quality.py
 
+# Duplicate detection: quality on the labelled bib-dedupe sets, then speed on 100k records.
 bench-duplicates: $(VENV)/.installed
 	$(PY) benchmarks/quality_duplicates.py
 	$(PY) benchmarks/quality_duplicates.py --scale 100000
