@@ -187,7 +187,14 @@ def test_cli_candidates_add_list_and_errors(home, tmp_path):
     )
     result = runner.invoke(app, ["candidates", "add", str(feed), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["added"] == 2
+    assert json.loads(result.stdout) == {
+        "format": "jsonl",
+        "added": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "clashes": [],
+        "skipped": [],
+    }
     store = Store(home / "library.db")
     assert store.keys_in_pool("candidates") == {"F1", "F2"}
     assert store.keys_in_pool("library") == set()
@@ -200,7 +207,7 @@ def test_cli_candidates_add_list_and_errors(home, tmp_path):
     odd = tmp_path / "refs.xyz"
     odd.write_text("?")
     unsupported = runner.invoke(app, ["candidates", "add", str(odd)])
-    assert unsupported.exit_code == 2 and "unsupported" in unsupported.output
+    assert unsupported.exit_code == 2 and "unknown file format" in unsupported.output
     assert len(unsupported.output.strip().splitlines()) == 1
 
 
@@ -240,3 +247,25 @@ def test_cli_fetch_errors_are_one_line(home, arxiv):
     assert len(down.output.strip().splitlines()) == 1
     unknown = runner.invoke(app, ["candidates", "fetch", "pubmed"])
     assert unknown.exit_code == 2 and "unknown candidate source" in unknown.output
+
+
+def test_cli_candidates_add_bibtex(home, tmp_path):
+    bib = tmp_path / "reading.bib"
+    bib.write_text(
+        "@article{vaswani2017,\n  title = {Attention Is All You Need},\n"
+        "  author = {Vaswani, Ashish and Shazeer, Noam},\n  year = {2017},\n"
+        "  eprint = {1706.03762},\n  archivePrefix = {arXiv}\n}\n"
+        "@inproceedings{cohan2020,\n  title = {{SPECTER}: Document-level Representation "
+        "Learning using Citation-informed Transformers},\n  author = {Cohan, Arman},\n"
+        "  booktitle = {ACL},\n  year = {2020},\n  doi = {10.18653/v1/2020.acl-main.207}\n}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["candidates", "add", str(bib)])
+    assert result.exit_code == 0, result.output
+    assert "(bibtex): 2 added" in result.output
+    store = Store(home / "library.db")
+    papers = list(store.papers(pool="candidates"))
+    store.close()
+    assert {p.library for p in papers} == {"file:reading.bib"}
+    assert {p.year for p in papers} == {2017, 2020}
+    assert "10.18653/v1/2020.acl-main.207" in {p.doi for p in papers}

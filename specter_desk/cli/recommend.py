@@ -15,7 +15,7 @@ from ..errors import InputError, SpecterDeskError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv, fetches
 from ..services.feedback import MIN_LABELS, record_feedback
-from ..services.recommend import recommend
+from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
 from ..services.search import search
 from .app import app, command, console, fail, notice, open_desk, print_json, state
@@ -47,6 +47,7 @@ def recommend_cmd(
     """Papers you may want, based on what you added to the library recently."""
     if from_ not in (CANDIDATE_POOL, LIBRARY_POOL):
         raise InputError(f"--from must be {CANDIDATE_POOL} or {LIBRARY_POOL}, not {from_!r}")
+    parse_since(since)  # a typo fails before any embedding work
     desk = open_desk()
     spec = desk.model_spec(model)
     _embed_if_needed(desk, spec.name, model_path, json_out)
@@ -186,8 +187,7 @@ def _guarded(func: Callable) -> Callable:
 def candidates_add(
     file: Path = typer.Argument(
         ...,
-        help="A bibliography file (JSONL; BibTeX/RIS/CSL-JSON "
-        "where the file reader supports them).",
+        help="A BibTeX (.bib), RIS (.ris), CSL-JSON (.json) or JSONL file.",
     ),
     library: str = typer.Option(None, "--library", help="Pool name (default: file:NAME)."),
     json_out: bool = JsonOpt,
@@ -198,14 +198,17 @@ def candidates_add(
     if json_out:
         print_json(result.to_dict())
         return
+    imported = result.import_result
     console.print(
-        f"candidates from {file.name}: {result.added} added, {result.updated} updated, "
-        f"{result.unchanged} unchanged"
+        f"candidates from {file.name} ({result.format}): {imported.added} added, "
+        f"{imported.updated} updated, {imported.unchanged} unchanged"
     )
-    if result.clashes:
+    if result.skipped:
+        notice(f"{len(result.skipped)} records skipped: " + "; ".join(result.skipped[:5]))
+    if imported.clashes:
         notice(
-            f"{len(result.clashes)} keys already belong to another library and were skipped: "
-            + ", ".join(result.clashes[:10])
+            f"{len(imported.clashes)} keys already belong to another library and were skipped: "
+            + ", ".join(imported.clashes[:10])
         )
 
 

@@ -36,27 +36,27 @@ _ARXIV = "{http://arxiv.org/schemas/atom}"
 _OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 
 
-def read_bibliography(path: Path, *, library: str, pool: str) -> list[Paper]:
-    """Papers from a bibliography file, with the reader sync.files offers for its format."""
-    from ..sync import files
+@dataclass
+class AddResult:
+    """What `candidates add FILE` did: the file's format, the import, and skipped records."""
 
-    generic = getattr(files, "read_papers", None)
-    if generic is not None:
-        return list(generic(path, library=library, pool=pool))
-    if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-        return list(files.read_jsonl(path, library=library, pool=pool))
-    raise InputError(f"{path}: unsupported file type; use a JSONL file (one paper per line)")
+    format: str
+    import_result: ImportResult
+    skipped: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": self.format, **self.import_result.to_dict(), "skipped": self.skipped}
 
 
-def add_candidates(store: Store, path: Path, *, library: str | None = None) -> ImportResult:
-    """Import a bibliography file into the candidate pool (library "file:NAME")."""
+def add_candidates(store: Store, path: Path, *, library: str | None = None) -> AddResult:
+    """Import a BibTeX, RIS, CSL-JSON or JSONL file into the candidate pool ("file:NAME")."""
+    from ..sync.files import read_file
+
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    papers = read_bibliography(path, library=library or f"file:{path.name}", pool=CANDIDATE_POOL)
-    for paper in papers:
+    read = read_file(path, library=library or f"file:{path.name}", pool=CANDIDATE_POOL)
+    for paper in read.papers:
         paper.pool = CANDIDATE_POOL
-    return import_papers(store, papers)
+    return AddResult(read.format, import_papers(store, read.papers), list(read.skipped))
 
 
 @dataclass
