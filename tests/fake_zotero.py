@@ -431,7 +431,8 @@ def synthetic_library(
     server: FakeZotero, n: int, *, seed: int = 0, abstract_every: int = 2, attachment_every: int = 0
 ) -> list[str]:
     """Add n realistic journal articles (every `abstract_every`-th with an abstract, and every
-    `attachment_every`-th with a PDF attachment with full text); returns their keys."""
+    `attachment_every`-th, from the second on, with a PDF attachment with full text); returns
+    their keys."""
     rng = random.Random(seed)
     words = [w for w in string.ascii_lowercase]
     vocab = ["".join(rng.choice(words) for _ in range(rng.randint(3, 9))) for _ in range(2000)]
@@ -473,7 +474,7 @@ def synthetic_library(
             }
         )
         keys.append(key)
-        if attachment_every and i % attachment_every == 0:
+        if attachment_every and (i - 1) % attachment_every == 0:  # odd i: often title-only
             att = random_key(rng)
             items.append(
                 {

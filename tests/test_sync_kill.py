@@ -68,8 +68,8 @@ def _snapshot(db: Path) -> tuple[list[tuple], list[tuple]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after_pages", [1, 4])
 def test_sync_converges_after_sigkill_mid_sync(tmp_path, kill_after_pages):
-    with FakeZotero(api_key="good-key", page_delay=0.25) as fake:
-        keys = synthetic_library(fake, 400, attachment_every=4)  # 10 pages of 50
+    with FakeZotero(api_key="good-key", page_delay=0.2) as fake:
+        keys = synthetic_library(fake, 300, attachment_every=4)  # 8 pages of 50
         killed_home = tmp_path / "killed"
         env = _env(killed_home, fake)
         proc = subprocess.Popen(

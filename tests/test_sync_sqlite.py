@@ -280,3 +280,11 @@ def test_missing_or_broken_zotero_sqlite_is_a_clear_error(zotero_db, home):
     zotero_db.path.unlink()
     out = CliRunner().invoke(app, ["sync", "--library", "sqlite"])
     assert out.exit_code == 6 and "zotero.sqlite_path" in out.output.replace("\n", " ")
+
+
+def test_sync_without_library_uses_zotero_sqlite_when_no_key_is_known(zotero_db, monkeypatch):
+    monkeypatch.setenv("SPECTER_DESK_NO_KEYRING", "1")
+    fill(zotero_db)
+    out = CliRunner().invoke(app, ["sync", "--no-embed"])
+    assert out.exit_code == 0, out.output
+    assert "synced sqlite: 4 added" in out.output

@@ -330,7 +330,7 @@ def test_login_checks_the_key_and_saves_it_in_a_0600_file(web_env, home, monkeyp
     (home / "config.toml").unlink()
     monkeypatch.delenv("ZOTERO_API_KEY")
     out = CliRunner().invoke(app, ["login", "--api-key", "wrong"])
-    assert out.exit_code == 6 and "refused the API key" in out.output
+    assert out.exit_code == 6 and "did not accept this API key" in out.output
     out = CliRunner().invoke(app, ["login", "--api-key", "good-key", "--json"])
     assert out.exit_code == 0, out.output
     saved = home / "zotero-credentials.json"
@@ -373,7 +373,8 @@ def local_env(home, local_fake, monkeypatch, tmp_path):
 
 def test_local_sync_diffs_versions_and_flags_missing_keys(local_env):
     fake, _ = local_env
-    keys = synthetic_library(fake, 80)
+    keys = synthetic_library(fake, 80, attachment_every=4)  # 20 PDFs: items but not papers
+    fake.add_item(key="NOTE0001", itemType="note", note="<p>standalone note</p>")
     desk = make_desk()
     first = run_sync(desk, "local", embed=False)
     assert first.library == "local" and first.added == 80

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..errors import InputError, ZoteroAuthError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
-from ..sync import run_sync
+from ..sync import default_source, run_sync
 from ..sync.credentials import delete_credentials, save_credentials
 from ..sync.files import read_file
 from .app import command, console, err_console, notice, open_desk, print_json
@@ -26,11 +26,11 @@ def _check_pool(as_: str) -> None:
 @command("sync")
 def sync_cmd(
     library: str = typer.Option(
-        "user",
+        None,
         "--library",
         "-l",
         help="user, group:ID, local (Zotero 7 running), sqlite (zotero.sqlite, offline) or a "
-        ".bib/.ris/.json/.jsonl file.",
+        ".bib/.ris/.json/.jsonl file. Default: the configured or logged-in Zotero library.",
     ),
     full: bool = typer.Option(False, "--full", help="Fetch every item again, not only changes."),
     no_embed: bool = typer.Option(False, "--no-embed", help="Only sync; embed later."),
@@ -41,6 +41,7 @@ def sync_cmd(
     """Bring the store up to date with Zotero (or a file), then embed what changed."""
     _check_pool(as_)
     desk = open_desk()
+    library = library or default_source(desk)
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -101,7 +102,13 @@ def login_cmd(
     desk = open_desk()
     url = desk.config.get("zotero", "url")
     client = ZoteroClient("0", "user", api_key, endpoint=url)
-    info = client.call(client.key_info)
+    try:
+        info = client.call(client.key_info)
+    except ZoteroAuthError as exc:
+        raise ZoteroAuthError(
+            f"Zotero at {url} did not accept this API key; create one with read access at "
+            "https://www.zotero.org/settings/keys"
+        ) from exc
     if not isinstance(info, dict) or not info.get("userID"):
         raise ZoteroAuthError(
             "Zotero did not accept this API key; create one at https://www.zotero.org/settings/keys"

@@ -97,14 +97,29 @@ def _web_settings(desk: Desk) -> tuple[str, str, str]:
     return api_key, user_id, zotero["url"]
 
 
+def default_source(desk: Desk) -> str:
+    """The library `sync` uses without --library: the configured group, else the user library
+    when a key is known (config, env or login), else zotero.sqlite when configured, else
+    "user" (which then explains how to log in)."""
+    zotero = desk.config.values["zotero"]
+    if zotero.get("library_type") == "group" and str(zotero.get("library_id")).isdigit():
+        return f"group:{zotero['library_id']}"
+    api_key, user_id, _ = _web_settings(desk)
+    if api_key and user_id:
+        return "user"
+    if zotero.get("sqlite_path"):
+        return "sqlite"
+    return "user"
+
+
 def _sync_user(ctx: SyncContext, arg: str) -> None:
     from .zotero_web import sync_web
 
     api_key, user_id, url = _web_settings(ctx.desk)
     if not api_key or not user_id:
         raise SyncError(
-            "no Zotero API key: run `specter-desk login`, or set ZOTERO_API_KEY and "
-            "zotero.library_id (your numeric user id from zotero.org/settings/keys)"
+            "no Zotero API key: run `specter-desk login` (or set ZOTERO_API_KEY and "
+            "zotero.library_id), or sync from the running Zotero app with --library local"
         )
     sync_web(ctx, library_type="user", library_id=user_id, api_key=api_key, endpoint=url)
 

@@ -57,12 +57,14 @@ class PageWriter:
         *,
         deleted_keys: Iterable[str] = (),
         fulltext: dict[str, str] | None = None,
+        children: Iterable[tuple[str, int, str, str | None]] = (),
         state: tuple[int, dict[str, Any]] | None = None,
     ) -> None:
-        """Upsert papers, flag deleted keys, apply full-text excerpts and (last) the sync state,
-        all in one transaction."""
+        """Upsert papers, remember non-paper items (children: key, version, type, parent), flag
+        deleted keys, apply full-text excerpts and (last) the sync state, in one transaction."""
         papers = list(papers)
         deleted_keys = list(deleted_keys)
+        children = list(children)
         with self.store.transaction():
             existing = self.store.get_papers([p.key for p in papers])
             to_write: list[Paper] = []
@@ -87,7 +89,10 @@ class PageWriter:
                     self.counts.updated += 1
                 to_write.append(paper)
             self.store.upsert_papers(to_write)
+            if children:
+                self.store.save_child_items(self.library, children)
             if deleted_keys:
+                self.store.forget_child_items(self.library, deleted_keys)
                 mine = [
                     key
                     for key, p in self.store.get_papers(deleted_keys).items()

@@ -17,8 +17,7 @@ from pyzotero import errors as ze
 
 from .fulltext import excerpt, read_ft_cache
 from .writer import PageWriter
-from .zotero_items import paper_from_item
-from .zotero_web import BATCH, ZoteroClient, fetch_items
+from .zotero_web import BATCH, ZoteroClient, fetch_items, known_versions, split_items
 
 
 def zotero_data_dir(sqlite_path: str) -> Path:
@@ -53,34 +52,35 @@ def sync_local(ctx: Any, *, local_url: str, storage_dir: Path) -> None:
         # Another Zotero database answers: its versions mean nothing against ours.
         client.server_id, mismatch = None, True
         versions = client.call(client.item_versions, includeTrashed=1)
-    stored = ctx.store.versions(writer.library, include_deleted=True)
+    stored, _ = known_versions(ctx.store, writer.library)
     # --full or a new database: compare everything (unchanged papers are still not rewritten)
     known = {} if ctx.full or mismatch else stored
     changed = sorted(k for k, v in versions.items() if known.get(k) != v)
     gone = set(stored) - set(versions)
     texts: dict[str, str] = {}
-    pending: list = []  # the last page, committed together with the sync state
+    pending: tuple[list, list] = ([], [])  # the last page, committed with the sync state
     for start in range(0, len(changed), BATCH):
         ctx.check_stop()
-        papers = []
-        for item in fetch_items(client, changed[start : start + BATCH]):
-            data = item.get("data", {})
-            if data.get("itemType") == "attachment" and data.get("parentItem"):
-                text = read_ft_cache(storage_dir, data["key"])
-                if text:
-                    texts.setdefault(data["parentItem"], text)
-            paper = paper_from_item(item, library=writer.library)
-            if paper is not None:
-                papers.append(paper)
+        papers, children = split_items(
+            fetch_items(client, changed[start : start + BATCH]), writer.library
+        )
+        for key, _, item_type, parent in children:
+            text = read_ft_cache(storage_dir, key) if item_type == "attachment" and parent else None
+            if text:
+                texts.setdefault(parent, text)
         if start + BATCH >= len(changed):
-            pending = papers
+            pending = (papers, children)
             break
-        writer.write(papers)
+        writer.write(papers, children=children)
         ctx.report("fetching items", start + BATCH, len(changed))
     titles = {k: p.title for k, p in ctx.store.get_papers(texts).items()}
-    titles.update((p.key, p.title) for p in pending if p.key in texts)
+    titles.update((p.key, p.title) for p in pending[0] if p.key in texts)
     excerpts = {k: excerpt(titles[k], t) for k, t in texts.items() if k in titles}
     writer.write(
-        pending, deleted_keys=gone, fulltext=excerpts, state=(0, {"server_id": client.server_id})
+        pending[0],
+        children=pending[1],
+        deleted_keys=gone,
+        fulltext=excerpts,
+        state=(0, {"server_id": client.server_id}),
     )
     ctx.report("fetching items", len(changed), len(changed))

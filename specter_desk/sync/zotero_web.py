@@ -156,6 +156,34 @@ class ZoteroClient(zotero.Zotero):
         )
 
 
+def split_items(
+    items: list[dict[str, Any]], library: str
+) -> tuple[list[Any], list[tuple[str, int, str, str | None]]]:
+    """Papers, and (key, version, type, parent) rows for the items that are not papers."""
+    papers, children = [], []
+    for item in items:
+        paper = paper_from_item(item, library=library)
+        if paper is not None:
+            papers.append(paper)
+            continue
+        data = item.get("data", {})
+        version = int(item.get("version") or data.get("version") or 0)
+        children.append((data["key"], version, str(data.get("itemType")), data.get("parentItem")))
+    return papers, children
+
+
+def known_versions(store: Any, library: str) -> tuple[dict[str, int], dict[str, str]]:
+    """{key: version} of every item of a library the store has (papers, trashed papers,
+    attachments, notes) and {attachment key: parent key}."""
+    known = store.versions(library, include_deleted=True)
+    parents = {}
+    for key, (version, parent) in store.child_items(library).items():
+        known[key] = version
+        if parent:
+            parents[key] = parent
+    return known, parents
+
+
 def fetch_items(client: ZoteroClient, keys: list[str]) -> list[dict[str, Any]]:
     """Items by key (at most 50), trashed ones included."""
     return client.call(client.items, itemKey=",".join(keys), includeTrashed=1, limit=len(keys))
@@ -188,34 +216,30 @@ def sync_web(
             writer.write(state=(since, {**state["details"], "fulltext_version": ft_since}))
             return
         library_version = client.last_version
-        stored = store.versions(writer.library, include_deleted=True)
+        stored, parents = known_versions(store, writer.library)
         known = {} if ctx.full and _round == 0 else stored  # --full fetches every item again
         changed = sorted(k for k, v in versions.items() if known.get(k) != v)
         gone = set(stored) - set(versions) if since == 0 else set()
-        parents: dict[str, str] = {}  # attachment key -> parent item key
-        pending: list = []  # the last page, committed together with the library version
+        pending: tuple[list, list] = ([], [])  # the last page, committed with the version
         for start in range(0, len(changed), BATCH):
             ctx.check_stop()
-            papers = []
-            for item in fetch_items(client, changed[start : start + BATCH]):
-                data = item.get("data", {})
-                if data.get("itemType") == "attachment" and data.get("parentItem"):
-                    parents[data["key"]] = data["parentItem"]
-                paper = paper_from_item(item, library=writer.library)
-                if paper is not None:
-                    papers.append(paper)
+            papers, children = split_items(
+                fetch_items(client, changed[start : start + BATCH]), writer.library
+            )
+            parents.update((k, p) for k, _, _, p in children if p)
             if start + BATCH >= len(changed):
-                pending = papers
+                pending = (papers, children)
                 break
-            writer.write(papers)
+            writer.write(papers, children=children)
             ctx.report("fetching items", start + BATCH, len(changed))
         if since:
             deleted = client.call(client.deleted, since=since)
             gone |= set(deleted.get("items", []))
-        texts = _fulltext_excerpts(ctx, client, ft_since, parents, pending)
+        texts = _fulltext_excerpts(ctx, client, ft_since, parents, pending[0])
         newest = max(library_version, client.last_version)
         writer.write(
-            pending,
+            pending[0],
+            children=pending[1],
             deleted_keys=gone,
             fulltext=texts,
             state=(library_version, {"fulltext_version": library_version}),
