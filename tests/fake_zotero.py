@@ -23,6 +23,7 @@ import random
 import string
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -86,6 +87,9 @@ class FakeZotero:
         }
         self.log: list[dict[str, Any]] = []
         self.injections: list[Injection] = []
+        # Called with each logged request once it is answered (tests change the library
+        # mid-sync with it).
+        self.on_request: Callable[[dict[str, Any]], None] | None = None
         self.lock = threading.RLock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -277,6 +281,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if status != 304:
             self.wfile.write(payload)
+        if fake.on_request is not None:
+            fake.on_request(fake.log[-1])
 
     # -- routing ------------------------------------------------------------------------
 

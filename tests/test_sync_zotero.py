@@ -445,3 +445,40 @@ def test_local_fulltext_comes_from_the_ft_cache_file(local_env):
     run_sync(desk, "local", embed=False)
     stored = desk.store.get_paper(paper)
     assert stored.text_source == "fulltext" and stored.abstract == "Introduction We study things."
+
+
+def test_a_library_change_during_the_sync_is_picked_up_in_the_same_run(web_env):
+    fake = web_env
+    keys = synthetic_library(fake, 120)
+    edited: list[str] = []
+
+    def edit_once(request):
+        if "itemKey" in request["query"] and not edited:
+            edited.append(keys[-1])
+            fake.update_item(keys[-1], title="Edited while the sync ran")
+
+    fake.on_request = edit_once
+    desk = make_desk()
+    result = run_sync(desk, "user", embed=False)
+    fake.on_request = None
+    assert edited and result.added == 120
+    assert desk.store.get_paper(keys[-1]).title == "Edited while the sync ran"
+    assert desk.store.sync_state(USER)["version"] == fake.library().version
+    before = len(fake.log)
+    assert run_sync(desk, "user", embed=False).requests == 1 and len(fake.log) == before + 1
+
+
+def test_full_sync_fetches_everything_again_and_drops_what_zotero_lost(web_env):
+    fake = web_env
+    keys = synthetic_library(fake, 60)
+    desk = make_desk()
+    run_sync(desk, "user", embed=False)
+    with fake.lock:  # gone without a /deleted entry (e.g. the log was purged)
+        fake.library().items.pop(keys[0])
+    assert run_sync(desk, "user", embed=False).requests == 1  # the version did not move
+    before = len(fake.log)
+    result = run_sync(desk, "user", full=True, embed=False)
+    fetched = sum(
+        len(r["query"]["itemKey"].split(",")) for r in fake.log[before:] if "itemKey" in r["query"]
+    )
+    assert fetched == 59 and (result.unchanged, result.deleted) == (59, 1)
