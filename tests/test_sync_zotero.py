@@ -482,3 +482,21 @@ def test_full_sync_fetches_everything_again_and_drops_what_zotero_lost(web_env):
         len(r["query"]["itemKey"].split(",")) for r in fake.log[before:] if "itemKey" in r["query"]
     )
     assert fetched == 59 and (result.unchanged, result.deleted) == (59, 1)
+
+
+def test_a_server_that_is_not_zotero_gets_a_clear_error(web_env, local_fake, monkeypatch):
+    fake = web_env
+    synthetic_library(fake, 3)
+    fake.inject(
+        200,
+        headers={"Content-Type": "application/json"},
+        body="<html>proxy</html>",
+        path_contains="/items",
+    )
+    with pytest.raises(SyncError, match="malformed response"):
+        run_sync(make_desk(), "user", embed=False)
+    monkeypatch.setenv("SPECTER_DESK_ZOTERO_LOCAL_URL", fake.base)  # a web server, no /api
+    with pytest.raises(SyncError, match="needs Zotero 7"):
+        run_sync(make_desk(), "local", embed=False)
+    out = CliRunner().invoke(app, ["sync", "--as", "candidates"])
+    assert out.exit_code == 2 and "--as candidates is for files" in out.output

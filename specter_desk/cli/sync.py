@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..errors import InputError, ZoteroAuthError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
-from ..sync import default_source, run_sync
+from ..sync import default_source, parse_source, run_sync
 from ..sync.credentials import delete_credentials, save_credentials
 from ..sync.files import read_file
 from .app import command, console, err_console, notice, open_desk, print_json
@@ -42,6 +42,11 @@ def sync_cmd(
     _check_pool(as_)
     desk = open_desk()
     library = library or default_source(desk)
+    if as_ != LIBRARY_POOL and parse_source(library)[0] != "file":
+        raise InputError(
+            "--as candidates is for files; Zotero's feed items become candidates on their own "
+            "with --library sqlite"
+        )
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -97,10 +97,21 @@ class ZoteroClient(zotero.Zotero):
                 return func(*args, **kwargs)
             except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
                 raise self._unreachable(exc) from exc
-            except (httpx2.ReadTimeout, httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
+            except (
+                httpx2.TimeoutException,
+                httpx2.NetworkError,
+                httpx2.RemoteProtocolError,
+            ) as exc:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise self._unreachable(exc) from exc
                 self.wait(min(2.0**attempt, 30.0), f"network error ({type(exc).__name__})")
+            except httpx2.HTTPError as exc:  # redirects, bad URLs, other transport trouble
+                raise self._unreachable(exc) from exc
+            except ValueError as exc:  # a body that is not the JSON it should be
+                raise SyncError(
+                    f"Zotero at {self.endpoint} sent a malformed response ({exc}); "
+                    "is SPECTER_DESK_ZOTERO_URL / SPECTER_DESK_ZOTERO_LOCAL_URL right?"
+                ) from exc
             except ze.TooManyRetriesError as exc:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise SyncError(
@@ -108,8 +119,9 @@ class ZoteroClient(zotero.Zotero):
                     ) from exc
                 self.wait(self._retry_after(2.0**attempt), "rate-limited (429)")
             except ze.PyZoteroError as exc:
-                status = self.last_response.status_code if self.last_response else 0
-                body = self.last_response.text if self.last_response else ""
+                response = self.last_response
+                status = response.status_code if response is not None else 0
+                body = response.text if response is not None else ""
                 if status == 304:
                     return NOT_MODIFIED
                 if status in (401, 403):
@@ -117,6 +129,10 @@ class ZoteroClient(zotero.Zotero):
                 if status in (429, 500, 502, 503, 504) and attempt < MAX_ATTEMPTS - 1:
                     self.wait(self._retry_after(2.0**attempt), f"server answered {status}")
                     continue
+                if status == 404 and self.local:
+                    raise SyncError(
+                        f"{self.endpoint} has no Zotero local API; it needs Zotero 7 or later"
+                    ) from exc
                 raise SyncError(
                     f"Zotero at {self.endpoint} answered {status}: "
                     f"{' '.join(body.split())[:160] or type(exc).__name__}"
