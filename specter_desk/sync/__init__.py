@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SyncError, SyncFileError
 from ..models import LIBRARY_POOL
-from .writer import Counts, PageWriter
+from .writer import Counts, PageWriter, Stopped
 
 if TYPE_CHECKING:
     from ..desk import Desk
@@ -64,8 +64,6 @@ class SyncContext:
 
     def check_stop(self) -> None:
         """Stop between pages when asked (what is committed stays committed)."""
-        from .zotero_web import Stopped
-
         if self.should_stop():
             raise Stopped
 
@@ -215,8 +213,6 @@ def run_sync(
     report = on_progress or (lambda message, done, total: None)
     stop = should_stop or (lambda: False)
     ctx = SyncContext(desk, PageWriter(desk.store, library), full, report, stop, pool=pool)
-    from .zotero_web import Stopped
-
     stopped = False
     try:
         SOURCES[kind](ctx, arg)

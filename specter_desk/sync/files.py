@@ -2,7 +2,8 @@
 
 Every record keeps its source id as its key (JSONL `key`/`id`, BibTeX citekey, RIS `ID`,
 CSL-JSON `id`) so results can be joined back to the input; a record without one gets a stable
-key derived from its title, year and first author.
+key derived from its title, year and first author. The four readers live together because
+they share those key rules, the format detection and the skipped-record reporting.
 """
 
 from __future__ import annotations

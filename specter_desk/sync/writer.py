@@ -19,6 +19,10 @@ def is_zotero_library(library: str) -> bool:
     return bool(_ZOTERO_LIBRARY.match(library))
 
 
+class Stopped(Exception):  # noqa: N818 - control flow, not an error
+    """should_stop() said to stop between pages (what is committed stays committed)."""
+
+
 @dataclass
 class Counts:
     """What the pages written so far did."""

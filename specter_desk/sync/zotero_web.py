@@ -21,17 +21,13 @@ from pyzotero import zotero
 
 from ..errors import LocalApiDisabledError, SyncError, ZoteroAuthError, ZoteroUnreachableError
 from .fulltext import excerpt
-from .writer import PageWriter
+from .writer import PageWriter, Stopped
 from .zotero_items import paper_from_item
 
 BATCH = 50  # the API's itemKey limit
 NOT_MODIFIED = object()
 MAX_ATTEMPTS = 6
 MAX_WAIT_S = 120.0
-
-
-class Stopped(Exception):  # noqa: N818 - control flow, not an error
-    """should_stop() said to stop between pages."""
 
 
 class ZoteroClient(zotero.Zotero):
