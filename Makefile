@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-python test-js xpi lint bench bench-duplicates bench-quality clean openapi
+.PHONY: demo test test-python test-js xpi lint bench bench-duplicates bench-quality bench-sync clean openapi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -41,6 +41,10 @@ bench-quality: $(VENV)/.installed
 bench-duplicates: $(VENV)/.installed
 	$(PY) benchmarks/quality_duplicates.py
 	$(PY) benchmarks/quality_duplicates.py --scale 100000
+
+# Sync speed on a 10k-item fake Zotero library (full, no-change, 50 changes; about a minute).
+bench-sync: $(VENV)/.installed
+	$(PY) benchmarks/sync_speed.py
 
 # The bridge's schema, generated from the app (tests/test_server.py fails when it is stale).
 openapi: $(VENV)/.installed
