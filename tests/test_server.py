@@ -202,9 +202,9 @@ def test_related_paper_without_vector_is_409_not_embedded(bridge):
         store.mark_deleted(["FRESH001"])
 
 
-def test_related_unknown_model_is_a_clean_400(bridge, papers):
+def test_related_unknown_model_is_a_clean_404(bridge, papers):
     response = bridge.client.get(f"/v1/papers/{papers[0].key}/related", params={"model": "nope"})
-    assert response.status_code == 400 and error_code(response) == "bad_request"
+    assert response.status_code == 404 and error_code(response) == "not_found"
     assert "known models" in response.json()["error"]["message"]
 
 
@@ -236,9 +236,35 @@ def test_recommendations_come_from_the_candidate_pool_with_reasons(bridge):
     assert all(hit["pool"] == "candidates" and hit["because"] for hit in data["results"])
 
 
-def test_recommendations_bad_since_is_400(bridge):
+def test_recommendations_since_is_validated(bridge):
     response = bridge.client.get("/v1/recommendations", params={"since": "fortnight"})
+    assert response.status_code == 422 and error_code(response) == "bad_request"
+    bad_date = bridge.client.get("/v1/recommendations", params={"since": "2024-02-31"})
+    assert bad_date.status_code == 422
+    ahead = bridge.client.get("/v1/recommendations", params={"since": "2999-01-01"})
+    assert ahead.status_code == 200
+    assert ahead.json()["seeds"] == [] and "ahead" in ahead.json()["message"]
+    assert bridge.client.get("/v1/recommendations", params={"since": "14d"}).status_code == 200
+    old = bridge.client.get("/v1/recommendations", params={"since": "2001-01-01"})
+    assert old.status_code == 200 and len(old.json()["seeds"]) == 40
+
+
+def test_unknown_query_parameters_are_refused(bridge):
+    response = bridge.client.get("/v1/recommendations", params={"N": 5})
     assert response.status_code == 400 and error_code(response) == "bad_request"
+    assert "'N'" in response.json()["error"]["message"]
+
+
+def test_request_bodies_are_strict_json(bridge):
+    for body in ({"query": "x", "k": "3"}, {"query": "x", "hybrid": 1}, {"query": "x", "z": 1}):
+        response = bridge.client.post("/v1/search", json=body)
+        assert response.status_code == 422, body
+
+
+def test_405_names_every_method_of_the_path(bridge):
+    response = bridge.client.request("PUT", "/v1/sync")
+    assert response.status_code == 405 and error_code(response) == "method_not_allowed"
+    assert response.headers["allow"] == "GET, POST"
 
 
 def test_duplicates_and_duplicate_check_on_the_library(bridge, papers):
@@ -456,7 +482,7 @@ def test_every_error_is_json_with_a_stable_code(bridge):
             "bad_request",
         ),
         (bridge.client.post("/v1/search", json={"k": 3}), 422, "bad_request"),
-        (bridge.client.post("/v1/search", json={"query": "   "}), 400, "bad_request"),
+        (bridge.client.post("/v1/search", json={"query": "   "}), 422, "bad_request"),
         (
             bridge.client.post("/v1/feedback", json={"key": "A", "vote": "maybe"}),
             422,
@@ -496,6 +522,9 @@ def test_an_unexpected_exception_is_500_internal_without_traceback(bridge, monke
     response = bridge.client.get("/v1/status")
     assert response.status_code == 500 and error_code(response) == "internal"
     assert "secret internals" not in response.text
+    monkeypatch.undo()
+    # the keep-alive connection survives the error
+    assert bridge.client.get("/v1/status").status_code == 200
 
 
 def test_a_missing_service_answers_503_not_available(bridge, monkeypatch):

@@ -7,6 +7,7 @@ unexpected exception is logged with its traceback and answered as `internal` wit
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -91,6 +93,16 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}{more}"
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the schema documents at this path (Starlette names only one route's)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods) or ["GET"]
+
+
 def install_error_handlers(api: FastAPI) -> None:
     """JSON errors with stable codes for everything, including unknown routes and bad JSON."""
 
@@ -99,11 +111,12 @@ def install_error_handlers(api: FastAPI) -> None:
         if exc.status_code == 404:
             return error_response(404, "not_found", f"no such endpoint: {request.url.path}")
         if exc.status_code == 405:
+            allowed = _allowed_methods(request)
             return error_response(
                 405,
                 "method_not_allowed",
-                f"{request.method} is not allowed on {request.url.path}",
-                headers=exc.headers,
+                f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
             )
         return error_response(exc.status_code, "bad_request", str(exc.detail))
 
@@ -121,10 +134,36 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
-        log.exception("internal error on %s %s", request.method, request.url.path)
-        where = request.app.state.ctx.log_file if hasattr(request.app.state, "ctx") else None
-        hint = f"; details in {where}" if where else ""
-        return error_response(500, "internal", f"internal error ({type(exc).__name__}){hint}")
+        return internal_error(request, exc)
+
+
+def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """Log the traceback; answer `internal` without it."""
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    where = request.app.state.ctx.log_file if hasattr(request.app.state, "ctx") else None
+    hint = f"; details in {where}" if where else ""
+    return error_response(500, "internal", f"internal error ({type(exc).__name__}){hint}")
+
+
+class GuardedRoute(APIRoute):
+    """A route that turns an unexpected exception into a 500 JSON answer itself.
+
+    (Starlette's last-resort handler answers too, but then re-raises, and uvicorn drops the
+    keep-alive connection; the plugin's next request would see a reset.)
+    """
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request):
+            try:
+                return await handler(request)
+            except (StarletteHTTPException, RequestValidationError, SpecterDeskError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - answered as `internal`, logged
+                return internal_error(request, exc)
+
+        return guarded
 
 
 def _openapi(api: FastAPI) -> Callable[[], dict[str, Any]]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import AfterValidator, WithJsonSchema
 
 from .. import __version__
 from ..desk import Desk
 from ..embed.registry import query_model
-from ..errors import ItemNotFoundError
+from ..errors import ConfigError, InputError, ItemNotFoundError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
-from .app import BridgeContext, NotAvailableError, SyncNotConfiguredError
+from .app import BridgeContext, GuardedRoute, NotAvailableError, SyncNotConfiguredError
 from .schemas import (
     MAX_K,
     MAX_N,
@@ -49,8 +52,24 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": described[s]} for s in sorted(set(statuses))}
 
 
-COMMON = (401, 403, 413, 422, 500)
-router = APIRouter(prefix="/v1")
+COMMON = (400, 401, 403, 413, 422, 500)
+
+
+def known_query_parameters(request: Request) -> None:
+    """Refuse query parameters a route does not declare (a typo like ?K=5 is an error)."""
+    route = request.scope.get("route")
+    declared = {p.alias for p in route.dependant.query_params} if route is not None else set()
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise InputError(
+            f"unknown query parameter {unknown[0]!r}"
+            + (f"; this endpoint takes {', '.join(sorted(declared))}" if declared else "")
+        )
+
+
+router = APIRouter(
+    prefix="/v1", dependencies=[Depends(known_query_parameters)], route_class=GuardedRoute
+)
 
 
 def _ctx(request: Request) -> BridgeContext:
@@ -73,13 +92,17 @@ def _dicts(items: Any) -> list[dict[str, Any]]:
 
 
 def _model(desk: Desk, name: str | None) -> str:
-    return desk.model_spec(name).name
+    """The registry name of a model; an unknown name is a 404 (like an unknown paper)."""
+    try:
+        return desk.model_spec(name).name
+    except ConfigError as exc:
+        raise ItemNotFoundError(str(exc)) from None
 
 
 @router.get(
     "/health",
     response_model=Health,
-    responses=_errors(403, 500),
+    responses=_errors(400, 403, 500),
     summary="Is the bridge up (no auth, no data)",
 )
 def health() -> dict[str, Any]:
@@ -118,7 +141,9 @@ def related(
     request: Request,
     key: str,
     k: int = Query(10, ge=1, le=MAX_K),
-    model: str | None = Query(None, min_length=1, max_length=100),
+    model: str | None = Query(
+        None, min_length=1, max_length=100, description="A model name (`specter-desk models`)"
+    ),
 ) -> dict[str, Any]:
     from ..services.related import related as related_papers
 
@@ -163,23 +188,55 @@ def search(request: Request, body: SearchRequest) -> dict[str, Any]:
     return {"query": body.query, "model": spec.name, "results": _dicts(hits)}
 
 
+SINCE_PATTERN = r"^(day|week|month|year|[1-9][0-9]{0,3}[hdwm]|[1-9][0-9]?y)$"
+
+
+def _check_since(value: str) -> str:
+    if re.match(SINCE_PATTERN, value):
+        return value
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        date.fromisoformat(value)  # ValueError (e.g. 2024-02-31) -> 422
+        return value
+    raise ValueError("use day, week, month, year, Nh/Nd/Nw/Nm (e.g. 14d), Ny or a date")
+
+
+Since = Annotated[
+    str,
+    AfterValidator(_check_since),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "pattern": SINCE_PATTERN},
+            ]
+        }
+    ),
+]
+
+
 @router.get(
     "/recommendations",
     response_model=Recommendations,
-    responses=_errors(*COMMON, 400, 503),
+    responses=_errors(*COMMON, 503),
     summary="New papers worth reading, seeded by what was added recently",
 )
 def recommendations(
     request: Request,
-    since: str = Query(
-        "week",
-        min_length=1,
-        max_length=40,
-        description="day, week, month, Nd (e.g. 14d) or an ISO date",
-    ),
+    since: Annotated[
+        Since,
+        Query(description="day, week, month, year, Nh/Nd/Nw/Nm (e.g. 14d), Ny or an ISO date"),
+    ] = "week",
     n: int = Query(10, ge=1, le=MAX_N),
 ) -> dict[str, Any]:
     service = _service("recommend")
+    if "-" in since and date.fromisoformat(since) > datetime.now(UTC).date():
+        return {
+            "since": since,
+            "seeds": [],
+            "ranker": "similarity",
+            "results": [],
+            "message": f"nothing was added after {since}: it is ahead",
+        }
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 # Caps on what one request may ask for (bigger values are refused with 422 bad_request).
 MAX_K = 100
@@ -95,11 +95,26 @@ class Related(Model):
     related: list[PaperHit]
 
 
-class SearchRequest(Model):
-    model_config = ConfigDict(extra="forbid")
+def _json_number(value: object) -> object:
+    """k arrives as a JSON number (3 or 3.0), never as a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
+    return value
 
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    k: int = Field(10, ge=1, le=MAX_K)
+
+JsonInt = Annotated[int, BeforeValidator(_json_number), Field(strict=False)]
+
+
+class SearchRequest(Model):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        pattern=r"[^\s\x1c-\x1f]",
+        description="Free text; must contain a non-space character.",
+    )
+    k: JsonInt = Field(10, ge=1, le=MAX_K)
     hybrid: bool = False
 
 
@@ -162,7 +177,7 @@ class Duplicates(Model):
 
 
 class DuplicateCheckRequest(Model):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     items: list[dict[str, object]] = Field(
         min_length=1,
@@ -184,7 +199,7 @@ class DuplicateCheck(Model):
 
 
 class SyncRequest(Model):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     library: str | None = Field(
         None,
@@ -194,7 +209,7 @@ class SyncRequest(Model):
 
 
 class FeedbackRequest(Model):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     key: str = Field(min_length=1, max_length=200)
     vote: Literal["up", "down", "clear"]
