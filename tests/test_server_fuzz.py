@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from server_helpers import Bridge
+from server_helpers import Bridge, free_port
 from test_server import demo_papers_once, running_bridge
 
 OPENAPI = Path(__file__).resolve().parents[1] / "bridge" / "openapi.json"
@@ -22,7 +22,6 @@ def fuzz_bridge(tmp_path_factory, tiny_model) -> Iterator[Bridge]:
     from specter_desk.config import Config
     from specter_desk.desk import Desk
     from specter_desk.server.daemon import default_sync_runner
-    from server_helpers import free_port
 
     root = tmp_path_factory.mktemp("fuzz")
     with pytest.MonkeyPatch.context() as mp:
