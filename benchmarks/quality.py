@@ -5,7 +5,8 @@ Three tasks, every method scored against every paper of the collection (16,980 t
 (a) related by citation: for each paper with citations, rank all other papers by similarity to
     its title; relevant = its citation neighbours. MAP and nDCG@10.
 (b) recommendation: hide 20% of each user's library (fixed seed), rank all papers not in the
-    remaining 80% (the seeds), relevant = the hidden 20%. recall@20, recall@100, nDCG@20.
+    remaining 80% (the seeds), relevant = the hidden 20%. recall@20, recall@100, nDCG@20, and
+    ils@20 = mean pairwise cosine of the top 20 (lower = more diverse; what MMR buys).
     The soft-max temperature is chosen on validation users disjoint from the test users.
 (c) search: tag names as free-text queries (e.g. "gene expression"), relevant = the papers
     users tagged with it. MAP and nDCG@10 — dense, BM25 and hybrid (RRF) as in `search --hybrid`.
@@ -129,8 +130,25 @@ def metrics_from_ranks(ranks: np.ndarray, ks: tuple[int, ...], ndcg_k: int) -> d
     return out
 
 
+def intra_list_similarity(scores: np.ndarray, vectors: np.ndarray, k: int) -> float:
+    """Mean pairwise cosine of the top k (lower = a more diverse list)."""
+    top = np.argpartition(-scores, k)[:k]
+    sims = vectors[top] @ vectors[top].T
+    return float((sims.sum() - np.trace(sims)) / (k * (k - 1)))
+
+
 def mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
     return {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
+
+
+def paired_difference(a: list[dict[str, float]], b: list[dict[str, float]]) -> dict[str, str]:
+    """Mean per-user difference a - b with its standard error, for the headline metrics."""
+    out = {}
+    for key in ("recall@20", "ndcg@20"):
+        diff = np.array([x[key] - y[key] for x, y in zip(a, b, strict=True)])
+        se = diff.std(ddof=1) / np.sqrt(len(diff))
+        out[key] = f"{diff.mean():+.4f} +- {se:.4f} (z = {diff.mean() / se:.1f})"
+    return out
 
 
 def full_ranks(scores: np.ndarray) -> np.ndarray:
@@ -260,8 +278,15 @@ def task_recommend(
                         s = s + noise * (1e3 if m == "popularity" else 1)
                     s[seeds] = -np.inf
                     per_method[m] = s
-                    results[m].append(metrics_from_ranks(relevant_ranks(s, held), RECO_KS, 20))
-        return {m: mean_metrics(rows) for m, rows in results.items()}
+                    row = metrics_from_ranks(relevant_ranks(s, held), RECO_KS, 20)
+                    row["ils@20"] = intra_list_similarity(s, vectors, 20)
+                    results[m].append(row)
+        means = {m: mean_metrics(rows) for m, rows in results.items()}
+        if "ours" in results:
+            for ref in ("centroid", "BM25"):
+                if ref in results:
+                    means["ours"][f"vs {ref}"] = paired_difference(results["ours"], results[ref])
+        return means
 
     tuning = {}
     for tau in TAUS:
@@ -417,15 +442,26 @@ def main() -> None:
             + ", ".join(f"{tau}: {v['ndcg@20']:.4f}" for tau, v in reco["tuning"].items())
             + f" -> tau {reco['tau']} (product default TAU = {TAU})"
         )
+        diffs = {
+            k: reco["test"]["ours"].pop(k)
+            for k in list(reco["test"]["ours"])
+            if k.startswith("vs ")
+        }
         print(
             table(
                 f"(b) recommendation: {len(test_ids)} test users, 20% held out "
                 f"({time.perf_counter() - t:.0f} s)",
                 reco["test"],
-                ["recall@20", "recall@100", "ndcg@20"],
+                ["ils@20", "recall@20", "recall@100", "ndcg@20"],
                 "centroid",
             )
         )
+        for ref, values in diffs.items():
+            print(
+                f"ours {ref}, per-user paired: "
+                + "; ".join(f"{metric} {value}" for metric, value in values.items())
+            )
+        report["recommend"]["paired"] = diffs
 
     if "search" in tasks:
         t = time.perf_counter()

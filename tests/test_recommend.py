@@ -119,17 +119,22 @@ def test_seeds_are_the_papers_added_in_the_window(two_topics):
 # -- scoring -----------------------------------------------------------------------------
 
 
-def test_two_topic_seeds_get_both_topics_without_diversity(two_topics):
+def test_two_topic_seeds_get_both_topics(two_topics):
     index = index_of(two_topics)
-    ours = recommend(two_topics, index, since="week", n=5, now=NOW, diversity=False)
+    ours = recommend(two_topics, index, since="week", n=5, now=NOW)
     keys = [r.paper.key for r in ours.results]
     assert any(k.startswith("CB") for k in keys[:3]), keys
     assert any(k.startswith("CA") for k in keys), keys
-    # the mean of the seeds (a large temperature) would bury topic B under topic A
-    centroid_like = recommend(
-        two_topics, index, since="week", n=5, now=NOW, diversity=False, tau=100.0
-    )
-    assert not any(r.paper.key.startswith("CB") for r in centroid_like.results)
+    assert "CZ" not in keys
+    # the mean of the seeds (a large temperature, no diversity) buries topic B under topic A
+    centroid = recommend(two_topics, index, since="week", n=5, now=NOW, diversity=False, tau=100)
+    assert not any(r.paper.key.startswith("CB") for r in centroid.results)
+
+
+def test_a_sharp_soft_max_alone_finds_the_second_topic(two_topics):
+    index = index_of(two_topics)
+    sharp = recommend(two_topics, index, since="week", n=5, now=NOW, diversity=False, tau=0.05)
+    assert any(r.paper.key.startswith("CB") for r in sharp.results[:3])
 
 
 def test_newer_seeds_weigh_more(store):
