@@ -402,3 +402,8 @@ def test_to_dict_matches_the_bridge_contract(two_topics):
         assert set(hit) == PAPER_HIT | {"because"}
         assert isinstance(hit["score"], float)
         assert all(set(b) == {"key", "title", "score"} for b in hit["because"])
+
+
+def test_n_below_one_is_an_input_error(two_topics):
+    with pytest.raises(InputError, match="at least 1"):
+        recommend(two_topics, index_of(two_topics), n=0, now=NOW)

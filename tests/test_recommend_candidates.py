@@ -269,3 +269,8 @@ def test_cli_candidates_add_bibtex(home, tmp_path):
     assert {p.library for p in papers} == {"file:reading.bib"}
     assert {p.year for p in papers} == {2017, 2020}
     assert "10.18653/v1/2020.acl-main.207" in {p.doi for p in papers}
+
+
+def test_days_out_of_range_is_an_input_error(store):
+    with pytest.raises(InputError, match="--days"):
+        cand.fetch_arxiv(store, "cs.CL", 0)

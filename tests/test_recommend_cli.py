@@ -50,7 +50,7 @@ def test_minilm_recommends_both_topics_with_real_explanations(home, tmp_path):
     rows = import_world(tmp_path)
     topic = {r["key"]: r["topic"] for r in rows}
     seeds = {r["key"] for r in rows if r["role"] == "seed"}
-    result = runner.invoke(app, ["recommend", "--model", "minilm", "-n", "6", "--json"])
+    result = runner.invoke(app, ["recommend", "--model", "minilm", "-n", "8", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {s["key"] for s in data["seeds"]} == seeds  # the old library paper is not a seed

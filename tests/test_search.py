@@ -103,6 +103,15 @@ def test_search_errors(embedded, desk):
         search(desk.store, index, encoder, "word " * 500)
 
 
+def test_a_query_encoder_of_another_dimension_is_refused(embedded):
+    from specter_desk.embed.encoder import Encoder
+    from specter_desk.embed.registry import get_model
+
+    desk = embedded
+    with pytest.raises(InputError, match="384-d vectors but the tiny index is 32-d"):
+        search(desk.store, desk.index("tiny"), Encoder(get_model("minilm"), device="cpu"), "gene")
+
+
 def test_search_on_an_empty_index_says_to_embed(desk):
     from specter_desk.index import build_index
 
@@ -147,7 +156,11 @@ def tiny_pair(tmp_path_factory, tiny_specter2_dir):
             **base,
         )
     )
-    return directory
+    yield directory
+    from specter_desk.embed.registry import MODELS
+
+    MODELS.pop("tiny2", None)
+    MODELS.pop("tiny2-query", None)
 
 
 @pytest.mark.slow
