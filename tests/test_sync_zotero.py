@@ -500,3 +500,12 @@ def test_a_server_that_is_not_zotero_gets_a_clear_error(web_env, local_fake, mon
         run_sync(make_desk(), "local", embed=False)
     out = CliRunner().invoke(app, ["sync", "--as", "candidates"])
     assert out.exit_code == 2 and "--as candidates is for files" in out.output
+
+
+def test_cli_shows_the_rate_limit_wait(web_env):
+    synthetic_library(web_env, 5)
+    web_env.inject(429, headers={"Retry-After": "1"}, path_contains="/items")
+    out = CliRunner().invoke(app, ["sync", "--no-embed"])
+    assert out.exit_code == 0, out.output
+    assert "notice: Zotero asked to back off: waiting 1 s" in out.output
+    assert "5 added" in out.output

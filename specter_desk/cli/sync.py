@@ -59,6 +59,8 @@ def sync_cmd(
     task = progress.add_task("sync", total=None)
 
     def on_progress(message: str, done: int, total: int) -> None:
+        if "waiting" in message and not json_out:
+            notice(message)  # Backoff / Retry-After: say why nothing moves
         progress.update(task, description=message, completed=done, total=total or None)
 
     with progress:
