@@ -39,8 +39,10 @@ def test_adapter_changes_the_embedding(tiny_bert_dir, tiny_specter2_dir):
         for name, p in with_adapter._model.named_parameters():
             if "adapter" in name:
                 p.add_(0.5)
-    plain = Encoder(ModelSpec(name="p", hub_id="x", description="", local_path=lambda: str(
-        tiny_specter2_dir)), device="cpu")
+    plain = Encoder(
+        ModelSpec(name="p", hub_id="x", description="", local_path=lambda: str(tiny_specter2_dir)),
+        device="cpu",
+    )
     a, b = with_adapter.encode(TEXTS[:2]), plain.encode(TEXTS[:2])
     assert not np.allclose(a, b, atol=1e-4)
 
@@ -80,8 +82,102 @@ def test_token_budget_caps_batch(tiny_model):
 
 def test_minilm_loads_offline_from_the_wheel():
     encoder = Encoder(get_model("minilm"), device="cpu")
-    v = encoder.encode(["Deep learning for protein structure prediction",
-                        "Protein folding with neural networks",
-                        "Tax policy in medieval Venice"])
+    v = encoder.encode(
+        [
+            "Deep learning for protein structure prediction",
+            "Protein folding with neural networks",
+            "Tax policy in medieval Venice",
+        ]
+    )
     assert v.shape == (3, 384)
     assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.2
+
+
+# -- the fast path (issue 8): same vectors as the plain transformers forward -----------------
+
+
+def _reference_vectors(model, tokenizer, texts, pooling="cls"):
+    """What transformers gives with its usual 2-d mask, one padded batch."""
+    import torch
+
+    enc = tokenizer(texts, padding=True, truncation=True, max_length=512, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**enc)[0]
+    if pooling == "mean":
+        mask = enc["attention_mask"].unsqueeze(-1).float()
+        pooled = (hidden * mask).sum(1) / mask.sum(1)
+    else:
+        pooled = hidden[:, 0]
+    return torch.nn.functional.normalize(pooled, dim=-1).numpy()
+
+
+def test_sorted_batches_with_3d_mask_equal_the_plain_padded_forward(tiny_model):
+    encoder = Encoder(tiny_model, device="cpu", batch_size=3)
+    ours = encoder.encode(TEXTS)
+    reference = _reference_vectors(encoder._model, encoder.tokenizer, TEXTS)
+    assert np.allclose(ours, reference, atol=1e-5)
+
+
+def test_adapter_model_runs_its_base_model_with_the_adapter_active(tiny_specter2_dir):
+    import torch
+
+    encoder = Encoder(with_path(get_model("specter2"), str(tiny_specter2_dir)), device="cpu")
+    encoder.load()
+    with torch.no_grad():
+        for name, p in encoder._model.named_parameters():
+            if "adapter" in name:
+                p.add_(0.3)
+    ours = encoder.encode(TEXTS)
+    full_model = _reference_vectors(encoder._model, encoder.tokenizer, TEXTS)
+    assert np.allclose(ours, full_model, atol=1e-5)
+    encoder._model.set_active_adapters(None)
+    without_adapter = _reference_vectors(encoder._model, encoder.tokenizer, TEXTS)
+    assert not np.allclose(ours, without_adapter, atol=1e-4)
+
+
+def test_chunked_path_collects_per_chunk_in_input_order_with_progress(tiny_model):
+    plain = Encoder(tiny_model, device="cpu").encode(TEXTS * 3)
+    encoder = Encoder(tiny_model, device="cpu", batch_size=2)
+    encoder.chunk_size = 5  # several chunks, tokenised ahead in the background thread
+    encoder.sync_each_batch = False  # the accelerator path: one collect per chunk
+    seen = []
+    vectors = encoder.encode(TEXTS * 3, lambda done, total: seen.append((done, total)))
+    assert np.allclose(vectors, plain, atol=1e-5)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1] == (12, 12) and all(t == 12 for _, t in seen)
+
+
+def test_padding_rounds_length_and_fills_graph_rows(tiny_model):
+    encoder = Encoder(tiny_model, device="cpu")
+    encoder.pad_multiple = 16
+    ids, mask = encoder._pad([[101, 5, 102], [101, 102]], rows=4)
+    assert ids.shape == (4, 16) and mask.shape == (4, 1, 16)
+    assert mask[:, 0].sum(axis=1).tolist() == [3, 2, 1, 1]  # filler rows see one token
+    assert ids[0, :3].tolist() == [101, 5, 102] and ids[0, 3] == encoder.tokenizer.pad_token_id
+    long_ids, _ = encoder._pad([[1] * 510])
+    assert long_ids.shape[1] == 512  # never past the model's max length
+
+
+def test_int8_option_stays_close_to_fp32(tiny_model):
+    base = Encoder(tiny_model, device="cpu").encode(TEXTS)
+    int8 = Encoder(tiny_model, device="cpu", dtype="int8").encode(TEXTS)
+    assert int8.shape == base.shape
+    assert float(np.mean(np.sum(base * int8, axis=1))) > 0.95
+
+
+def test_unknown_dtype_is_a_config_error(tiny_model):
+    from specter_desk.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="float16"):
+        Encoder(tiny_model, device="cpu", dtype="fp8")
+
+
+def test_empty_input_gives_an_empty_matrix(tiny_model):
+    assert Encoder(tiny_model, device="cpu").encode([]).shape == (0, 32)
+
+
+def test_defaults_are_the_fast_settings_on_cpu(tiny_model):
+    encoder = Encoder(tiny_model, device="cpu")
+    assert encoder.dtype_name == "float32" and encoder.batch_size == 8
+    assert encoder.sync_each_batch and not encoder.cuda_graphs and not encoder.compile
+    assert encoder.spec.attn_implementation == "sdpa"

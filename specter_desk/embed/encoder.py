@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,10 @@ ProgressFn = Callable[[int, int], None]
 DEFAULT_BATCH = {"cuda": 128, "mps": 32, "cpu": 8}
 # Cap on padded tokens per batch, so a batch of long abstracts does not blow memory.
 TOKEN_BUDGET = {"cuda": 128 * 512, "mps": 32 * 512, "cpu": 8 * 512}
+# Texts tokenised per pipeline step: on a GPU the next chunk is tokenised in a background
+# thread while this one runs, and results come back once per chunk (no sync per batch).
+CHUNK = {"cuda": 4096, "mps": 1024, "cpu": 1 << 30}
+DTYPES = ("float32", "float16", "bfloat16", "int8")
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -51,7 +56,11 @@ def paper_text(paper: Paper, sep: str) -> str:
 
 
 class Encoder:
-    """Embeds texts with one registry model on one device."""
+    """Embeds texts with one registry model on one device.
+
+    Fast by default: length-sorted batches capped by a token budget, SDPA attention, fp16 on
+    CUDA (fp32 on CPU), tokenisation overlapped with the GPU, one device sync per chunk.
+    """
 
     def __init__(
         self,
@@ -61,15 +70,33 @@ class Encoder:
         device: str = "auto",
         dtype: str | None = None,
         batch_size: int | None = None,
+        compile: bool = False,
+        cuda_graphs: bool | None = None,
     ):
         self.spec = spec
         self.model_path = str(model_path) if model_path else None
         self.device = pick_device(device)
         kind = self.device.split(":")[0]
         self.dtype_name = dtype or ("float16" if kind == "cuda" else "float32")
+        if self.dtype_name not in DTYPES:
+            raise ConfigError(f"unknown dtype {self.dtype_name!r}; use one of {', '.join(DTYPES)}")
+        if self.dtype_name == "int8" and kind != "cpu":
+            raise ConfigError("dtype int8 (dynamic quantisation) runs on the CPU only")
         self.batch_size = batch_size or DEFAULT_BATCH[kind]
         self.token_budget = max(TOKEN_BUDGET[kind], self.batch_size * 64)
+        self.chunk_size = CHUNK[kind]
+        # CPU results are ready when computed; on an accelerator collect once per chunk
+        self.sync_each_batch = kind == "cpu"
+        self.compile = compile
+        # CUDA graphs replay a whole batch with one launch: the Python + kernel-launch cost
+        # of BERT + adapter otherwise leaves the GPU idle. Lengths are padded to a multiple
+        # of 16 so a few shapes (one graph each) cover every batch.
+        self.cuda_graphs = kind == "cuda" if cuda_graphs is None else cuda_graphs
+        self.pad_multiple = 16 if kind == "cuda" else 1
+        self._graphs: dict[tuple[int, int], tuple] = {}
+        self._graph_pool = None
         self._model = None
+        self._forward_model = None
         self._tokenizer = None
 
     # -- loading --------------------------------------------------------------------
@@ -114,8 +141,6 @@ class Encoder:
         kwargs = {"attn_implementation": self.spec.attn_implementation}
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(location)
-            # we pad pre-tokenised ids per batch on purpose; silence the "use __call__" hint
-            self._tokenizer.deprecation_warnings["Asking-to-pad-a-fast-tokenizer"] = True
             if self.spec.adapter:
                 from adapters import AutoAdapterModel
 
@@ -127,11 +152,21 @@ class Encoder:
                 )
             else:
                 model = AutoModel.from_pretrained(location, **kwargs)
-        except (OSError, ValueError, EnvironmentError) as exc:
+        except (OSError, ValueError) as exc:
             raise self._missing(exc) from exc
         model.eval()
-        dtype = getattr(torch, self.dtype_name)
-        self._model = model.to(device=self.device, dtype=dtype)
+        if self.dtype_name == "int8":
+            # per-channel dynamic int8 on the Linear layers (opt-in: costs retrieval quality)
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+            model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig})
+        else:
+            model = model.to(device=self.device, dtype=getattr(torch, self.dtype_name))
+        self._model = model
+        # adapters' head model flattens the mask to 2-d (for multiple choice), which brings
+        # back the per-batch sync of _forward; its base model runs the same active adapters
+        core = model.base_model if self.spec.adapter else model
+        self._forward_model = torch.compile(core, dynamic=True) if self.compile else core
 
     def _adapter_location(self, base: str, is_local: bool) -> str:
         if is_local:
@@ -169,41 +204,154 @@ class Encoder:
             batches.append(current)
         return batches
 
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, truncated to the model's max length, unpadded."""
+        enc = self.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=self.spec.max_length,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        return enc["input_ids"]
+
     def encode(self, texts: Sequence[str], on_progress: ProgressFn | None = None) -> np.ndarray:
         """Embed texts; float32 rows in input order (L2-normalised when the model says so)."""
         import torch
 
         self.load()
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        enc = self._tokenizer(
-            list(texts), truncation=True, max_length=self.spec.max_length, padding=False
-        )
-        ids = enc["input_ids"]
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        total = len(texts)
+        out = np.empty((total, self.dim), dtype=np.float32)
+        if not total:
+            return out
         done = 0
-        with torch.inference_mode():
-            for batch in self.batches([len(x) for x in ids]):
-                features = self._tokenizer.pad(
-                    {"input_ids": [ids[i] for i in batch]}, return_tensors="pt"
-                )
-                features = {k: v.to(self.device, non_blocking=True) for k, v in features.items()}
-                out[batch] = self._forward(features).float().cpu().numpy()
-                done += len(batch)
+        with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as pool, torch.inference_mode():
+            ahead = pool.submit(self.tokenize, texts[: self.chunk_size])
+            pending: tuple[list[int], list[torch.Tensor]] | None = None
+            for start in range(0, total, self.chunk_size):
+                ids = ahead.result()
+                nxt = start + self.chunk_size
+                if nxt < total:  # tokenise the next chunk while this one runs
+                    ahead = pool.submit(self.tokenize, texts[nxt : nxt + self.chunk_size])
+                rows: list[int] = []
+                results: list[torch.Tensor] = []
+                for batch in self.batches([len(x) for x in ids]):
+                    pooled = self._run([ids[i] for i in batch])
+                    where = [start + i for i in batch]
+                    if self.sync_each_batch:
+                        out[where] = pooled.cpu().numpy()
+                        done += len(batch)
+                        if on_progress:
+                            on_progress(done, total)
+                    else:
+                        rows.extend(where)
+                        results.append(pooled)
+                # the device works on this chunk while the previous one is copied back
+                if pending is not None:
+                    done += self._collect(out, *pending)
+                    if on_progress:
+                        on_progress(done, total)
+                pending = (rows, results) if results else None
+            if pending is not None:
+                done += self._collect(out, *pending)
                 if on_progress:
-                    on_progress(done, len(texts))
+                    on_progress(done, total)
         return out
 
-    def _forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+    @staticmethod
+    def _collect(out: np.ndarray, rows: list[int], results: list[torch.Tensor]) -> int:
         import torch
 
-        hidden = self._model(**features)[0]
+        out[rows] = torch.cat(results).cpu().numpy()
+        return len(rows)
+
+    def _pad(self, seqs: list[list[int]], rows: int | None = None) -> tuple[np.ndarray, ...]:
+        """(input ids, mask) as arrays; the mask is (rows, 1, length), see _forward."""
+        longest = max(len(s) for s in seqs)
+        length = -(-longest // self.pad_multiple) * self.pad_multiple
+        length = max(longest, min(length, self.spec.max_length))
+        rows = rows or len(seqs)
+        ids = np.full((rows, length), self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        mask = np.zeros((rows, 1, length), dtype=np.int64)
+        mask[len(seqs) :, 0, 0] = 1  # filler rows (graph shapes) attend to one token
+        for row, seq in enumerate(seqs):
+            ids[row, : len(seq)] = seq
+            mask[row, 0, : len(seq)] = 1
+        return ids, mask
+
+    def _to_device(self, *arrays: np.ndarray) -> list[torch.Tensor]:
+        import torch
+
+        tensors = [torch.from_numpy(a) for a in arrays]
+        if self.device.startswith("cuda"):  # pinned + non_blocking: the copy overlaps compute
+            return [t.pin_memory().to(self.device, non_blocking=True) for t in tensors]
+        return [t.to(self.device) for t in tensors]
+
+    def _run(self, seqs: list[list[int]]) -> torch.Tensor:
+        """Pooled rows for one batch of token ids (eager, or a CUDA graph replay)."""
+        if self.cuda_graphs:
+            try:
+                return self._run_graph(seqs)
+            except RuntimeError as exc:  # a model that cannot be captured runs eagerly
+                import warnings
+
+                warnings.warn(f"CUDA graphs disabled ({exc}); running eagerly", stacklevel=2)
+                self.cuda_graphs = False
+                self._graphs.clear()
+        return self._forward(*self._to_device(*self._pad(seqs)))
+
+    def _run_graph(self, seqs: list[list[int]]) -> torch.Tensor:
+        import torch
+
+        n = len(seqs)
+        rows = n if n >= self.batch_size else min(self.batch_size, 1 << (n - 1).bit_length())
+        ids, mask = self._pad(seqs, rows)
+        entry = self._graphs.get(ids.shape)
+        if entry is None:
+            entry = self._graphs[ids.shape] = self._capture(ids.shape)
+        graph, static_ids, static_mask, static_out = entry
+        static_ids.copy_(torch.from_numpy(ids).pin_memory(), non_blocking=True)
+        static_mask.copy_(torch.from_numpy(mask).pin_memory(), non_blocking=True)
+        graph.replay()
+        return static_out[:n].clone()  # the next replay overwrites static_out
+
+    def _capture(self, shape: tuple[int, int]) -> tuple:
+        """Record the forward pass for one (rows, length) shape into a CUDA graph."""
+        import torch
+
+        rows, length = shape
+        static_ids = torch.full(shape, self.tokenizer.pad_token_id or 0, device=self.device)
+        static_mask = torch.ones((rows, 1, length), dtype=torch.int64, device=self.device)
+        side = torch.cuda.Stream(device=self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):  # warm up (kernel choice, allocator) off the graph
+            for _ in range(2):
+                self._forward(static_ids, static_mask)
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        if self._graph_pool is None:
+            self._graph_pool = torch.cuda.graph_pool_handle()
+        graph = torch.cuda.CUDAGraph()
+        # graphs share one memory pool: they replay one after another on one stream
+        with torch.cuda.graph(graph, pool=self._graph_pool):
+            static_out = self._forward(static_ids, static_mask)
+        return graph, static_ids, static_mask, static_out
+
+    def _forward(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Pooled float32 rows, left on the device.
+
+        The (batch, 1, length) mask means the same as the usual 2-d one, but it skips the
+        `torch.all(mask == 1)` test in transformers' SDPA path, which would make the CPU wait
+        for the GPU once per batch instead of queueing the next batch.
+        """
+        import torch
+
+        hidden = self._forward_model(input_ids=input_ids, attention_mask=mask)[0]
         if self.spec.pooling == "mean":
-            mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            weights = mask.squeeze(1).unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1).float() / weights.sum(1).float().clamp(min=1e-9)
         else:
-            pooled = hidden[:, 0]
-        pooled = pooled.float()
+            pooled = hidden[:, 0].float()
         if self.spec.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled

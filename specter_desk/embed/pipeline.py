@@ -35,8 +35,10 @@ def embed_missing(
     done = 0
     if on_progress:
         on_progress(0, len(todo))
-    for start in range(0, len(todo), CHUNK):
-        chunk = todo[start : start + CHUNK]
+    # a GPU wants bigger steps: the encoder overlaps tokenising and collects once per step
+    step = CHUNK if getattr(encoder, "sync_each_batch", True) else max(CHUNK, encoder.chunk_size)
+    for start in range(0, len(todo), step):
+        chunk = todo[start : start + step]
 
         def report(n: int, _total: int, base: int = done) -> None:
             if on_progress:
