@@ -206,8 +206,8 @@ def test_bad_options_are_refused(tmp_path, tiny_model):
 
 
 @pytest.mark.slow
-def test_local_engine_resumes_after_a_worker_process_is_killed(tmp_path, reference):
-    """Two spawned CPU workers; one is SIGKILLed after 2 shards; the re-run completes."""
+def test_local_engine_hands_a_killed_workers_shards_to_the_others(tmp_path, reference):
+    """Two spawned CPU workers; one is SIGKILLed after 2 shards; the other finishes the run."""
     out = tmp_path / "out"
     killed = []
 
@@ -218,14 +218,49 @@ def test_local_engine_resumes_after_a_worker_process_is_killed(tmp_path, referen
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
-    with pytest.raises(CorpusError, match="died .*run the same command again to resume"):
-        embed_corpus(
-            FIXTURE, out, model="tiny", shard_size=5, devices="cpu,cpu", on_shard=kill_a_worker
-        )
-    assert killed
-    manifest = read_manifest(out)
-    done_before = {s["shard"] for s in manifest["shards"] if s["state"] == "done"}
-    assert 2 <= len(done_before) < 12 and not manifest["complete"]
+    run = embed_corpus(
+        FIXTURE, out, model="tiny", shard_size=5, devices="cpu,cpu", on_shard=kill_a_worker
+    )
+    assert killed and run.complete and run.shards_embedded == 12
+    assert len(run.engine_info["worker_deaths"]) == 1
+    assert "exit code -9" in run.engine_info["worker_deaths"][0]
+    assert_same_vectors(out, reference)
+
+
+RUN_IN_CHILD = """
+import sys
+from specter_desk.corpus import embed_corpus
+from specter_desk.embed.registry import ModelSpec, register_model
+register_model(ModelSpec(name="tiny", hub_id="example/tiny", description="",
+                         local_path=lambda: sys.argv[1]))
+embed_corpus(sys.argv[2], sys.argv[3], model="tiny", shard_size=5, devices="cpu")
+"""
+
+
+@pytest.mark.slow
+def test_rerun_after_the_whole_run_is_killed_skips_finished_shards(
+    tmp_path, tiny_bert_dir, reference
+):
+    """SIGKILL the process running `embed_corpus` after 2 shards; the re-run only does the rest."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-c", RUN_IN_CHILD, str(tiny_bert_dir), str(FIXTURE), str(out)]
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("shard-*.json"))) < 2 and child.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    committed = {int(p.stem.split("-")[1]) for p in out.glob("shard-*.json")}
+    assert 2 <= len(committed) < 12
     with pytest.raises(CorpusError, match="incomplete"):
         build_corpus_index(out)
     written = []
@@ -237,8 +272,8 @@ def test_local_engine_resumes_after_a_worker_process_is_killed(tmp_path, referen
         devices="cpu",
         on_shard=lambda r: written.append(r.shard),
     )
-    assert run.complete and run.shards_skipped >= len(done_before)
-    assert not set(written) & done_before
+    assert run.complete and run.shards_skipped == len(committed)
+    assert sorted(written) == sorted(set(range(12)) - committed)
     assert_same_vectors(out, reference)
 
 

@@ -124,8 +124,8 @@ def embed_corpus(
             from .engine_local import local_devices, run_local
 
             chosen = local_devices(devices)
-            info = {"devices": chosen}
-            run_local(plan, settings, chosen, shard_done)
+            info = {"devices": chosen, "worker_deaths": []}
+            run_local(plan, settings, chosen, shard_done, info["worker_deaths"])
         else:
             from .engine_ray import run_ray
 

@@ -1,24 +1,30 @@
 """The local engine: one process per local GPU (spawned), or in-process on one device.
 
-Workers take shards from a shared queue, so a fast GPU takes more of them. Each worker
-commits its shards itself; the driver only collects results and rewrites the manifest. If
-a worker dies, the others are stopped and the run fails with a message to re-run: the
-shards already committed are skipped on the next run.
+The driver hands each worker (one spawned process per device) a couple of shards at a
+time over its own pipe, so a faster GPU takes more of them. Workers commit their shards
+themselves; the driver collects results and rewrites the manifest. A worker that dies
+without a word (killed, crashed) has its shards re-queued to the others; one that reports
+an error fails the run. Shards already committed are skipped by the next run either way.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import queue
 import traceback
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Any
 
 from ..errors import ConfigError, CorpusError
 from .shards import Plan, ShardResult, ShardTask
 from .worker import EncoderSettings, ShardWorker
 
 OnShard = Callable[[ShardResult], None]
-POLL_SECONDS = 0.5
+PREFETCH = 2  # shards sent ahead to each worker, so a GPU never waits for its next one
 
 
 def local_devices(requested: str | None = "auto") -> list[str]:
@@ -53,8 +59,14 @@ def run_local(
     settings: EncoderSettings,
     devices: list[str],
     on_shard: OnShard,
+    deaths: list[str] | None = None,
 ) -> list[ShardResult]:
-    """Embed the plan's pending shards on devices; on_shard runs in this process per shard."""
+    """Embed the plan's pending shards on devices; on_shard runs in this process per shard.
+
+    A worker process that dies without reporting an error (killed, crashed) has its shards
+    handed to the others, and is named in deaths; the run fails only when every worker died.
+    """
+    deaths = deaths if deaths is not None else []
     pending = plan.pending
     if not pending:
         return []
@@ -66,7 +78,19 @@ def run_local(
             on_shard(result)
             results.append(result)
         return results
-    return _run_processes(plan, pending, settings, devices, on_shard)
+    return _run_processes(plan, pending, settings, devices, on_shard, deaths)
+
+
+@dataclass
+class _Worker:
+    """The driver's view of one worker process: its pipes and the shards it holds."""
+
+    device: str
+    proc: Any
+    tasks: Any  # driver -> worker connection
+    results: Any  # worker -> driver connection
+    inflight: deque[ShardTask] = field(default_factory=deque)
+    alive: bool = True
 
 
 def _run_processes(
@@ -75,78 +99,119 @@ def _run_processes(
     settings: EncoderSettings,
     devices: list[str],
     on_shard: OnShard,
+    deaths: list[str],
 ) -> list[ShardResult]:
     import torch.multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    tasks = ctx.Queue()
-    results = ctx.Queue()
     cpu_workers = sum(1 for d in devices if d == "cpu")
     threads = max(1, (os.cpu_count() or 1) // max(cpu_workers, 1))
-    for task in pending:
-        tasks.put(task)
-    for _ in devices:
-        tasks.put(None)
-    procs = [
-        ctx.Process(
+    todo: deque[ShardTask] = deque(pending)
+    workers: list[_Worker] = []
+    for device in devices:
+        task_recv, task_send = ctx.Pipe(duplex=False)
+        result_recv, result_send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
             target=_child,
-            args=(settings, str(plan.out), device, threads, tasks, results),
+            args=(settings, str(plan.out), device, threads, task_recv, result_send),
             name=f"specter-desk-corpus-{device}",
             daemon=True,
         )
-        for device in devices
-    ]
-    for proc in procs:
         proc.start()
+        task_recv.close()
+        result_send.close()
+        workers.append(_Worker(device, proc, task_send, result_recv))
+
+    def feed(worker: _Worker) -> None:
+        while todo and len(worker.inflight) < PREFETCH:
+            task = todo.popleft()
+            try:
+                worker.tasks.send(task)
+            except OSError:  # the worker is gone; its sentinel will tell the loop
+                todo.appendleft(task)
+                return
+            worker.inflight.append(task)
+
+    def lose(worker: _Worker) -> None:
+        worker.alive = False
+        deaths.append(f"{worker.proc.name} (exit code {worker.proc.exitcode})")
+        todo.extendleft(reversed(worker.inflight))  # its shards go to the others
+        worker.inflight.clear()
+
     done: list[ShardResult] = []
     try:
+        for worker in workers:
+            feed(worker)
         while len(done) < len(pending):
-            try:
-                kind, payload = results.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                _check_alive(procs, done)
-                continue
-            if kind == "error":
+            alive = [w for w in workers if w.alive]
+            if not alive:
                 raise CorpusError(
-                    f"a worker failed: {payload}; {len(done)} shards of this run are committed "
-                    "and kept; fix the cause and run the same command again to resume"
+                    f"every worker died ({'; '.join(deaths)}); {len(done)} shards of this run "
+                    "are committed and kept; run the same command again to resume"
                 )
-            result = ShardResult(**payload)
-            done.append(result)
-            on_shard(result)
-        for proc in procs:
-            proc.join(timeout=30)
+            ready = set(wait([w.results for w in alive] + [w.proc.sentinel for w in alive]))
+            for worker in alive:
+                gone = worker.proc.sentinel in ready
+                while (worker.results in ready or gone) and worker.results.poll():
+                    try:
+                        kind, payload = worker.results.recv()
+                    except (EOFError, OSError, pickle.UnpicklingError):
+                        gone = True  # its end of the pipe closed: the process is gone
+                        break
+                    if kind == "error":
+                        raise CorpusError(
+                            f"a worker failed: {payload}; {len(done)} shards of this run are "
+                            "committed and kept; fix the cause and run the same command again"
+                        )
+                    worker.inflight.popleft()
+                    result = ShardResult(**payload)
+                    done.append(result)
+                    on_shard(result)
+                    feed(worker)
+                if gone:
+                    worker.proc.join(timeout=10)
+                    lose(worker)
+            for worker in workers:
+                if worker.alive:
+                    feed(worker)
     finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-        for proc in procs:
-            proc.join(timeout=10)
-        tasks.cancel_join_thread()
-        results.cancel_join_thread()
+        for worker in workers:
+            try:
+                worker.tasks.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in workers:
+            worker.proc.join(timeout=10)
+            if worker.proc.is_alive():
+                worker.proc.terminate()
+                worker.proc.join(timeout=10)
     return done
 
 
-def _check_alive(procs, done: list[ShardResult]) -> None:
-    for proc in procs:
-        if not proc.is_alive() and proc.exitcode not in (0, None):
-            raise CorpusError(
-                f"worker {proc.name} died (exit code {proc.exitcode}); {len(done)} shards of "
-                "this run are committed and kept; run the same command again to resume"
-            )
-    if all(not proc.is_alive() for proc in procs):
-        raise CorpusError("every worker exited before the run finished; run it again to resume")
+def _child(settings, out, device, threads, tasks, results) -> None:  # in a spawned process
+    import threading
 
+    inbox: queue.Queue = queue.Queue()
 
-def _child(settings, out, device, threads, tasks, results) -> None:  # runs in a spawned process
+    def receive() -> None:  # read tasks as they come, so the driver never blocks on send
+        try:
+            while True:
+                task = tasks.recv()
+                inbox.put(task)
+                if task is None:
+                    return
+        except (EOFError, OSError):
+            inbox.put(None)
+
     try:
         worker = ShardWorker(settings, out, device, threads=threads)
+        threading.Thread(target=receive, daemon=True).start()
         while True:
-            task = tasks.get()
+            task = inbox.get()
             if task is None:
                 return
-            results.put(("done", worker(task).to_dict()))
+            results.send(("done", worker(task).to_dict()))
     except BaseException as exc:  # noqa: BLE001 - report anything to the driver, then exit
         traceback.print_exc()
-        results.put(("error", f"{device}: {type(exc).__name__}: {exc}"))
+        results.send(("error", f"{device}: {type(exc).__name__}: {exc}"))
         raise SystemExit(1) from exc
