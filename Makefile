@@ -30,8 +30,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check specter_desk tests benchmarks
 	$(VENV)/bin/ruff format --check specter_desk tests benchmarks
 
+# CPU benchmarks (issue 8): embedding vs SPECTER's reference path, related() latency/recall
 bench: $(VENV)/.installed
 	$(PY) benchmarks/embed_speed.py --device cpu
+	$(PY) benchmarks/index_speed.py --sizes 10000,100000
 
 # Recommendation, related-by-citation and search quality on citeulike-a (minilm; ~15 min on 2 cores)
 bench-quality: $(VENV)/.installed
