@@ -14,7 +14,7 @@ from test_server import demo_papers_once, running_bridge
 
 OPENAPI = Path(__file__).resolve().parents[1] / "bridge" / "openapi.json"
 schema = schemathesis.openapi.from_path(str(OPENAPI))
-EXAMPLES = 25
+EXAMPLES = 20
 
 
 @pytest.fixture(scope="module")

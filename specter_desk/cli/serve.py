@@ -76,17 +76,15 @@ def serve_cmd(
         allow_remote=allow_remote,
         foreground=foreground,
         log_level=logging.DEBUG if verbose else logging.INFO,
+        announce=None if foreground else _announce,
     )
     if daemon.warning:
         notice(daemon.warning)
-    if not foreground:
-        err_console.print(
-            f"specter-desk bridge on http://{daemon.host}:{daemon.port}; logs in "
-            f"{config.paths.log_dir}; stop with Ctrl-C or SIGTERM",
-            highlight=False,
-            soft_wrap=True,
-        )
     daemon.run()
+
+
+def _announce(message: str) -> None:
+    err_console.print(message, highlight=False, soft_wrap=True)
 
 
 @bridge_app.command("token")

@@ -27,8 +27,12 @@ def embed_missing(
     *,
     pool: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> EmbedResult:
-    """Embed the live papers that lack a current vector for encoder's model."""
+    """Embed the live papers that lack a current vector for encoder's model.
+
+    should_stop is checked between chunks (each chunk is committed): the daemon stops early.
+    """
     model = encoder.spec.name
     todo = store.missing_vectors(model, pool=pool)
     total_live = store.count_papers(pool=pool)
@@ -38,6 +42,8 @@ def embed_missing(
     # a GPU wants bigger steps: the encoder overlaps tokenising and collects once per step
     step = CHUNK if getattr(encoder, "sync_each_batch", True) else max(CHUNK, encoder.chunk_size)
     for start in range(0, len(todo), step):
+        if should_stop is not None and should_stop():
+            break
         chunk = todo[start : start + step]
 
         def report(n: int, _total: int, base: int = done) -> None:
@@ -49,4 +55,4 @@ def embed_missing(
             model, ((p.key, p.content_hash, v) for p, v in zip(chunk, vectors, strict=True))
         )
         done += len(chunk)
-    return EmbedResult(model=model, embedded=len(todo), skipped=total_live - len(todo))
+    return EmbedResult(model=model, embedded=done, skipped=total_live - len(todo))

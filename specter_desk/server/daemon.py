@@ -146,17 +146,48 @@ def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
                 "nothing to sync yet: run `specter-desk sync --library user|group:ID|local|"
                 "sqlite` once (the daemon then keeps that library up to date)"
             )
-        total = dict.fromkeys(("added", "updated", "deleted", "embedded"), 0)
+        total: dict[str, Any] = dict.fromkeys(("added", "updated", "deleted", "embedded"), 0)
         started = time.perf_counter()
         for source in sources:
             if should_stop():
                 break
-            result = run_sync(desk, source, on_progress=on_progress, should_stop=should_stop)
-            for name in total:
+            result = run_sync(
+                desk, source, embed=False, on_progress=on_progress, should_stop=should_stop
+            )
+            for name in ("added", "updated", "deleted"):
                 total[name] += int(getattr(result, name, 0) or 0)
+            if getattr(result, "stopped", False):
+                break
+        # embedding here (not inside run_sync) so a stop request is honoured between chunks
+        total["embedded"] = embed_pending(desk, on_progress, should_stop)
+        total["stopped"] = should_stop()
         return {**total, "seconds": round(time.perf_counter() - started, 2)}
 
     return run, None
+
+
+def embed_pending(
+    desk: Desk, on_progress: Callable[[str, int, int], None], should_stop: Callable[[], bool]
+) -> int:
+    """Embed papers without a current vector for the default model; loads no model if none."""
+    from ..embed.pipeline import embed_missing
+
+    model = desk.model_spec().name
+    if should_stop() or not _has_missing(desk, model):
+        return 0
+    stage = f"embedding ({model})"
+    result = embed_missing(
+        desk.store,
+        desk.encoder(),
+        should_stop=should_stop,
+        on_progress=lambda done, total: on_progress(stage, done, total),
+    )
+    return result.embedded
+
+
+def _has_missing(desk: Desk, model: str) -> bool:
+    live = desk.store.count_papers(pool=None)
+    return desk.store.vector_counts().get(model, 0) < live
 
 
 class _Server(uvicorn.Server):
@@ -184,6 +215,7 @@ class Daemon:
         foreground: bool = False,
         sync_runner: SyncRunner | None = None,
         log_level: int = logging.INFO,
+        announce: Callable[[str], None] | None = None,
     ):
         self.config = config
         self.host = host or config.get("bridge", "host")
@@ -192,6 +224,7 @@ class Daemon:
         self.foreground = foreground
         self.sync_runner = sync_runner
         self.log_level = log_level
+        self.announce = announce
         self.log_file: Path | None = None
         self.warning = check_bind_host(self.host, allow_remote)
         self._stop = threading.Event()
@@ -271,6 +304,11 @@ class Daemon:
             self._install_signal_handlers()
             where = ", ".join(_address(s) for s in sockets)
             log.info("specter-desk bridge listening on %s (data dir %s)", where, paths.data_dir)
+            if self.announce:
+                logs = "this terminal" if self.log_file is None else str(self.log_file)
+                self.announce(
+                    f"specter-desk bridge on {where}; logs: {logs}; stop with Ctrl-C or SIGTERM"
+                )
             self.server.run(sockets=sockets)
             log.info("stopping")
         finally:

@@ -156,6 +156,8 @@ class SyncWorker:
         log.info("sync started (%s)", library or "all libraries")
         try:
             raw = self._run(library, self._progress_cb, self._stop.is_set)
+            if raw.get("stopped"):
+                log.info("sync stopped early (shutting down); the next sync resumes")
             result = {k: raw.get(k, 0) for k in RESULT_FIELDS}
             result["seconds"] = float(raw.get("seconds") or round(time.perf_counter() - started, 2))
             log.info("sync finished: %s", result)
