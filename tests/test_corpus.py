@@ -57,6 +57,20 @@ def reference(tiny_model):
     return [p.key for p in papers], vectors
 
 
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, tiny_model) -> Path:
+    """One complete tiny-model run of the fixture (shard size 25), made once per module."""
+    out = tmp_path_factory.mktemp("finished") / "out"
+    embed_corpus(FIXTURE, out, model="tiny", shard_size=25, devices="cpu")
+    return out
+
+
+@pytest.fixture
+def finished(finished_run, tmp_path) -> Path:
+    """A private copy of the finished run (named like the fixture's library)."""
+    return Path(shutil.copytree(finished_run, tmp_path / "out"))
+
+
 def assert_same_vectors(out: Path, reference) -> None:
     keys, vectors = all_vectors(out)
     ref_keys, ref_vectors = reference
@@ -184,13 +198,11 @@ def test_changed_papers_re_embed_only_their_shard(tmp_path):
     assert shard.records[5]["abstract"].endswith("Revised.")
 
 
-def test_an_out_dir_keeps_one_model_and_shard_size(tmp_path, tiny_model):
-    out = tmp_path / "out"
-    embed_corpus(FIXTURE, out, model="tiny", shard_size=30, devices="cpu")
+def test_an_out_dir_keeps_one_model_and_shard_size(finished):
     with pytest.raises(CorpusError, match="holds shards for model 'tiny'"):
-        plan_corpus(FIXTURE, out, "minilm", shard_size=30)
-    with pytest.raises(CorpusError, match="--shard-size 30"):
-        plan_corpus(FIXTURE, out, "tiny", shard_size=10)
+        plan_corpus(FIXTURE, finished, "minilm", shard_size=25)
+    with pytest.raises(CorpusError, match="--shard-size 25"):
+        plan_corpus(FIXTURE, finished, "tiny", shard_size=10)
 
 
 def test_bad_options_are_refused(tmp_path, tiny_model):
@@ -280,9 +292,8 @@ def test_rerun_after_the_whole_run_is_killed_skips_finished_shards(
 # -- the index and the candidate pool -----------------------------------------------------
 
 
-def test_corpus_index_finds_each_paper_and_detects_staleness(tmp_path, tiny_model):
-    out = tmp_path / "out"
-    embed_corpus(FIXTURE, out, model="tiny", shard_size=25, devices="cpu")
+def test_corpus_index_finds_each_paper_and_detects_staleness(finished):
+    out = finished
     info = build_corpus_index(out)
     assert (info.count, info.dim, info.model) == (60, 32, "tiny")
     index = open_corpus_index(out)
@@ -305,9 +316,8 @@ def test_corpus_index_finds_each_paper_and_detects_staleness(tmp_path, tiny_mode
         open_corpus_index(out)
 
 
-def test_tampered_shard_is_refused(tmp_path, tiny_model):
-    out = tmp_path / "out"
-    embed_corpus(FIXTURE, out, model="tiny", shard_size=30, devices="cpu")
+def test_tampered_shard_is_refused(finished):
+    out = finished
     npy = shard_paths(out, 0)[0]
     data = bytearray(npy.read_bytes())
     data[-1] ^= 0xFF
@@ -316,11 +326,10 @@ def test_tampered_shard_is_refused(tmp_path, tiny_model):
         build_corpus_index(out)
 
 
-def test_import_registers_the_corpus_as_candidates_with_vectors(tmp_path, desk):
+def test_import_registers_the_corpus_as_candidates_with_vectors(tmp_path, desk, finished):
     from specter_desk.services.related import related
 
-    out = tmp_path / "out"
-    embed_corpus(FIXTURE, out, model="tiny", shard_size=25, devices="cpu")
+    out = finished
     result = import_corpus(desk.store, out)
     assert (result.added, result.vectors, result.library) == (60, 60, "corpus:specter_sample.jsonl")
     store = desk.store
@@ -341,14 +350,12 @@ def test_import_registers_the_corpus_as_candidates_with_vectors(tmp_path, desk):
     assert store.keys_in_pool("candidates") == set(keys[:50])
 
 
-def test_import_keeps_library_papers_whose_key_clashes(tmp_path, desk):
+def test_import_keeps_library_papers_whose_key_clashes(desk, finished):
     from conftest import make_paper
 
     first = fixture_records()[0]
     desk.store.upsert_papers([make_paper(first["id"], "My own paper", library="local")])
-    out = tmp_path / "out"
-    embed_corpus(FIXTURE, out, model="tiny", shard_size=30, devices="cpu")
-    result = import_corpus(desk.store, out)
+    result = import_corpus(desk.store, finished)
     assert result.clashes == [first["id"]] and result.vectors == 59
     assert desk.store.get_paper(first["id"]).title == "My own paper"
 
@@ -397,8 +404,8 @@ def test_cli_embed_index_import_status(tmp_path, desk):
     assert "60/60 papers, 3/3 shards done; index ok" in " ".join(result.stdout.split())
 
 
-def test_cli_errors_are_one_line_with_exit_codes(tmp_path, desk):
-    out = tmp_path / "out"
+def test_cli_errors_are_one_line_with_exit_codes(tmp_path, desk, finished):
+    out = tmp_path / "empty"
     result = invoke("corpus", "index", out)
     assert result.exit_code == 7 and "no manifest.json" in result.output
     assert "Traceback" not in result.output
@@ -406,9 +413,7 @@ def test_cli_errors_are_one_line_with_exit_codes(tmp_path, desk):
     assert result.exit_code == 2 and "no such corpus file" in result.output
     result = invoke("corpus", "embed", FIXTURE, "--out", out, "-m", "tiny", "--engine", "dask")
     assert result.exit_code == 2 and "unknown engine" in result.output
-    shutil.rmtree(out, ignore_errors=True)
-    partial = tmp_path / "partial"
-    embed_corpus(FIXTURE, partial, model="tiny", shard_size=30, devices="cpu")
+    partial = finished
     manifest = read_manifest(partial)  # as a run that was stopped half way leaves it
     manifest["complete"] = False
     (partial / "manifest.json").write_text(json.dumps(manifest))
