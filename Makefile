@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-python test-js xpi lint bench bench-duplicates bench-quality bench-sync clean openapi
+.PHONY: demo test test-python test-js xpi lint bench bench-duplicates bench-quality bench-sync bench-corpus clean openapi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -47,6 +47,11 @@ bench-duplicates: $(VENV)/.installed
 # Sync speed on a 10k-item fake Zotero library (full, no-change, 50 changes; about a minute).
 bench-sync: $(VENV)/.installed
 	$(PY) benchmarks/sync_speed.py
+
+# Corpus embedding (issue 7): papers/s per engine (local, Ray) and worker count on CPU;
+# on a GPU host: $(PY) benchmarks/corpus_speed.py --gpus 1,2,4,8 --model specter2 --papers 200000
+bench-corpus: $(VENV)/.installed
+	$(PY) benchmarks/corpus_speed.py
 
 # The bridge's schema, generated from the app (tests/test_server.py fails when it is stale).
 openapi: $(VENV)/.installed

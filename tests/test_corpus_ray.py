@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ray  # the dev extra installs ray[data]; never skipped
 
 from specter_desk.corpus import embed_corpus, iter_shards, read_corpus, read_manifest
 from specter_desk.errors import CorpusError
-
-ray = pytest.importorskip("ray", reason="the Ray engine needs `pip install specter-desk[corpus]`")
 
 FIXTURE = Path(__file__).parent / "fixtures" / "corpus" / "specter_sample.jsonl"
 
