@@ -78,6 +78,7 @@ def test_default_host_listens_on_both_loopbacks():
     sockets = bind_sockets("127.0.0.1", port)
     try:
         families = {s.family for s in sockets}
+        assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
         assert socket.AF_INET in families
         if socket.has_ipv6:
             try:

@@ -82,6 +82,9 @@ def bind_sockets(host: str, port: int) -> list[socket.socket]:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # accepted connections inherit it: without it a keep-alive request waits ~40 ms
+            # (Nagle + delayed ACK); uvicorn sets it only on sockets it binds itself
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind((address, port))

@@ -139,12 +139,19 @@ class Recommendation(PaperHit):
     because: list[Because]
 
 
+class LabelCounts(Model):
+    up: int
+    down: int
+
+
 class Recommendations(Model):
-    since: str
+    since: str = Field(description="The start of the window, resolved to an ISO date-time")
     seeds: list[Seed]
     ranker: Literal["similarity", "classifier"]
     results: list[Recommendation]
     message: str | None = None
+    model: str | None = None
+    labels: LabelCounts | None = Field(None, description="Feedback votes the ranker can use")
 
 
 class ClusterPaper(Model):
@@ -213,11 +220,6 @@ class FeedbackRequest(Model):
 
     key: str = Field(min_length=1, max_length=200)
     vote: Literal["up", "down", "clear"]
-
-
-class LabelCounts(Model):
-    up: int
-    down: int
 
 
 class Feedback(Model):
