@@ -420,3 +420,16 @@ def test_cli_errors_are_one_line_with_exit_codes(tmp_path, desk, finished):
     result = invoke("corpus", "import", partial)
     assert result.exit_code == 7
     assert "run the same `specter-desk corpus embed` again" in " ".join(result.output.split())
+
+
+def test_a_model_that_is_not_on_disk_is_one_clear_error(tmp_path):
+    from specter_desk.embed.registry import MODELS, ModelSpec, register_model
+    from specter_desk.errors import ModelNotFoundError
+
+    register_model(ModelSpec(name="absent", hub_id="example/absent-model", description=""))
+    try:
+        with pytest.raises(ModelNotFoundError, match="not on disk"):
+            embed_corpus(FIXTURE, tmp_path / "out", model="absent", devices="cpu")
+    finally:
+        MODELS.pop("absent")
+    assert not read_manifest(tmp_path / "out")["complete"]

@@ -99,3 +99,17 @@ def test_ray_run_resumes_after_an_actor_is_killed(tmp_path, tiny_model):
     assert run.complete and run.shards_skipped == len(done_before)
     assert sorted(written) == sorted(set(range(12)) - done_before)
     assert cosines(out, single_process(tiny_model)).min() >= 0.999
+
+
+@pytest.mark.slow
+def test_ray_actor_errors_reach_the_user_as_themselves(tmp_path):
+    """A model missing on the cluster is the same one-line ModelNotFoundError as locally."""
+    from specter_desk.embed.registry import MODELS, ModelSpec, register_model
+    from specter_desk.errors import ModelNotFoundError
+
+    register_model(ModelSpec(name="absent", hub_id="example/absent-model", description=""))
+    try:
+        with pytest.raises(ModelNotFoundError, match="not on disk"):
+            embed_corpus(FIXTURE, tmp_path / "out", model="absent", engine="ray", shard_size=30)
+    finally:
+        MODELS.pop("absent")

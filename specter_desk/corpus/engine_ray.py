@@ -10,13 +10,14 @@ fails, and a re-run skips the shards already committed.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, CorpusError
+from ..errors import ConfigError, CorpusError, SpecterDeskError
 from .shards import Plan, ShardResult, ShardTask
 from .worker import EncoderSettings, ShardWorker
 
@@ -135,6 +136,9 @@ def run_ray(
                 results.append(result)
                 on_shard(result)
         except Exception as exc:  # noqa: BLE001 - Ray wraps worker failures in many types
+            user_error = _user_error(exc)
+            if user_error is not None:  # e.g. the model is not on a node: say so as such
+                raise user_error from exc
             raise CorpusError(
                 f"the Ray run failed ({type(exc).__name__}: {_first_line(exc)}); "
                 f"{len(results)} shards of this run are committed and kept; run the same "
@@ -149,3 +153,19 @@ def run_ray(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else ""
+
+
+_USER_ERROR = re.compile(r"specter_desk\.errors\.(\w+): (.+)")
+
+
+def _user_error(exc: BaseException) -> SpecterDeskError | None:
+    """The SpecterDeskError an actor raised (Ray passes it on as text in its own error)."""
+    from .. import errors
+
+    for text in (str(exc), str(getattr(exc, "cause", "") or "")):
+        match = _USER_ERROR.search(text)
+        if match:
+            cls = getattr(errors, match.group(1), None)
+            if isinstance(cls, type) and issubclass(cls, SpecterDeskError):
+                return cls(match.group(2).strip())
+    return None
