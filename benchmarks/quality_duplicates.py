@@ -417,6 +417,57 @@ def scale(args) -> None:
         f"{fmt(*prf(title_pairs, gold))}; detector recall / title recall = "
         f"{_recall(prf(predicted, gold)) / max(_recall(prf(title_pairs, gold)), 1e-9):.2f}x"
     )
+    if args.store:
+        scale_store(papers, gold, args.min_score)
+
+
+def scale_store(papers: list[Paper], gold: set[tuple[str, str]], min_score: float) -> None:
+    """The records through a real SQLite store: find_duplicates, then library_match latency for
+    500 planted duplicates held out of the store (each must find a record of its group)."""
+    import tempfile
+
+    from specter_desk.models import CANDIDATE_POOL
+    from specter_desk.services.duplicates import find_duplicates, library_match
+    from specter_desk.store import Store
+
+    held = set(sorted({k for pair in gold for k in pair if k.startswith("D")})[:500])
+    stored = [p for p in papers if p.key not in held]
+    same_work = defaultdict(set)
+    for a, b in gold:
+        same_work[a].add(b)
+        same_work[b].add(a)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "library.db")
+        start = time.perf_counter()
+        store.upsert_papers(stored)
+        loaded = time.perf_counter() - start
+        start = time.perf_counter()
+        clusters = find_duplicates(store, min_score=min_score)
+        seconds = time.perf_counter() - start
+        predicted = pairs_of([c.keys for c in clusters])
+        stored_gold = {(a, b) for a, b in gold if a not in held and b not in held}
+        print(
+            f"store: {len(stored):,} papers, upsert {loaded:.1f} s; find_duplicates "
+            f"{seconds:.1f} s ({len(stored) / seconds:,.0f} records/s), precision/recall/F1 "
+            f"{fmt(*prf(predicted, stored_gold))}"
+        )
+        probes = []
+        for paper in papers:
+            if paper.key in held:
+                paper.pool = CANDIDATE_POOL
+                probes.append(paper)
+        start = time.perf_counter()
+        found = [library_match(store, paper) for paper in probes]
+        per_call = (time.perf_counter() - start) / len(probes) * 1000
+        right = sum(k in same_work[p.key] for p, k in zip(probes, found, strict=True))
+        wrong = sum(
+            k is not None and k not in same_work[p.key] for p, k in zip(probes, found, strict=True)
+        )
+        print(
+            f"library_match: {per_call:.2f} ms per call on a {len(stored):,}-paper library; "
+            f"{right}/{len(probes)} held-out planted duplicates found, {wrong} wrong"
+        )
+        store.close()
 
 
 def main() -> None:
@@ -427,6 +478,7 @@ def main() -> None:
     parser.add_argument("--embed", default=None, help="model name, e.g. minilm")
     parser.add_argument("--cache", type=Path, default=None, help="cache vectors here")
     parser.add_argument("--scale", type=int, default=0, help="run the speed test on N records")
+    parser.add_argument("--store", action="store_true", help="with --scale: also via SQLite")
     parser.add_argument("--show-errors", type=int, default=0, help="print N errors per set")
     args = parser.parse_args()
     cpu = platform.processor()

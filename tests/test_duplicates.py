@@ -143,15 +143,21 @@ def test_conference_paper_and_journal_article_are_weaker_than_same_type():
     assert score(conf, journal).logit < score(paper("A"), journal).logit
 
 
-def test_embedding_cosine_is_evidence_when_both_have_vectors():
+def test_embedding_cosine_is_evidence_only_when_both_texts_have_abstracts():
     import numpy as np
 
-    a, b = paper("A"), paper("B", title="Scientific document similarity with contextual embeddings")
+    text = "We study how contextual embeddings capture the similarity of scientific papers. " * 3
+    a = paper("A", abstract=text)
+    b = paper("B", title="Scientific document similarity with contextual embeddings", abstract=text)
     base = score_pair(Record.from_paper(a), Record.from_paper(b))
     v = np.ones(4, dtype=np.float32) / 2
     close = score_pair(Record.from_paper(a, v), Record.from_paper(b, v))
     assert close.logit > base.logit
     assert any("embedding cosine" in r for r in close.reasons)
+    # title-only texts: the cosine would count the title twice
+    a.abstract = b.abstract = ""
+    titles_only = score_pair(Record.from_paper(a, v), Record.from_paper(b, v))
+    assert not any("embedding cosine" in r for r in titles_only.reasons)
 
 
 # -- generic titles, clusters, unicode ----------------------------------------------------------

@@ -223,7 +223,8 @@ def _content_evidence(a: Record, b: Record, add) -> None:
             add(W["similar_abstract"], "similar abstract")
         elif fuzz.token_set_ratio(head_a, head_b) < 40:
             add(W["different_abstract"], "different abstracts")
-    if a.vector is not None and b.vector is not None:
+    # With title-only texts the cosine repeats the title evidence: count it only with abstracts.
+    if a.vector is not None and b.vector is not None and min(len(abs_a), len(abs_b)) >= 100:
         cosine = float(np.dot(a.vector, b.vector))
         if cosine >= 0.97:
             add(W["embedding_97"], f"embedding cosine {cosine:.2f}")
