@@ -91,13 +91,14 @@ def related(
             f"{paper.key} ({paper.title[:60]!r}) has no {index.model} vector yet; "
             "run `specter-desk embed` (or `sync`) first"
         )
-    allow = None
-    if pool is not None:
-        allow = store.keys_in_pool(pool).__contains__
     # over-fetch a little: copies of the same work (same normalised title) are shown once,
     # and copies of the paper itself are not "related" to it
-    hits = index.query(vector, k + 5, exclude={paper.key}, allow=allow)[0]
-    papers = store.get_papers(key for key, _ in hits)
+    want = k + 5
+    if pool is None:
+        hits = index.query(vector, want, exclude={paper.key})[0]
+        papers = store.get_papers(key for key, _ in hits)
+    else:
+        hits, papers = _pool_hits(store, index, vector, want, paper.key, pool)
     seen = {normalize_title(paper.title)}
     rows: list[RelatedPaper] = []
     for key, score in hits:
@@ -112,3 +113,27 @@ def related(
         if len(rows) == k:
             break
     return rows
+
+
+def _pool_hits(
+    store: Store, index: PaperIndex, vector, want: int, exclude: str, pool: str
+) -> tuple[list[tuple[str, float]], dict[str, Paper]]:
+    """The nearest `want` papers of one pool.
+
+    A pool is usually most of the index (the library), so over-fetch 4x without a filter and
+    keep the pool's papers: one small lookup, not a scan of every key in the pool per query
+    (52 ms at 10k papers). Only when that finds too few (a small pool) does hnswlib search
+    with a filter over the pool's keys.
+    """
+    fetch = want * 4
+    hits = index.query(vector, fetch, exclude={exclude})[0]
+    papers = {
+        key: p for key, p in store.get_papers(key for key, _ in hits).items() if p.pool == pool
+    }
+    if len(papers) < want and len(hits) == fetch:
+        keys = store.keys_in_pool(pool)
+        keys.discard(exclude)
+        # ask for no more than the pool holds: hnswlib fails when a filter admits fewer than k
+        hits = index.query(vector, min(want, len(keys)), allow=keys.__contains__)[0]
+        papers = store.get_papers(key for key, _ in hits)
+    return [(key, score) for key, score in hits if key in papers], papers
