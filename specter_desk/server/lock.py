@@ -73,8 +73,8 @@ class DaemonLock:
                 who += f", started {owner['started_at']}"
         return (
             f"specter-desk serve is already running for {self.data_dir}: {who}; "
-            "stop it first (`specter-desk service uninstall` or kill that pid) "
-            "or set SPECTER_DESK_HOME to another data dir"
+            "stop it first (kill that pid, or `specter-desk service uninstall` if it runs as a "
+            "service) or set SPECTER_DESK_HOME to another data dir"
         )
 
 

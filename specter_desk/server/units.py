@@ -144,7 +144,9 @@ def service_state(unit: Unit) -> str | None:
         return None
     result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=30)
     if unit.platform == "systemd":
-        return (result.stdout or result.stderr).strip() or None
+        if result.stdout.strip():
+            return result.stdout.strip()  # active, inactive, failed, ...
+        return f"unknown (systemctl: {result.stderr.strip()[:100]})" if result.stderr else None
     if result.returncode != 0:
         return "not loaded"
     for line in result.stdout.splitlines():
