@@ -18,6 +18,9 @@ from specter_desk.services.duplicates import (
 
 TITLE = "Measuring the quality of crowdsourced annotations for clinical text mining"
 # Reworded so that no title blocking key (exact, prefix, suffix, rare words) is shared.
+ABSTRACT = (
+    "We had crowd workers label clinical notes and measured their agreement with experts. " * 2
+)
 REWORDED = "Measurement of the quality of crowd-sourced annotation for clinical text-mining"
 
 
@@ -147,8 +150,8 @@ def _index_with(vectors: dict[str, np.ndarray]) -> PaperIndex:
 def test_embedding_neighbours_find_a_reworded_duplicate_that_titles_miss(store):
     store.upsert_papers(
         [
-            lib("A", year=2019),
-            lib("B", title=REWORDED, year=2019),
+            lib("A", year=2019, abstract=ABSTRACT),
+            lib("B", title=REWORDED, year=2019, abstract=ABSTRACT.replace("We", "Here we")),
             lib(
                 "Z",
                 title="Transfer learning for protein structure prediction",
