@@ -88,3 +88,18 @@ def test_check_missing_file_is_a_one_line_error(library, tmp_path):
     result = invoke("duplicates", "check", tmp_path / "nope.bib")
     assert result.exit_code == 2
     assert "no such file" in result.output and "Traceback" not in result.output
+
+
+def test_commands_use_the_index_and_encoder_when_the_library_has_vectors(
+    library, tmp_path, tiny_model, monkeypatch
+):
+    monkeypatch.setenv("SPECTER_DESK_MODEL", "tiny")
+    result = invoke("embed")
+    assert result.exit_code == 0, result.output
+    clusters = json.loads(invoke("duplicates", "--json").stdout)["clusters"]
+    assert [sorted(p["key"] for p in c["papers"]) for c in clusters] == [["A1", "A2"]]
+    incoming = tmp_path / "incoming.jsonl"
+    incoming.write_text(json.dumps({"key": "n1", "title": TITLE, "year": 2021}) + "\n")
+    result = invoke("duplicates", "check", incoming, "--embeddings", "--json")
+    assert result.exit_code == 0, result.output
+    assert [m["key"] for m in json.loads(result.stdout)["matches"]] in (["A1"], ["A2"])

@@ -111,7 +111,11 @@ def duplicates(
 def check(
     file: Path = typer.Argument(..., help="A BibTeX, RIS, CSL-JSON or JSONL file to import."),
     min_score: float = MinScoreOpt,
-    embeddings: bool = EmbeddingsOpt,
+    embeddings: bool = typer.Option(
+        False,
+        "--embeddings/--no-embeddings",
+        help="Also embed the entries and compare their nearest library neighbours (slower).",
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
     """Flag the entries of a file that are already in the library, before importing it."""
