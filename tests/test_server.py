@@ -569,3 +569,42 @@ def test_openapi_documents_auth_and_error_bodies():
                 if status.startswith(("4", "5")):
                     ref = response["content"]["application/json"]["schema"]["$ref"]
                     assert ref.endswith("/ErrorBody"), (path, status)
+
+
+def test_an_empty_library_answers_every_endpoint_without_a_500(desk, tmp_path):
+    """A fresh install: no papers, no vectors, no model loaded yet."""
+    worker = SyncWorker(lambda *a: {}, nice=0)
+    token = ensure_token(desk.paths.data_dir)
+    port = free_port()
+    server = LiveServer(
+        create_app(BridgeContext(desk, worker), token=lambda: token, port=port), port
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    with server, httpx.Client(base_url=server.url, headers=headers, timeout=30) as api:
+        answers = {
+            "status": api.get("/v1/status"),
+            "related": api.get("/v1/papers/ABC/related"),
+            "search": api.post("/v1/search", json={"query": "anything"}),
+            "recommendations": api.get("/v1/recommendations"),
+            "duplicates": api.get("/v1/duplicates"),
+            "check": api.post("/v1/duplicates/check", json={"items": [{"title": "A paper"}]}),
+            "feedback": api.post("/v1/feedback", json={"key": "ABC", "vote": "up"}),
+            "sync": api.get("/v1/sync"),
+        }
+    codes = {name: r.status_code for name, r in answers.items()}
+    assert codes == {
+        "status": 200,
+        "related": 404,
+        "search": 409,
+        "recommendations": 200,
+        "duplicates": 200,
+        "check": 200,
+        "feedback": 404,
+        "sync": 200,
+    }
+    assert answers["status"].json()["papers"] == 0
+    assert error_code(answers["search"]) == "not_embedded"
+    assert answers["recommendations"].json()["seeds"] == []
+    assert answers["recommendations"].json()["message"]
+    assert answers["duplicates"].json() == {"clusters": []}
+    assert answers["check"].json() == {"matches": []}

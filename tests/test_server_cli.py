@@ -197,3 +197,44 @@ def test_worker_queues_reports_failures_and_recovers():
         assert len(refreshed) == 4  # the index is refreshed after every run, failed or not
     finally:
         assert worker.stop(5)
+
+
+def test_allow_remote_relaxes_the_host_check_to_our_port_only():
+    from specter_desk.server.security import BridgeGuard, origin_allowed
+
+    strict = BridgeGuard(None, token=lambda: "t", port=23120)
+    remote = BridgeGuard(None, token=lambda: "t", port=23120, any_host=True)
+    assert strict.host_ok("127.0.0.1:23120") and strict.host_ok("LOCALHOST:23120")
+    assert not strict.host_ok("192.168.1.5:23120") and not strict.host_ok("")
+    assert remote.host_ok("192.168.1.5:23120") and remote.host_ok("desk.lan:23120")
+    assert not remote.host_ok("desk.lan:8080")
+    assert origin_allowed("chrome://zotero") and origin_allowed("resource://zotero")
+    for origin in (
+        "null",
+        "https://evil.example",
+        "moz-extension://x",
+        "chrome-extension://x",
+        "http://127.0.0.1:23120",
+        "",
+    ):
+        assert not origin_allowed(origin), origin
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux")
+def test_the_sync_worker_thread_runs_at_lower_priority():
+    seen = {}
+
+    def run(library, on_progress, should_stop):
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return {}
+
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = SyncWorker(run, nice=5)
+    worker.start()
+    try:
+        worker.request()
+        wait_state(worker, "idle")
+        assert seen["nice"] == min(19, main + 5)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
+    finally:
+        worker.stop(5)
