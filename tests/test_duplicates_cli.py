@@ -65,6 +65,18 @@ def test_min_score_filters_and_is_validated(library):
     assert "Traceback" not in result.output
 
 
+def test_pool_all_includes_candidates_and_a_bad_pool_is_a_user_error(library, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"key": "F1", "title": TITLE, "year": 2021}) + "\n")
+    assert invoke("import", feed, "--as", "candidates").exit_code == 0
+    library_only = json.loads(invoke("duplicates", "--json").stdout)["clusters"]
+    everything = json.loads(invoke("duplicates", "--pool", "all", "--json").stdout)["clusters"]
+    assert [len(c["papers"]) for c in library_only] == [2]
+    assert [len(c["papers"]) for c in everything] == [3]
+    result = invoke("duplicates", "--pool", "feeds")
+    assert result.exit_code == 2 and "--pool must be" in result.output
+
+
 def test_check_flags_entries_already_in_the_library(library, tmp_path):
     bib = tmp_path / "incoming.bib"
     bib.write_text(

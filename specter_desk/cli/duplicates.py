@@ -10,9 +10,9 @@ from typing import Any
 import typer
 
 from ..desk import Desk
-from ..errors import ModelNotFoundError, SpecterDeskError
+from ..errors import InputError, ModelNotFoundError, SpecterDeskError
 from ..index import PaperIndex
-from ..models import LIBRARY_POOL
+from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.duplicates import DEFAULT_MIN_SCORE, check_papers, find_duplicates
 from ..sync.files import read_file
 from .app import app, console, fail, notice, open_desk, print_json, state
@@ -69,6 +69,8 @@ def duplicates(
     """List clusters of duplicate papers with the evidence and a suggested master."""
     if ctx.invoked_subcommand is not None:
         return
+    if pool not in (LIBRARY_POOL, CANDIDATE_POOL, "all"):
+        raise InputError(f"--pool must be {LIBRARY_POOL}, {CANDIDATE_POOL} or all, not {pool!r}")
     desk = open_desk()
     clusters = find_duplicates(
         desk.store,
