@@ -204,6 +204,10 @@ def _child(settings, out, device, threads, tasks, results) -> None:  # in a spaw
             inbox.put(None)
 
     try:
+        if device.startswith("cuda:"):  # so code that uses the current device agrees
+            import torch
+
+            torch.cuda.set_device(device)
         worker = ShardWorker(settings, out, device, threads=threads)
         threading.Thread(target=receive, daemon=True).start()
         while True:
