@@ -160,6 +160,46 @@ def test_embedding_cosine_is_evidence_only_when_both_texts_have_abstracts():
     assert not any("embedding cosine" in r for r in titles_only.reasons)
 
 
+def test_venue_abbreviation_counts_as_the_same_venue_and_other_venues_count_against():
+    a = paper("A", venue="Journal of Clinical Virology")
+    b = paper("B", venue="J Clin Virol")
+    c = paper("C", venue="Annals of Botany")
+    assert "same venue" in score(a, b).reasons
+    assert "different venues" in score(a, c).reasons
+    assert score(a, c).logit < score(a, b).logit
+
+
+def test_abstracts_agree_or_disagree():
+    text = "We measure how often reviewers disagree about the same manuscript. " * 5
+    other = "Soil bacteria fix nitrogen in the root nodules of legumes under drought stress. " * 5
+    assert "same abstract" in score(paper("A", abstract=text), paper("B", abstract=text)).reasons
+    assert (
+        "different abstracts"
+        in score(paper("A", abstract=text), paper("B", abstract=other)).reasons
+    )
+
+
+def test_pmid_and_isbn_evidence():
+    same = score(paper("A", pmid="PMID: 123456"), paper("B", pmid="123456"))
+    assert "same PMID" in same.reasons
+    differ = score(paper("A", pmid="123456"), paper("B", pmid="654321"))
+    assert differ.conflict and differ.score < 0.5
+    book_a = paper("A", item_type="book", isbn="978-0-262-03384-8")
+    book_b = paper("B", item_type="book", isbn="0262033844")  # the same book as ISBN-10
+    assert "same ISBN" in score(book_a, book_b).reasons
+    other_book = paper("C", item_type="book", isbn="978-0-13-110362-7")
+    assert "different ISBNs" in score(book_a, other_book).reasons
+    chapter = paper("D", item_type="bookSection", isbn="978-0-262-03384-8")
+    assert "same ISBN" not in score(book_a, chapter).reasons  # chapters share the book's ISBN
+
+
+def test_different_volumes_count_against():
+    a = paper("A", raw={"volume": "12"})
+    b = paper("B", raw={"volume": "13"})
+    assert "different volumes (12/13)" in score(a, b).reasons
+    assert "same volume" in score(a, paper("C", raw={"volume": "012"})).reasons
+
+
 # -- generic titles, clusters, unicode ----------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ cytology_screening sets of bib-dedupe and checked on the other sets (benchmarks/
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ from rapidfuzz import fuzz
 
 from .records import Record
 
+_WORD = re.compile(r"\w+")
 PRIOR = -3.0
 W = {
     "same_id": 9.0,
@@ -217,11 +219,14 @@ def _content_evidence(a: Record, b: Record, add) -> None:
     abs_a, abs_b = a.paper.abstract, b.paper.abstract
     if len(abs_a) >= 200 and len(abs_b) >= 200:
         head_a, head_b = abs_a[:400].lower(), abs_b[:400].lower()
+        words_a = {w for w in _WORD.findall(head_a) if len(w) >= 4}
+        words_b = {w for w in _WORD.findall(head_b) if len(w) >= 4}
+        overlap = len(words_a & words_b) / max(len(words_a | words_b), 1)
         if fuzz.ratio(head_a, head_b) >= 90:
             add(W["same_abstract"], "same abstract")
-        elif fuzz.token_set_ratio(head_a, head_b) >= 80:
+        elif overlap >= 0.5:
             add(W["similar_abstract"], "similar abstract")
-        elif fuzz.token_set_ratio(head_a, head_b) < 40:
+        elif overlap < 0.1:
             add(W["different_abstract"], "different abstracts")
     # With title-only texts the cosine repeats the title evidence: count it only with abstracts.
     if a.vector is not None and b.vector is not None and min(len(abs_a), len(abs_b)) >= 100:
