@@ -352,6 +352,7 @@ def test_requests_are_answered_while_a_sync_is_running(bridge_and_gate, papers):
     # reads see the last committed state: the papers were written, their vectors not yet
     status = bridge.client.get("/v1/status").json()
     assert status["papers"] == 80 and status["sync"]["state"] == "running"
+    assert status["vectors"] == {"tiny": 70}
     gate.open.set()
     assert wait_sync_done(bridge)["state"] == "idle"
 
