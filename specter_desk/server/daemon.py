@@ -247,6 +247,7 @@ class Daemon:
         lock = DaemonLock(paths.data_dir)
         lock.acquire(host=self.host, port=self.port)
         desk = worker_desk = None
+        sockets: list[socket.socket] = []
         try:
             self.log_file = setup_logging(
                 paths.log_dir, foreground=self.foreground, level=self.log_level
@@ -316,13 +317,17 @@ class Daemon:
             log.info("stopping")
         finally:
             self._stop.set()
-            if self.worker is not None and not self.worker.stop(STOP_TIMEOUT):
+            stopped = self.worker is None or self.worker.stop(STOP_TIMEOUT)
+            if not stopped:
                 log.warning(
-                    "the sync did not stop within %s s; its open transaction is "
-                    "rolled back and the next sync resumes",
+                    "the sync did not stop within %s s; what it has not committed is "
+                    "dropped and the next sync resumes",
                     STOP_TIMEOUT,
                 )
-            for d in (worker_desk, desk):
+            for sock in sockets:
+                sock.close()
+            # a worker still inside a chunk keeps its connection until the process exits
+            for d in (worker_desk if stopped else None, desk):
                 if d is not None:
                     d.close()
             lock.release()
