@@ -327,3 +327,11 @@ def test_blocking_scores_far_fewer_pairs_than_all_pairs():
     records = [Record.from_paper(p) for p in papers]
     pairs = candidate_pairs(records)
     assert len(pairs) < 600 * 599 / 2 / 20
+
+
+def test_master_tie_goes_to_the_oldest_added_record():
+    a = paper("A", date_added="2024-05-01T10:00:00Z")
+    b = paper("B", date_added="2021-01-01T10:00:00Z")
+    c = paper("C")
+    [cluster] = detect_duplicates([a, b, c])
+    assert cluster.master == "B"

@@ -96,8 +96,8 @@ def _identifiers(paper: Paper) -> dict[str, set[str]]:
     }
 
 
-def completeness(record: Record) -> tuple:
-    """Sort key for the master: published over preprint, then the most filled-in record."""
+def master_rank(record: Record) -> tuple:
+    """Smallest first: published over preprint, the most filled-in record, then the oldest."""
     p = record.paper
     filled = sum(
         bool(x)
@@ -115,12 +115,11 @@ def completeness(record: Record) -> tuple:
         )
     )
     return (
-        not record.is_preprint,
-        filled,
-        len(p.creators),
-        len(p.abstract),
-        -(int(p.date_added is not None)),
-        p.date_added or "",
+        record.is_preprint,
+        -filled,
+        -len(p.creators),
+        -len(p.abstract),
+        p.date_added or "~",  # ISO dates sort before "~": the oldest added item wins a tie
         p.key,
     )
 
@@ -141,7 +140,7 @@ _MERGE_FIELDS = (
 
 def merged_fields(records: list[Record]) -> dict[str, Any]:
     """The field values a merge would keep: the master's, gaps filled from the others."""
-    ordered = sorted(records, key=completeness, reverse=True)
+    ordered = sorted(records, key=master_rank)
     master = ordered[0].paper
     merged: dict[str, Any] = {}
     for name in _MERGE_FIELDS:
@@ -187,7 +186,7 @@ def cluster_pairs(
             continue
         pairs = by_root[root]
         group = [records[i] for i in members]
-        master = max(group, key=completeness)
+        master = min(group, key=master_rank)
         ordered = [master] + sorted((r for r in group if r is not master), key=lambda r: r.key)
         clusters.append(
             DuplicateCluster(
