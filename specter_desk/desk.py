@@ -47,10 +47,11 @@ class Desk:
         model_path: str | None = None,
         device: str | None = None,
         batch_size: int | None = None,
+        dtype: str | None = None,
     ) -> Encoder:
-        """A (cached) encoder for a model."""
+        """A (cached) encoder for a model (dtype None: fp16 on CUDA, fp32 elsewhere)."""
         spec = self.model_spec(name)
-        cache_key = f"{spec.name}|{model_path}|{device}|{batch_size}"
+        cache_key = f"{spec.name}|{model_path}|{device}|{batch_size}|{dtype}"
         with self._lock:
             if cache_key not in self._encoders:
                 self._encoders[cache_key] = Encoder(
@@ -58,6 +59,7 @@ class Desk:
                     model_path=model_path or self.model_path(spec.name),
                     device=device or self.config.get("model", "device"),
                     batch_size=batch_size or self.config.get("model", "batch_size") or None,
+                    dtype=dtype,
                 )
             return self._encoders[cache_key]
 

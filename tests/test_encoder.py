@@ -181,3 +181,37 @@ def test_defaults_are_the_fast_settings_on_cpu(tiny_model):
     assert encoder.dtype_name == "float32" and encoder.batch_size == 8
     assert encoder.sync_each_batch and not encoder.cuda_graphs and not encoder.compile
     assert encoder.spec.attn_implementation == "sdpa"
+
+
+def test_embed_fast_embeds_with_int8_on_cpu(home, tiny_model, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from specter_desk.cli import app
+    from specter_desk.config import Config
+    from specter_desk.desk import Desk
+
+    path = tmp_path / "lib.jsonl"
+    records = [{"key": f"K{i}", "title": f"Paper {i} on graphs", "abstract": "x"} for i in range(3)]
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(path)]).exit_code == 0
+    result = runner.invoke(app, ["embed", "--model", "tiny", "--fast", "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output[result.output.index("{") :])["embedded"] == 3
+    desk = Desk(Config.load())
+    try:
+        assert desk.encoder("tiny", device="cpu", dtype="int8").dtype_name == "int8"
+        assert desk.store.vector_counts() == {"tiny": 3}
+    finally:
+        desk.close()
+
+
+def test_fast_on_a_gpu_is_a_config_error_that_says_what_to_do(tiny_model, monkeypatch):
+    from specter_desk.embed import encoder as encoder_module
+    from specter_desk.errors import ConfigError
+
+    monkeypatch.setattr(encoder_module, "pick_device", lambda requested: "cuda")
+    with pytest.raises(ConfigError, match="CPU only.*leave it out"):
+        Encoder(tiny_model, device="cuda", dtype="int8")

@@ -33,10 +33,19 @@ JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
 def run_embedding(
-    desk: Desk, model: str | None, *, model_path=None, device=None, batch_size=None, quiet=False
+    desk: Desk,
+    model: str | None,
+    *,
+    model_path=None,
+    device=None,
+    batch_size=None,
+    quiet=False,
+    dtype=None,
 ):
     """Embed missing papers with a progress bar and refresh the index; returns EmbedResult."""
-    encoder = desk.encoder(model, model_path=model_path, device=device, batch_size=batch_size)
+    encoder = desk.encoder(
+        model, model_path=model_path, device=device, batch_size=batch_size, dtype=dtype
+    )
     with progress_bar(f"embedding ({encoder.spec.name}, {encoder.device})", quiet=quiet) as bar:
         result = embed_missing(desk.store, encoder, on_progress=bar)
     desk.index(encoder.spec.name, refresh=True)
@@ -49,13 +58,25 @@ def embed_cmd(
     model_path: Path = ModelPathOpt,
     device: str = DeviceOpt,
     batch_size: int = typer.Option(None, "--batch-size", help="Papers per batch."),
+    fast: bool = typer.Option(
+        False,
+        "--fast",
+        help="CPU only: per-channel int8, faster but neighbours change "
+        "(see docs/performance.md for the measured cost).",
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
     """Embed papers that have no vector for the model yet (and update the index)."""
     desk = open_desk()
     started = time.perf_counter()
     result = run_embedding(
-        desk, model, model_path=model_path, device=device, batch_size=batch_size, quiet=json_out
+        desk,
+        model,
+        model_path=model_path,
+        device=device,
+        batch_size=batch_size,
+        quiet=json_out,
+        dtype="int8" if fast else None,
     )
     seconds = round(time.perf_counter() - started, 2)
     if json_out:

@@ -81,7 +81,10 @@ class Encoder:
         if self.dtype_name not in DTYPES:
             raise ConfigError(f"unknown dtype {self.dtype_name!r}; use one of {', '.join(DTYPES)}")
         if self.dtype_name == "int8" and kind != "cpu":
-            raise ConfigError("dtype int8 (dynamic quantisation) runs on the CPU only")
+            raise ConfigError(
+                "--fast (int8) runs on the CPU only; leave it out on a GPU, whose defaults "
+                "are already the fast path, or pass --device cpu"
+            )
         self.batch_size = batch_size or DEFAULT_BATCH[kind]
         self.token_budget = max(TOKEN_BUDGET[kind], self.batch_size * 64)
         self.chunk_size = CHUNK[kind]
