@@ -42,22 +42,35 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def command(*args: Any, **kwargs: Any) -> Callable:
-    """app.command that turns SpecterDeskError into one line and an exit code."""
+def one_line_errors(
+    func: Callable | None = None,
+    *,
+    interrupted: str = "interrupted; everything committed so far is kept",
+) -> Callable:
+    """Wrap a command so a SpecterDeskError becomes one error line and its exit code."""
 
-    def decorator(func: Callable) -> Callable:
-        @wraps(func)
+    def decorate(inner: Callable) -> Callable:
+        @wraps(inner)
         def wrapper(*a: Any, **kw: Any) -> Any:
             try:
-                return func(*a, **kw)
+                return inner(*a, **kw)
             except SpecterDeskError as exc:
                 if state["debug"]:
                     raise
                 fail(str(exc), exc.exit_code)
             except KeyboardInterrupt:
-                fail("interrupted; everything committed so far is kept", 130)
+                fail(interrupted, 130)
 
-        return app.command(*args, **kwargs)(wrapper)
+        return wrapper
+
+    return decorate(func) if func is not None else decorate
+
+
+def command(*args: Any, **kwargs: Any) -> Callable:
+    """app.command with one-line errors (see one_line_errors)."""
+
+    def decorator(func: Callable) -> Callable:
+        return app.command(*args, **kwargs)(one_line_errors(func))
 
     return decorator
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -17,8 +14,8 @@ from ..corpus import (
     open_corpus_index,
     read_manifest,
 )
-from ..errors import CorpusError, SpecterDeskError
-from .app import app, console, fail, notice, open_desk, print_json, progress_bar, state
+from ..errors import CorpusError
+from .app import app, console, notice, one_line_errors, open_desk, print_json, progress_bar
 
 corpus_app = typer.Typer(
     help="Embed a whole candidate corpus (JSONL/Parquet) on every GPU or a Ray cluster, "
@@ -27,27 +24,11 @@ corpus_app = typer.Typer(
 )
 app.add_typer(corpus_app, name="corpus")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
-
-
-def _guarded(func: Callable) -> Callable:
-    """One error line and an exit code for SpecterDeskError, as `command` does."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SpecterDeskError as exc:
-            if state["debug"]:
-                raise
-            fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted; finished shards are kept: run the same command to resume", 130)
-
-    return wrapper
+RESUME_HINT = "interrupted; finished shards are kept: run the same command to resume"
 
 
 @corpus_app.command("embed")
-@_guarded
+@one_line_errors(interrupted=RESUME_HINT)
 def corpus_embed(
     input_path: Path = typer.Argument(
         ...,
@@ -141,7 +122,7 @@ def corpus_embed(
 
 
 @corpus_app.command("index")
-@_guarded
+@one_line_errors(interrupted=RESUME_HINT)
 def corpus_index(
     directory: Path = typer.Argument(..., metavar="DIR", help="A `corpus embed` output dir."),
     json_out: bool = JsonOpt,
@@ -159,7 +140,7 @@ def corpus_index(
 
 
 @corpus_app.command("import")
-@_guarded
+@one_line_errors(interrupted=RESUME_HINT)
 def corpus_import(
     directory: Path = typer.Argument(..., metavar="DIR", help="A finished `corpus embed` dir."),
     library: str = typer.Option(None, "--library", help="Pool name (default: corpus:FILE)."),
@@ -187,7 +168,7 @@ def corpus_import(
 
 
 @corpus_app.command("status")
-@_guarded
+@one_line_errors(interrupted=RESUME_HINT)
 def corpus_status(
     directory: Path = typer.Argument(..., metavar="DIR", help="A `corpus embed` output dir."),
     json_out: bool = JsonOpt,

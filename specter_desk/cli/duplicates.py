@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from ..desk import Desk
-from ..errors import InputError, ModelNotFoundError, SpecterDeskError
+from ..errors import InputError, ModelNotFoundError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.duplicates import DEFAULT_MIN_SCORE, check_papers, find_duplicates
 from ..sync.files import read_file
-from .app import app, console, fail, notice, open_desk, print_json, state
+from .app import app, console, notice, one_line_errors, open_desk, print_json
 
 duplicates_app = typer.Typer(
     help="Find papers that are in the library more than once, or already there before an import.",
@@ -34,19 +31,6 @@ EmbeddingsOpt = typer.Option(
 )
 
 
-def _one_line_errors(func: Callable) -> Callable:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SpecterDeskError as exc:
-            if state["debug"]:
-                raise
-            fail(str(exc), exc.exit_code)
-
-    return wrapper
-
-
 def _index(desk: Desk, use: bool) -> PaperIndex | None:
     """The default model's index when the store has vectors for it."""
     if not use:
@@ -58,7 +42,7 @@ def _index(desk: Desk, use: bool) -> PaperIndex | None:
 
 
 @duplicates_app.callback(invoke_without_command=True)
-@_one_line_errors
+@one_line_errors
 def duplicates(
     ctx: typer.Context,
     min_score: float = MinScoreOpt,
@@ -109,7 +93,7 @@ def duplicates(
 
 
 @duplicates_app.command("check")
-@_one_line_errors
+@one_line_errors
 def check(
     file: Path = typer.Argument(..., help="A BibTeX, RIS, CSL-JSON or JSONL file to import."),
     min_score: float = MinScoreOpt,

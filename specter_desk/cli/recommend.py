@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
 
 from ..embed.registry import query_model
-from ..errors import InputError, SpecterDeskError
+from ..errors import InputError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv, fetches
 from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
 from ..services.search import search
-from .app import app, command, console, fail, notice, open_desk, print_json, state
+from .app import app, command, console, notice, one_line_errors, open_desk, print_json
 from .core import JsonOpt, ModelOpt, ModelPathOpt, related_table, run_embedding
 
 
@@ -167,23 +164,8 @@ candidates_app = typer.Typer(
 app.add_typer(candidates_app, name="candidates")
 
 
-def _guarded(func: Callable) -> Callable:
-    """Turn SpecterDeskError into one error line, as `command` does for top-level commands."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SpecterDeskError as exc:
-            if state["debug"]:
-                raise
-            fail(str(exc), exc.exit_code)
-
-    return wrapper
-
-
 @candidates_app.command("add")
-@_guarded
+@one_line_errors
 def candidates_add(
     file: Path = typer.Argument(
         ...,
@@ -213,7 +195,7 @@ def candidates_add(
 
 
 @candidates_app.command("fetch")
-@_guarded
+@one_line_errors
 def candidates_fetch(
     source: str = typer.Argument(..., help="Only 'arxiv' for now."),
     category: str = typer.Option("cs.CL", "--category", help="arXiv category, e.g. cs.CL."),
@@ -246,7 +228,7 @@ def candidates_fetch(
 
 
 @candidates_app.command("list")
-@_guarded
+@one_line_errors
 def candidates_list(json_out: bool = JsonOpt) -> None:
     """Candidate pools and the arXiv fetches behind them."""
     desk = open_desk()
