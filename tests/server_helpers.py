@@ -139,13 +139,22 @@ def serve_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]
 def start_serve(
     home: Path, port: int, *args: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen:
-    out = open(log or home / f"serve-{port}.out", "ab")  # noqa: SIM115 - closed by the process
-    return subprocess.Popen(
-        [sys.executable, "-m", "specter_desk", "serve", "--port", str(port), "--foreground", *args],
-        env=env or serve_env(home),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    with open(log or home / f"serve-{port}.out", "ab") as out:  # the child keeps its copy
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "specter_desk",
+                "serve",
+                "--port",
+                str(port),
+                "--foreground",
+                *args,
+            ],
+            env=env or serve_env(home),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_healthy(port: int, proc: subprocess.Popen | None = None, timeout: float = 60) -> None:
