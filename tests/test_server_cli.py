@@ -238,3 +238,14 @@ def test_the_sync_worker_thread_runs_at_lower_priority():
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
     finally:
         worker.stop(5)
+
+
+def test_daemon_syncs_the_library_saved_by_login(desk, monkeypatch):
+    """A user who only ran `specter-desk login` gets periodic syncs of their user library."""
+    from specter_desk.server.daemon import zotero_sources
+    from specter_desk.sync.credentials import save_credentials
+
+    monkeypatch.setenv("SPECTER_DESK_NO_KEYRING", "1")
+    assert zotero_sources(desk) == []
+    save_credentials(desk.paths, {"api_key": "k" * 24, "user_id": "475425"})
+    assert zotero_sources(desk) == ["user"]

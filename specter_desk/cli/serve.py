@@ -6,17 +6,13 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 import typer
 
 from ..config import Config
-from ..errors import SpecterDeskError
 from ..server.lock import DaemonLock, read_owner
 from ..server.token import ensure_token, new_token, token_path
-from .app import app, command, console, err_console, fail, notice, print_json, state
+from .app import app, command, console, err_console, notice, one_line_errors, print_json
 
 bridge_app = typer.Typer(
     help="The localhost bridge the Zotero plugin talks to.", no_args_is_help=True
@@ -27,21 +23,6 @@ service_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(service_app, name="service")
-
-
-def one_line_errors(func: Callable) -> Callable:
-    """Sub-app commands: a SpecterDeskError becomes one line and its exit code."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except SpecterDeskError as exc:
-            if state["debug"]:
-                raise
-            fail(str(exc), exc.exit_code)
-
-    return wrapper
 
 
 PlatformOpt = typer.Option(None, "--platform", help="systemd or launchd (default: this system's).")

@@ -122,13 +122,11 @@ def zotero_sources(desk: Desk) -> list[str]:
         if source not in sources:
             sources.append(source)
     if not sources:
-        zotero = desk.config.values["zotero"]
-        if zotero.get("library_type") == "group" and str(zotero.get("library_id")).isdigit():
-            sources.append(f"group:{zotero['library_id']}")
-        elif zotero.get("library_id") or zotero.get("api_key"):
-            sources.append("user")
-        elif zotero.get("sqlite_path"):
-            sources.append("sqlite")
+        from ..sync import configured_source  # the same rule as `specter-desk sync`
+
+        configured = configured_source(desk)
+        if configured:
+            sources.append(configured)
     return sources
 
 

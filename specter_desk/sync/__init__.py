@@ -95,10 +95,9 @@ def _web_settings(desk: Desk) -> tuple[str, str, str]:
     return api_key, user_id, zotero["url"]
 
 
-def default_source(desk: Desk) -> str:
-    """The library `sync` uses without --library: the configured group, else the user library
-    when a key is known (config, env or login), else zotero.sqlite when configured, else
-    "user" (which then explains how to log in)."""
+def configured_source(desk: Desk) -> str | None:
+    """The configured library: the configured group, else the user library when a key is
+    known (config, env or `login`), else zotero.sqlite when configured; None otherwise."""
     zotero = desk.config.values["zotero"]
     if zotero.get("library_type") == "group" and str(zotero.get("library_id")).isdigit():
         return f"group:{zotero['library_id']}"
@@ -107,7 +106,13 @@ def default_source(desk: Desk) -> str:
         return "user"
     if zotero.get("sqlite_path"):
         return "sqlite"
-    return "user"
+    return None
+
+
+def default_source(desk: Desk) -> str:
+    """The library `sync` uses without --library: the configured one, else "user" (which then
+    explains how to log in)."""
+    return configured_source(desk) or "user"
 
 
 def _sync_user(ctx: SyncContext, arg: str) -> None:
