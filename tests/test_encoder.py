@@ -183,7 +183,7 @@ def test_defaults_are_the_fast_settings_on_cpu(tiny_model):
     assert encoder.spec.attn_implementation == "sdpa"
 
 
-def test_embed_fast_embeds_with_int8_on_cpu(home, tiny_model, tmp_path):
+def test_embed_fast_embeds_with_the_cpus_fast_dtype(home, tiny_model, tmp_path):
     import json
 
     from typer.testing import CliRunner
@@ -191,6 +191,7 @@ def test_embed_fast_embeds_with_int8_on_cpu(home, tiny_model, tmp_path):
     from specter_desk.cli import app
     from specter_desk.config import Config
     from specter_desk.desk import Desk
+    from specter_desk.embed.encoder import fast_cpu_dtype
 
     path = tmp_path / "lib.jsonl"
     records = [{"key": f"K{i}", "title": f"Paper {i} on graphs", "abstract": "x"} for i in range(3)]
@@ -200,15 +201,49 @@ def test_embed_fast_embeds_with_int8_on_cpu(home, tiny_model, tmp_path):
     result = runner.invoke(app, ["embed", "--model", "tiny", "--fast", "--device", "cpu", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{") :])["embedded"] == 3
+    assert fast_cpu_dtype() in ("bfloat16", "int8")
     desk = Desk(Config.load())
     try:
-        assert desk.encoder("tiny", device="cpu", dtype="int8").dtype_name == "int8"
         assert desk.store.vector_counts() == {"tiny": 3}
     finally:
         desk.close()
 
 
-def test_fast_on_a_gpu_is_a_config_error_that_says_what_to_do(tiny_model, monkeypatch):
+def test_embed_fast_on_a_gpu_is_refused_with_what_to_do(home, tiny_model, monkeypatch):
+    from typer.testing import CliRunner
+
+    from specter_desk.cli import app, core
+
+    monkeypatch.setattr(core, "pick_device", lambda requested: "cuda")
+    result = CliRunner().invoke(app, ["embed", "--model", "tiny", "--fast"])
+    assert result.exit_code == 2
+    assert "--fast is for the CPU" in result.output and "--device cpu" in result.output
+
+
+def test_fast_cpu_dtype_is_bf16_only_where_the_cpu_has_it(monkeypatch):
+    import torch
+
+    from specter_desk.embed.encoder import fast_cpu_dtype
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert fast_cpu_dtype() == "int8"
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert fast_cpu_dtype() == "bfloat16"
+
+
+def test_bf16_on_cpu_autocasts_and_stays_close_to_fp32(tiny_model):
+    import torch
+
+    base = Encoder(tiny_model, device="cpu").encode(TEXTS)
+    encoder = Encoder(tiny_model, device="cpu", dtype="bfloat16")
+    vectors = encoder.encode(TEXTS)
+    assert encoder.autocast
+    assert next(encoder._model.parameters()).dtype == torch.float32  # weights stay fp32
+    assert float(np.mean(np.sum(base * vectors, axis=1))) > 0.999
+    assert not np.allclose(base, vectors, atol=1e-7)  # it did run in bf16
+
+
+def test_int8_on_a_gpu_is_a_config_error_that_says_what_to_do(tiny_model, monkeypatch):
     from specter_desk.embed import encoder as encoder_module
     from specter_desk.errors import ConfigError
 

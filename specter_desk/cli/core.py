@@ -17,9 +17,10 @@ from rich.table import Table
 from .. import __version__
 from ..config import Config, Paths
 from ..desk import Desk
+from ..embed.encoder import fast_cpu_dtype, pick_device
 from ..embed.pipeline import embed_missing
 from ..embed.registry import MODELS
-from ..errors import SpecterDeskError
+from ..errors import ConfigError, SpecterDeskError
 from ..index import build_index, index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
@@ -61,13 +62,21 @@ def embed_cmd(
     fast: bool = typer.Option(
         False,
         "--fast",
-        help="CPU only: per-channel int8, faster but neighbours change "
-        "(see docs/performance.md for the measured cost).",
+        help="CPU only: bf16 where the CPU has it natively, else int8; faster, but "
+        "vectors differ slightly from fp32 (measured cost: docs/performance.md).",
     ),
     json_out: bool = JsonOpt,
 ) -> None:
     """Embed papers that have no vector for the model yet (and update the index)."""
     desk = open_desk()
+    dtype = None
+    if fast:
+        if pick_device(device or desk.config.get("model", "device")) != "cpu":
+            raise ConfigError(
+                "--fast is for the CPU; on a GPU the defaults are already the fast path "
+                "(leave out --fast, or pass --device cpu)"
+            )
+        dtype = fast_cpu_dtype()
     started = time.perf_counter()
     result = run_embedding(
         desk,
@@ -76,7 +85,7 @@ def embed_cmd(
         device=device,
         batch_size=batch_size,
         quiet=json_out,
-        dtype="int8" if fast else None,
+        dtype=dtype,
     )
     seconds = round(time.perf_counter() - started, 2)
     if json_out:

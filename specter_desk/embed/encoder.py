@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,18 @@ def pick_device(requested: str = "auto") -> str:
     return requested
 
 
+def fast_cpu_dtype() -> str:
+    """What `embed --fast` uses on a CPU: bf16 where the CPU computes it natively
+    (AVX512-BF16 / AMX), else per-channel int8."""
+    import torch
+
+    try:
+        native_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        native_bf16 = False
+    return "bfloat16" if native_bf16 else "int8"
+
+
 def paper_text(paper: Paper, sep: str) -> str:
     """title [SEP] abstract, as SPECTER was trained."""
     title = " ".join((paper.title or "").split())
@@ -91,6 +104,9 @@ class Encoder:
         # CPU results are ready when computed; on an accelerator collect once per chunk
         self.sync_each_batch = kind == "cpu"
         self.compile = compile
+        # bf16 on a CPU: autocast (bf16 matmuls, fp32 residual stream and layer norms) is
+        # as fast as casting the model and 3x closer to fp32
+        self.autocast = kind == "cpu" and self.dtype_name == "bfloat16"
         # CUDA graphs replay a whole batch with one launch: the Python + kernel-launch cost
         # of BERT + adapter otherwise leaves the GPU idle. Lengths are padded to a multiple
         # of 16 so a few shapes (one graph each) cover every batch.
@@ -163,6 +179,8 @@ class Encoder:
             from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
             model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig})
+        elif self.autocast:
+            model = model.to(device=self.device)  # fp32 weights; matmuls run in bf16
         else:
             model = model.to(device=self.device, dtype=getattr(torch, self.dtype_name))
         self._model = model
@@ -229,7 +247,16 @@ class Encoder:
         if not total:
             return out
         done = 0
-        with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as pool, torch.inference_mode():
+        precision = (
+            torch.autocast("cpu", dtype=torch.bfloat16)
+            if self.autocast
+            else contextlib.nullcontext()
+        )
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="tokenize") as pool,
+            torch.inference_mode(),
+            precision,
+        ):
             ahead = pool.submit(self.tokenize, texts[: self.chunk_size])
             pending: tuple[list[int], list[torch.Tensor]] | None = None
             for start in range(0, total, self.chunk_size):
