@@ -7,7 +7,6 @@ skipped and counted, so one bad line does not stop a run over millions of papers
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorpusError, InputError
-from ..models import CANDIDATE_POOL, Paper, normalize_arxiv_id, parse_year
+from ..models import CANDIDATE_POOL, Paper
+from ..sync.files import ID_FIELDS, open_text, paper_from_record
 
-ID_FIELDS = ("key", "id", "paper_id", "corpus_id", "corpusid")
 # The fields a shard keeps per paper (enough to show and import it as a candidate).
 RECORD_FIELDS = (
     "key",
@@ -60,41 +59,7 @@ class ReadStats:
 
 def record_to_paper(record: dict[str, Any], *, library: str) -> Paper:
     """A candidate Paper from a corpus record; raises ValueError when id or title is missing."""
-    key = next((str(record[f]).strip() for f in ID_FIELDS if record.get(f) not in (None, "")), "")
-    if not key:
-        raise ValueError("no id (key, id, paper_id or corpus_id)")
-    title = " ".join(str(record.get("title") or "").split())
-    if not title:
-        raise ValueError(f"record {key} has no title")
-    creators = record.get("creators")
-    if creators is None and record.get("authors") is not None:
-        authors = record["authors"]
-        if isinstance(authors, str):
-            authors = [a.strip() for a in authors.split(";") if a.strip()]
-        creators = [
-            {"creatorType": "author", "name": str(a.get("name", "") if isinstance(a, dict) else a)}
-            for a in authors
-        ]
-    year = record.get("year") or record.get("publication_year") or record.get("date")
-    return Paper(
-        key=key,
-        title=title,
-        abstract=str(record.get("abstract") or "").strip(),
-        library=library,
-        pool=CANDIDATE_POOL,
-        item_type=str(record.get("item_type") or "journalArticle"),
-        doi=_text(record.get("doi")),
-        arxiv_id=normalize_arxiv_id(_text(record.get("arxiv_id") or record.get("arxiv"))),
-        pmid=_text(record.get("pmid")),
-        year=parse_year(year),
-        creators=list(creators or []),
-        venue=str(record.get("venue") or ""),
-        url=str(record.get("url") or ""),
-    )
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return paper_from_record(record, library=library, pool=CANDIDATE_POOL, keep_raw=False)
 
 
 def paper_record(paper: Paper) -> dict[str, Any]:
@@ -149,14 +114,8 @@ def _records(path: Path) -> Iterator[tuple[str, Any]]:
         raise InputError(f"{path}: cannot read ({exc})") from exc
 
 
-def _open_text(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def _jsonl_records(path: Path) -> Iterator[tuple[str, Any]]:
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -170,7 +129,7 @@ def _jsonl_records(path: Path) -> Iterator[tuple[str, Any]]:
 
 
 def _json_records(path: Path) -> Iterator[tuple[str, Any]]:
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         try:
             data = json.load(fh)
         except ValueError as exc:

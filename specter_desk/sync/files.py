@@ -31,22 +31,43 @@ _SUFFIXES = {
 }
 
 
-def paper_from_record(record: dict[str, Any], *, library: str, pool: str = LIBRARY_POOL) -> Paper:
+# Id fields of flat records, first match wins (JSONL exports, Semantic Scholar/OpenAlex dumps).
+ID_FIELDS = ("key", "id", "paper_id", "corpus_id", "corpusid")
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _creators(record: dict[str, Any]) -> list[dict[str, str]]:
+    if record.get("creators") is not None:
+        return list(record["creators"])
+    authors = record.get("authors")
+    if authors is None:
+        return []
+    if isinstance(authors, str):
+        authors = [a.strip() for a in authors.split(";") if a.strip()]
+    return [
+        {"creatorType": "author", "name": str(a.get("name", "") if isinstance(a, dict) else a)}
+        for a in authors
+    ]
+
+
+def paper_from_record(
+    record: dict[str, Any], *, library: str, pool: str = LIBRARY_POOL, keep_raw: bool = True
+) -> Paper:
     """A Paper from a flat JSON record (key/id, title, abstract, doi, creators or authors...)."""
-    key = str(record.get("key") or record.get("id") or "").strip()
+    key = next((str(record[f]).strip() for f in ID_FIELDS if _text(record.get(f))), "")
     if not key:
         raise ValueError("record has no key or id")
-    title = str(record.get("title") or "").strip()
+    title = " ".join(str(record.get("title") or "").split())
     if not title:
         raise ValueError(f"record {key} has no title")
-    creators = record.get("creators")
-    if creators is None and record.get("authors") is not None:
-        authors = record["authors"]
-        if isinstance(authors, str):
-            authors = [a.strip() for a in authors.split(";") if a.strip()]
-        creators = [{"creatorType": "author", "name": str(a)} for a in authors]
     url = str(record.get("url") or "")
-    arxiv = record.get("arxiv_id") or find_arxiv_id(url, str(record.get("extra") or ""))
+    arxiv = _text(record.get("arxiv_id") or record.get("arxiv")) or find_arxiv_id(
+        url, str(record.get("extra") or "")
+    )
+    year = record.get("year") or record.get("publication_year") or record.get("date")
     return Paper(
         key=key,
         title=title,
@@ -54,23 +75,24 @@ def paper_from_record(record: dict[str, Any], *, library: str, pool: str = LIBRA
         library=library,
         pool=pool,
         item_type=str(record.get("item_type") or record.get("itemType") or "journalArticle"),
-        doi=record.get("doi"),
+        doi=_text(record.get("doi")),
         arxiv_id=arxiv,
-        isbn=record.get("isbn"),
-        pmid=record.get("pmid"),
-        year=parse_year(record.get("year") or record.get("date")),
-        creators=list(creators or []),
+        isbn=_text(record.get("isbn")),
+        pmid=_text(record.get("pmid")),
+        year=parse_year(year),
+        creators=_creators(record),
         venue=str(record.get("venue") or ""),
         url=url,
         date_added=record.get("date_added") or record.get("dateAdded"),
         date_modified=record.get("date_modified") or record.get("dateModified"),
         tags=list(record.get("tags") or []),
-        raw=record,
+        raw=record if keep_raw else {},
     )
 
 
-def _open_text(path: Path):
-    if path.suffix == ".gz":
+def open_text(path: Path):
+    """A text file, transparently gunzipped when its name ends in .gz."""
+    if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8")
     return open(path, encoding="utf-8")
 
@@ -80,7 +102,7 @@ def read_jsonl(path: Path, *, library: str, pool: str = LIBRARY_POOL) -> Iterato
     if not path.exists():
         raise SyncFileError(f"{path}: no such file")
     try:
-        with _open_text(path) as fh:
+        with open_text(path) as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
