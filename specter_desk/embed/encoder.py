@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -114,6 +115,7 @@ class Encoder:
         self.pad_multiple = 16 if kind == "cuda" else 1
         self._graphs: dict[tuple[int, int], tuple] = {}
         self._graph_pool = None
+        self._graph_lock = threading.Lock()
         self._model = None
         self._forward_model = None
         self._tokenizer = None
@@ -337,14 +339,19 @@ class Encoder:
         n = len(seqs)
         rows = n if n >= self.batch_size else min(self.batch_size, 1 << (n - 1).bit_length())
         ids, mask = self._pad(seqs, rows)
-        entry = self._graphs.get(ids.shape)
-        if entry is None:
-            entry = self._graphs[ids.shape] = self._capture(ids.shape)
-        graph, static_ids, static_mask, static_out = entry
-        static_ids.copy_(torch.from_numpy(ids).pin_memory(), non_blocking=True)
-        static_mask.copy_(torch.from_numpy(mask).pin_memory(), non_blocking=True)
-        graph.replay()
-        return static_out[:n].clone()  # the next replay overwrites static_out
+        ids_pinned = torch.from_numpy(ids).pin_memory()
+        mask_pinned = torch.from_numpy(mask).pin_memory()
+        # one thread at a time fills the static inputs, replays and copies the output out
+        # (the copies are queued on the stream, so the next replay cannot overtake them)
+        with self._graph_lock:
+            entry = self._graphs.get(ids.shape)
+            if entry is None:
+                entry = self._graphs[ids.shape] = self._capture(ids.shape)
+            graph, static_ids, static_mask, static_out = entry
+            static_ids.copy_(ids_pinned, non_blocking=True)
+            static_mask.copy_(mask_pinned, non_blocking=True)
+            graph.replay()
+            return static_out[:n].clone()  # the next replay overwrites static_out
 
     def _capture(self, shape: tuple[int, int]) -> tuple:
         """Record the forward pass for one (rows, length) shape into a CUDA graph."""
