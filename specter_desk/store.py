@@ -158,7 +158,10 @@ def _migration_4(db: sqlite_utils.Database) -> None:
 
 # Append only, never edit or reorder: migration N upgrades schema version N-1 to N.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migration_1, _migration_2, _migration_3, _migration_4,
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
 ]
 
 
