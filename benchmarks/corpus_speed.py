@@ -19,13 +19,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import machine
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # runnable alone from anywhere
@@ -56,27 +56,6 @@ def real_records(data: Path, n: int) -> list[dict]:
                 }
             )
     return records
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} logical CPUs"
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            names = {torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())}
-            text += f"; {torch.cuda.device_count()} x {', '.join(sorted(names))}"
-    except ImportError:
-        pass
-    return text
 
 
 def run_one(corpus: Path, work: Path, label: str, args, **engine) -> dict:

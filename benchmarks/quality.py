@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import sys
 import time
 from datetime import UTC, datetime
@@ -38,6 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from _common import machine  # noqa: E402
 
 from specter_desk.services.recommend import TAU, mmr, softmax_scores  # noqa: E402
 from specter_desk.services.search import BM25, RRF_K  # noqa: E402
@@ -355,18 +356,6 @@ def table(title: str, rows: dict[str, dict[str, float]], cols: list[str], ref: s
             f"{name:<22}" + "".join(f"{vals[c]:>12.4f}" for c in cols) + f"{ratio:>15.2f}x"
         )
     return "\n".join(lines)
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
