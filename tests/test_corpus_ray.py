@@ -57,6 +57,7 @@ def test_ray_actors_give_the_same_minilm_vectors_as_one_process(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a stalled first run takes stall_timeout on a busy machine
 def test_ray_run_resumes_after_an_actor_is_killed(tmp_path, tiny_model):
     """SIGKILL an actor after 2 shards with no restarts: the run fails and keeps its shards;
     the re-run skips them, and (with Ray Data's restarts) survives another killed actor."""
@@ -82,6 +83,9 @@ def test_ray_run_resumes_after_an_actor_is_killed(tmp_path, tiny_model):
             engine="ray",
             shard_size=5,
             max_restarts=0,
+            # on a busy machine Ray Data can wait for the dead actor instead of failing at
+            # once; its no-progress guard then fails the run (the default would take 30 min)
+            stall_timeout=180,
             on_shard=kill_an_actor,
         )
     manifest = read_manifest(out)

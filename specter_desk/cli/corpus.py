@@ -71,6 +71,13 @@ def corpus_embed(
         help="Ray engine: restarts of a dead actor (its shard is "
         "retried); default: Ray Data's (no limit).",
     ),
+    stall_timeout: float = typer.Option(
+        None,
+        "--stall-timeout",
+        min=1,
+        help="Ray engine: stop with a resumable error when no shard moves for this many "
+        "seconds (default: Ray Data's 1800).",
+    ),
     shard_size: int = typer.Option(
         DEFAULT_SHARD_SIZE, "--shard-size", min=1, help="Papers per shard (the unit of resume)."
     ),
@@ -96,6 +103,7 @@ def corpus_embed(
             ray_gpus=gpus,
             cpus_per_worker=cpus_per_worker,
             max_restarts=max_restarts,
+            stall_timeout=stall_timeout,
             shard_size=shard_size,
             batch_size=batch_size,
             dtype=dtype,

@@ -69,6 +69,7 @@ def embed_corpus(
     ray_gpus: bool | None = None,
     cpus_per_worker: int = 1,
     max_restarts: int | None = None,
+    stall_timeout: float | None = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
     batch_size: int | None = None,
     dtype: str | None = None,
@@ -138,6 +139,7 @@ def embed_corpus(
                 use_gpus=ray_gpus,
                 cpus_per_worker=cpus_per_worker,
                 max_restarts=max_restarts,
+                stall_timeout=stall_timeout,
             )
     except BaseException:
         # workers may have committed shards the driver had not heard of yet: record them

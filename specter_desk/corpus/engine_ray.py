@@ -63,6 +63,7 @@ def run_ray(
     use_gpus: bool | None = None,
     cpus_per_worker: int = 1,
     max_restarts: int | None = None,
+    stall_timeout: float | None = None,
     progress_bars: bool = False,
 ) -> tuple[list[ShardResult], dict[str, Any]]:
     """Embed the plan's pending shards on a Ray cluster; returns results and what ran where.
@@ -99,7 +100,12 @@ def run_ray(
             return [], info
         from ray.data import ActorPoolStrategy, DataContext
 
-        DataContext.get_current().enable_progress_bars = progress_bars
+        context = DataContext.get_current()
+        context.enable_progress_bars = progress_bars
+        if stall_timeout is not None:
+            # Ray Data fails a run in which no block moves for this long (its default: 30 min).
+            # A killed actor that may not restart can leave the run waiting until then.
+            context.execution_no_progress_timeout_s = stall_timeout
         remote_args: dict[str, Any] = {}
         if max_restarts is not None:  # else Ray Data's default: restart and retry without limit
             remote_args = {"max_restarts": max_restarts}
