@@ -69,6 +69,7 @@ def run_one(corpus: Path, work: Path, label: str, args, **engine) -> dict:
         corpus,
         out,
         model=args.model,
+        model_path=args.model_path,
         shard_size=args.shard_size,
         batch_size=args.batch_size,
         on_shard=lambda r: commits.append((time.perf_counter(), r.count)),
@@ -95,6 +96,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--papers", type=int, default=240)
     parser.add_argument("--model", default="minilm")
+    parser.add_argument(
+        "--model-path", default=None, help="local model folder (e.g. a random BERT-base)"
+    )
     parser.add_argument("--shard-size", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--engines", default="local,ray", help="local, ray or both")

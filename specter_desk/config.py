@@ -17,7 +17,13 @@ HOME_ENV = "SPECTER_DESK_HOME"
 
 # Every config key with its default and type. Sections are TOML tables.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "model": {"name": "specter2", "device": "auto", "batch_size": 0, "paths": {}},
+    "model": {
+        "name": "specter2",
+        "device": "auto",
+        "precision": "auto",
+        "batch_size": 0,
+        "paths": {},
+    },
     "zotero": {
         "library_id": "",
         "library_type": "user",
@@ -37,6 +43,7 @@ ENV_OVERRIDES = {
     "ZOTERO_API_KEY": ("zotero", "api_key"),
     "SPECTER_DESK_MODEL": ("model", "name"),
     "SPECTER_DESK_DEVICE": ("model", "device"),
+    "SPECTER_DESK_PRECISION": ("model", "precision"),
 }
 
 

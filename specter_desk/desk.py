@@ -15,10 +15,17 @@ from .store import Store
 class Desk:
     """Opens the store lazily and caches one encoder and one index per model."""
 
-    def __init__(self, config: Config | None = None, *, notice: Notice | None = None):
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        notice: Notice | None = None,
+        threads: int | None = None,
+    ):
         self.config = config or Config.load()
         self.paths: Paths = self.config.paths
         self.notice = notice
+        self.threads = threads  # CPU threads for embedding (None: every core)
         self._store: Store | None = None
         self._encoders: dict[str, Encoder] = {}
         self._indexes: dict[str, PaperIndex] = {}
@@ -49,8 +56,10 @@ class Desk:
         batch_size: int | None = None,
         dtype: str | None = None,
     ) -> Encoder:
-        """A (cached) encoder for a model (dtype None: fp16 on CUDA, fp32 elsewhere)."""
+        """A (cached) encoder for a model; dtype None: the configured precision (auto: fp16
+        on CUDA, bf16 autocast on CPUs with native bf16, fp32 elsewhere)."""
         spec = self.model_spec(name)
+        dtype = dtype or self.config.get("model", "precision")
         cache_key = f"{spec.name}|{model_path}|{device}|{batch_size}|{dtype}"
         with self._lock:
             if cache_key not in self._encoders:
@@ -60,6 +69,7 @@ class Desk:
                     device=device or self.config.get("model", "device"),
                     batch_size=batch_size or self.config.get("model", "batch_size") or None,
                     dtype=dtype,
+                    threads=self.threads,
                 )
             return self._encoders[cache_key]
 
@@ -111,7 +121,7 @@ class Desk:
         The bridge's sync worker writes through a sibling while requests read through this
         Desk: readers see the last committed state, and both update the same indexes.
         """
-        other = Desk(self.config, notice=self.notice)
+        other = Desk(self.config, notice=self.notice, threads=self.threads)
         other._encoders = self._encoders
         other._indexes = self._indexes
         other._lock = self._lock

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import hnswlib
 import numpy as np
 
 from .config import write_atomic
@@ -92,6 +91,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _new_hnsw(dim: int):
+    """An empty hnswlib cosine index (imported late: shard code on GPU hosts needs no hnswlib)."""
+    import hnswlib
+
+    return hnswlib.Index(space="cosine", dim=dim)
+
+
 class PaperIndex:
     """An hnswlib cosine index over paper vectors of one model, addressed by paper key."""
 
@@ -105,7 +111,7 @@ class PaperIndex:
         self.labels: list[str | None] = []  # label -> key (None once deleted)
         self.hashes: list[str | None] = []  # label -> content hash
         self.key_to_label: dict[str, int] = {}
-        self._hnsw = hnswlib.Index(space="cosine", dim=dim)
+        self._hnsw = _new_hnsw(dim)
         self._hnsw.init_index(
             max_elements=max(capacity, 16),
             M=self.params.m,
@@ -299,7 +305,7 @@ class PaperIndex:
         index.labels = labels
         index.hashes = hashes
         index.key_to_label = {k: i for i, k in enumerate(labels) if k is not None}
-        index._hnsw = hnswlib.Index(space="cosine", dim=dim)
+        index._hnsw = _new_hnsw(dim)
         try:
             index._hnsw.load_index(str(data_path), max_elements=int(header["max_elements"]))
         except RuntimeError as exc:

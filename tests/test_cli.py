@@ -144,13 +144,18 @@ def test_doctor_flags_the_missing_default_model(home):
     assert "huggingface-cli download allenai/specter2_base" in checks["model specter2"]["detail"]
     assert checks["model minilm"]["state"] == "ok"
     assert checks["torch"]["state"] == "ok"
+    from specter_desk.embed.encoder import default_dtype, pick_device
+
+    assert f"precision auto = {default_dtype(pick_device())}" in checks["torch"]["detail"]
 
 
 def test_doctor_passes_with_minilm_configured(home):
     home.mkdir(parents=True, exist_ok=True)
-    (home / "config.toml").write_text('[model]\nname = "minilm"\n')
-    result = invoke("doctor")
+    (home / "config.toml").write_text('[model]\nname = "minilm"\nprecision = "float32"\n')
+    result = invoke("doctor", "--json")
     assert result.exit_code == 0, result.output
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert "precision float32" in checks["torch"]["detail"]
 
 
 def test_demo_imports_embeds_and_prints_related(home, tiny_model):

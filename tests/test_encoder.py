@@ -112,7 +112,7 @@ def _reference_vectors(model, tokenizer, texts, pooling="cls"):
 
 
 def test_sorted_batches_with_3d_mask_equal_the_plain_padded_forward(tiny_model):
-    encoder = Encoder(tiny_model, device="cpu", batch_size=3)
+    encoder = Encoder(tiny_model, device="cpu", batch_size=3, dtype="float32")
     ours = encoder.encode(TEXTS)
     reference = _reference_vectors(encoder._model, encoder.tokenizer, TEXTS)
     assert np.allclose(ours, reference, atol=1e-5)
@@ -121,7 +121,8 @@ def test_sorted_batches_with_3d_mask_equal_the_plain_padded_forward(tiny_model):
 def test_adapter_model_runs_its_base_model_with_the_adapter_active(tiny_specter2_dir):
     import torch
 
-    encoder = Encoder(with_path(get_model("specter2"), str(tiny_specter2_dir)), device="cpu")
+    spec = with_path(get_model("specter2"), str(tiny_specter2_dir))
+    encoder = Encoder(spec, device="cpu", dtype="float32")
     encoder.load()
     with torch.no_grad():
         for name, p in encoder._model.named_parameters():
@@ -159,7 +160,7 @@ def test_padding_rounds_length_and_fills_graph_rows(tiny_model):
 
 
 def test_int8_option_stays_close_to_fp32(tiny_model):
-    base = Encoder(tiny_model, device="cpu").encode(TEXTS)
+    base = Encoder(tiny_model, device="cpu", dtype="float32").encode(TEXTS)
     int8 = Encoder(tiny_model, device="cpu", dtype="int8").encode(TEXTS)
     assert int8.shape == base.shape
     assert float(np.mean(np.sum(base * int8, axis=1))) > 0.95
@@ -168,7 +169,7 @@ def test_int8_option_stays_close_to_fp32(tiny_model):
 def test_unknown_dtype_is_a_config_error(tiny_model):
     from specter_desk.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="float16"):
+    with pytest.raises(ConfigError, match="unknown precision 'fp8'.*float16"):
         Encoder(tiny_model, device="cpu", dtype="fp8")
 
 
@@ -177,13 +178,15 @@ def test_empty_input_gives_an_empty_matrix(tiny_model):
 
 
 def test_defaults_are_the_fast_settings_on_cpu(tiny_model):
+    from specter_desk.embed.encoder import default_dtype
+
     encoder = Encoder(tiny_model, device="cpu")
-    assert encoder.dtype_name == "float32" and encoder.batch_size == 8
+    assert encoder.dtype_name == default_dtype("cpu") and encoder.batch_size == 8
     assert encoder.sync_each_batch and not encoder.cuda_graphs and not encoder.compile
     assert encoder.spec.attn_implementation == "sdpa"
 
 
-def test_embed_fast_embeds_with_the_cpus_fast_dtype(home, tiny_model, tmp_path):
+def test_embed_fast_embeds_with_int8_on_the_cpu(home, tiny_model, tmp_path):
     import json
 
     from typer.testing import CliRunner
@@ -191,7 +194,6 @@ def test_embed_fast_embeds_with_the_cpus_fast_dtype(home, tiny_model, tmp_path):
     from specter_desk.cli import app
     from specter_desk.config import Config
     from specter_desk.desk import Desk
-    from specter_desk.embed.encoder import fast_cpu_dtype
 
     path = tmp_path / "lib.jsonl"
     records = [{"key": f"K{i}", "title": f"Paper {i} on graphs", "abstract": "x"} for i in range(3)]
@@ -201,10 +203,15 @@ def test_embed_fast_embeds_with_the_cpus_fast_dtype(home, tiny_model, tmp_path):
     result = runner.invoke(app, ["embed", "--model", "tiny", "--fast", "--device", "cpu", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{") :])["embedded"] == 3
-    assert fast_cpu_dtype() in ("bfloat16", "int8")
     desk = Desk(Config.load())
     try:
         assert desk.store.vector_counts() == {"tiny": 3}
+        # the same papers at the default precision: int8 moved every vector a little
+        keys, _, stored = desk.store.vectors("tiny")
+        papers = desk.store.get_papers(keys)
+        default = Encoder(tiny_model, device="cpu").encode_papers([papers[k] for k in keys])
+        assert not np.allclose(stored, default, atol=1e-4)
+        assert float(np.mean(np.sum(stored * default, axis=1))) > 0.9
     finally:
         desk.close()
 
@@ -220,21 +227,48 @@ def test_embed_fast_on_a_gpu_is_refused_with_what_to_do(home, tiny_model, monkey
     assert "--fast is for the CPU" in result.output and "--device cpu" in result.output
 
 
-def test_fast_cpu_dtype_is_bf16_only_where_the_cpu_has_it(monkeypatch):
+def test_auto_precision_is_bf16_only_on_cpus_that_compute_it_natively(tiny_model, monkeypatch):
     import torch
 
-    from specter_desk.embed.encoder import fast_cpu_dtype
+    from specter_desk.embed.encoder import default_dtype
 
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
-    assert fast_cpu_dtype() == "int8"
+    assert default_dtype("cpu") == "float32"
+    assert Encoder(tiny_model, device="cpu").dtype_name == "float32"
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
-    assert fast_cpu_dtype() == "bfloat16"
+    assert default_dtype("cpu") == "bfloat16"
+    assert default_dtype("cuda:1") == "float16" and default_dtype("mps") == "float32"
+    encoder = Encoder(tiny_model, device="cpu", dtype="auto")
+    assert encoder.dtype_name == "bfloat16" and encoder.autocast
+    assert Encoder(tiny_model, device="cpu", dtype="float32").dtype_name == "float32"
+
+
+def test_configured_precision_reaches_the_encoder_and_a_bad_one_is_one_line(
+    home, tiny_model, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from specter_desk.cli import app
+    from specter_desk.config import Config
+    from specter_desk.desk import Desk
+
+    monkeypatch.setenv("SPECTER_DESK_PRECISION", "float32")
+    desk = Desk(Config.load())
+    try:
+        assert desk.encoder("tiny", device="cpu").dtype_name == "float32"
+    finally:
+        desk.close()
+    monkeypatch.setenv("SPECTER_DESK_PRECISION", "fp8")
+    result = CliRunner().invoke(app, ["embed", "--model", "tiny", "--device", "cpu"])
+    assert result.exit_code == 2
+    assert "unknown precision 'fp8'" in result.output and "float32" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_bf16_on_cpu_autocasts_and_stays_close_to_fp32(tiny_model):
     import torch
 
-    base = Encoder(tiny_model, device="cpu").encode(TEXTS)
+    base = Encoder(tiny_model, device="cpu", dtype="float32").encode(TEXTS)
     encoder = Encoder(tiny_model, device="cpu", dtype="bfloat16")
     vectors = encoder.encode(TEXTS)
     assert encoder.autocast

@@ -54,6 +54,40 @@ def test_serve_refuses_a_remote_address_without_allow_remote(home):
     assert "--allow-remote" in result.stderr
 
 
+def test_serve_refuses_negative_daemon_threads_in_one_line(home):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("[daemon]\nthreads = -2\n")
+    result = invoke("serve", "--foreground")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: daemon.threads must be 0 (every core) or more, got -2"
+    ), result.stderr
+
+
+def test_daemon_threads_reach_the_cpu_encoder(home, tiny_model):
+    import torch
+
+    from specter_desk.config import Config
+    from specter_desk.desk import Desk
+    from specter_desk.server.daemon import Daemon
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("[daemon]\nthreads = 1\n")
+    daemon = Daemon(Config.load())
+    assert daemon.threads == 1
+    before = torch.get_num_threads()
+    desk = Desk(daemon.config, threads=daemon.threads).sibling()  # as the sync worker gets it
+    try:
+        encoder = desk.encoder("tiny", device="cpu")
+        encoder.load()
+        assert encoder.threads == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+        desk.close()
+    (home / "config.toml").write_text("[daemon]\nthreads = 0\n")
+    assert Daemon(Config.load()).threads is None  # 0: every core
+
+
 def test_bind_host_rules():
     for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"):
         assert is_loopback(host) and check_bind_host(host, False) is None

@@ -203,6 +203,14 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def embedding_threads(config: Config) -> int | None:
+    """`[daemon] threads`: CPU threads the daemon embeds with (0: every core -> None)."""
+    threads = int(config.get("daemon", "threads"))
+    if threads < 0:
+        raise ConfigError(f"daemon.threads must be 0 (every core) or more, got {threads}")
+    return threads or None
+
+
 class Daemon:
     """Everything `specter-desk serve` runs."""
 
@@ -228,6 +236,7 @@ class Daemon:
         self.announce = announce
         self.log_file: Path | None = None
         self.warning = check_bind_host(self.host, allow_remote)
+        self.threads = embedding_threads(config)
         self._stop = threading.Event()
         self.server: _Server | None = None
         self.worker: SyncWorker | None = None
@@ -254,7 +263,7 @@ class Daemon:
                 log.warning(self.warning)
             sockets = bind_sockets(self.host, self.port)
             token = ensure_token(paths.data_dir)
-            desk = Desk(self.config, notice=log.info)
+            desk = Desk(self.config, notice=log.info, threads=self.threads)
             worker_desk = desk.sibling()
             runner, why_not = (
                 (self.sync_runner, None) if self.sync_runner else (default_sync_runner(worker_desk))
