@@ -200,6 +200,7 @@ def bench_size(n: int, args, results: list[dict]) -> None:
             related(store, index, store.get_paper(keys[q]), 10)
 
         service, pooled, floor, exact, recall = [], [], [], [], []
+        truths: list[set[str]] = []
         hnsw = index._hnsw
         for q in queries:
             with Stopwatch() as clock:
@@ -216,8 +217,9 @@ def bench_size(n: int, args, results: list[dict]) -> None:
             with Stopwatch() as clock:
                 truth = exact_top(vectors, q, 10)
             exact.append(clock.seconds)
+            truths.append({keys[i] for i in truth})
             found = {key for key, _ in index.query(vectors[q], 10, exclude={keys[q]})[0]}
-            recall.append(len(found & {keys[i] for i in truth}) / 10)
+            recall.append(len(found & truths[-1]) / 10)
         rss_queried = rss_mb()
         rows = [
             dict(stats(exact), path="reference: exact search (numpy)"),
@@ -248,6 +250,8 @@ def bench_size(n: int, args, results: list[dict]) -> None:
             "bridge p95 ms": rows[-1]["p95 ms"] if not args.no_bridge else float("nan"),
             "latency": rows,
         }
+        if args.ef_sweep:
+            summary["ef sweep"] = ef_sweep(store, index, keys, vectors, queries, truths, args)
         results.append(summary)
         log(
             table(
@@ -261,6 +265,40 @@ def bench_size(n: int, args, results: list[dict]) -> None:
         desk.close()
 
 
+def ef_sweep(store, index, keys, vectors, queries, truths, args) -> list[dict]:
+    """recall@10 and latency at other ef_search values, on the same queries and truths."""
+    from specter_desk.services.related import related
+
+    rows = []
+    default_ef = index.params.ef_search
+    for ef in (int(x) for x in args.ef_sweep.split(",")):
+        index._hnsw.set_ef(ef)
+        service, floor, recall = [], [], []
+        for q, truth in zip(queries, truths, strict=True):
+            with Stopwatch() as clock:
+                related(store, index, store.get_paper(keys[q]), 10)
+            service.append(clock.seconds)
+            with Stopwatch() as clock:
+                index._hnsw.knn_query(vectors[q], k=11)
+            floor.append(clock.seconds)
+            found = {key for key, _ in index.query(vectors[q], 10, exclude={keys[q]})[0]}
+            recall.append(len(found & truth) / 10)
+        service_stats, floor_stats = stats(service), stats(floor)
+        rows.append(
+            {
+                "ef_search": ef,
+                "recall@10": float(np.mean(recall)),
+                "hnswlib p50 ms": floor_stats["p50 ms"],
+                "hnswlib p95 ms": floor_stats["p95 ms"],
+                "service p50 ms": service_stats["p50 ms"],
+                "service p95 ms": service_stats["p95 ms"],
+            }
+        )
+    index._hnsw.set_ef(default_ef)
+    log(table(rows, list(rows[0])))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated paper counts")
@@ -268,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bridge-queries", type=int, default=300)
     parser.add_argument("--no-bridge", action="store_true")
     parser.add_argument("--tmp", help="where the temporary stores go (default: system temp)")
+    parser.add_argument(
+        "--ef-sweep", default="", help="also measure these ef_search values, e.g. 32,64,128,256"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     log(f"machine: {machine()}")

@@ -148,6 +148,33 @@ def test_chunked_path_collects_per_chunk_in_input_order_with_progress(tiny_model
     assert seen[-1] == (12, 12) and all(t == 12 for _, t in seen)
 
 
+def test_the_next_calls_first_chunk_is_tokenised_during_this_call(tiny_model):
+    import threading
+
+    first, second = TEXTS[:3], (TEXTS * 3)[1:10]
+    plain = Encoder(tiny_model, device="cpu").encode(second)
+    encoder = Encoder(tiny_model, device="cpu")
+    encoder.chunk_size = 4
+    calls = []
+    tokenize = encoder.tokenize
+
+    def recording(texts):
+        calls.append((threading.current_thread().name, list(texts)))
+        return tokenize(texts)
+
+    encoder.tokenize = recording
+    encoder.encode(first, then=second)
+    assert calls[-1][0].startswith("tokenize-next") and calls[-1][1] == second[:4]
+    calls.clear()
+    vectors = encoder.encode(second)  # the same list object: its first chunk is ready
+    chunks = [second[i : i + 4] for i in range(0, len(second), 4)]
+    assert [texts for _, texts in calls] == chunks[1:]
+    assert np.allclose(vectors, plain, atol=1e-5)
+    calls.clear()
+    encoder.encode(list(second))  # another object: tokenised as usual
+    assert [texts for _, texts in calls] == chunks
+
+
 def test_padding_rounds_length_and_fills_graph_rows(tiny_model):
     encoder = Encoder(tiny_model, device="cpu")
     encoder.pad_multiple = 16

@@ -24,7 +24,10 @@ from .shards import Plan, ShardResult, ShardTask
 from .worker import EncoderSettings, ShardWorker
 
 OnShard = Callable[[ShardResult], None]
-PREFETCH = 2  # shards sent ahead to each worker, so a GPU never waits for its next one
+# shards a worker holds: the one it embeds, the next (tokenised meanwhile) and one more, so
+# the next-but-one is already there when a shard finishes and the pipeline never drains
+PREFETCH = 3
+_NOT_YET = object()  # a worker's inbox had no next task yet
 
 
 def local_devices(requested: str | None = "auto") -> list[str]:
@@ -73,8 +76,8 @@ def run_local(
     if len(devices) == 1:
         worker = ShardWorker(settings, str(plan.out), devices[0])
         results = []
-        for task in pending:
-            result = worker(task)
+        for i, task in enumerate(pending):
+            result = worker(task, pending[i + 1] if i + 1 < len(pending) else None)
             on_shard(result)
             results.append(result)
         return results
@@ -210,11 +213,15 @@ def _child(settings, out, device, threads, tasks, results) -> None:  # in a spaw
             torch.cuda.set_device(device)
         worker = ShardWorker(settings, out, device, threads=threads)
         threading.Thread(target=receive, daemon=True).start()
-        while True:
-            task = inbox.get()
-            if task is None:
-                return
-            results.send(("done", worker(task).to_dict()))
+        task = inbox.get()
+        while task is not None:
+            try:  # the driver sends PREFETCH tasks ahead: the next one is usually here
+                following = inbox.get_nowait()
+            except queue.Empty:
+                following = _NOT_YET
+            ahead = following if isinstance(following, ShardTask) else None
+            results.send(("done", worker(task, ahead).to_dict()))
+            task = inbox.get() if following is _NOT_YET else following
     except BaseException as exc:  # noqa: BLE001 - report anything to the driver, then exit
         traceback.print_exc()
         results.send(("error", f"{device}: {type(exc).__name__}: {exc}"))

@@ -6,7 +6,7 @@ import os
 import socket
 from dataclasses import dataclass, replace
 
-from ..embed.encoder import Encoder
+from ..embed.encoder import Encoder, paper_text
 from ..embed.registry import ModelSpec
 from ..errors import ModelNotFoundError
 from .reader import paper_from_shard_record
@@ -64,13 +64,16 @@ class ShardWorker:
 
             torch.set_num_threads(threads)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{self.encoder.device}"
+        self._next: tuple[int, list[str]] | None = None  # (shard, texts) of the follower
 
-    def __call__(self, task: ShardTask) -> ShardResult:
+    def __call__(self, task: ShardTask, following: ShardTask | None = None) -> ShardResult:
+        """Embed and commit task; following (the next task, if known) is tokenised meanwhile."""
         from pathlib import Path
 
         timer = Timer()
-        papers = [paper_from_shard_record(r, library="") for r in task.records]
-        vectors = self.encoder.encode_papers(papers)
+        texts = self._texts(task)
+        self._next = (following.shard, self._texts(following)) if following else None
+        vectors = self.encoder.encode(texts, then=self._next[1] if self._next else None)
         return write_shard(
             Path(self.out),
             task,
@@ -79,3 +82,10 @@ class ShardWorker:
             seconds=timer.seconds,
             worker=self.name,
         )
+
+    def _texts(self, task: ShardTask) -> list[str]:
+        """The texts of a task: the ones built for it as the previous task's follower, if any."""
+        if self._next is not None and self._next[0] == task.shard:
+            return self._next[1]
+        sep = self.encoder.sep
+        return [paper_text(paper_from_shard_record(r, library=""), sep) for r in task.records]

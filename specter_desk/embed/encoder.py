@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -144,6 +144,9 @@ class Encoder:
         self._graphs: dict[tuple[int, int], tuple] = {}
         self._graph_pool = None
         self._graph_lock = threading.Lock()
+        self._prefetch_lock = threading.Lock()
+        self._prefetch_pool: ThreadPoolExecutor | None = None
+        self._prefetched: tuple[Sequence[str], Any] | None = None
         self._model = None
         self._forward_model = None
         self._tokenizer = None
@@ -268,8 +271,19 @@ class Encoder:
         )
         return enc["input_ids"]
 
-    def encode(self, texts: Sequence[str], on_progress: ProgressFn | None = None) -> np.ndarray:
-        """Embed texts; float32 rows in input order (L2-normalised when the model says so)."""
+    def encode(
+        self,
+        texts: Sequence[str],
+        on_progress: ProgressFn | None = None,
+        *,
+        then: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Embed texts; float32 rows in input order (L2-normalised when the model says so).
+
+        then: the texts of the next call (the same object), whose first chunk is tokenised in
+        the background while this call's last chunk runs, so a stream of calls (corpus shards)
+        never leaves the device waiting for the tokenizer between calls.
+        """
         import torch
 
         self.load()
@@ -288,13 +302,17 @@ class Encoder:
             torch.inference_mode(),
             precision,
         ):
-            ahead = pool.submit(self.tokenize, texts[: self.chunk_size])
+            ahead = self._take_prefetched(texts) or pool.submit(
+                self.tokenize, texts[: self.chunk_size]
+            )
             pending: tuple[list[int], list[torch.Tensor]] | None = None
             for start in range(0, total, self.chunk_size):
                 ids = ahead.result()
                 nxt = start + self.chunk_size
                 if nxt < total:  # tokenise the next chunk while this one runs
                     ahead = pool.submit(self.tokenize, texts[nxt : nxt + self.chunk_size])
+                elif then:  # ... or the next call's first chunk
+                    self._prefetch(then)
                 rows: list[int] = []
                 results: list[torch.Tensor] = []
                 for batch in self.batches([len(x) for x in ids]):
@@ -319,6 +337,21 @@ class Encoder:
                 if on_progress:
                     on_progress(done, total)
         return out
+
+    def _prefetch(self, texts: Sequence[str]) -> None:
+        with self._prefetch_lock:
+            if self._prefetch_pool is None:  # outlives calls: a call's own pool joins on exit
+                self._prefetch_pool = ThreadPoolExecutor(1, thread_name_prefix="tokenize-next")
+            future = self._prefetch_pool.submit(self.tokenize, texts[: self.chunk_size])
+            self._prefetched = (texts, future)
+
+    def _take_prefetched(self, texts: Sequence[str]):
+        """The background tokenisation of texts' first chunk, if the last call started it."""
+        with self._prefetch_lock:
+            if self._prefetched is None or self._prefetched[0] is not texts:
+                return None
+            future, self._prefetched = self._prefetched[1], None
+            return future
 
     @staticmethod
     def _collect(out: np.ndarray, rows: list[int], results: list[torch.Tensor]) -> int:
