@@ -272,12 +272,13 @@ def ef_sweep(store, index, keys, vectors, queries, truths, args) -> list[dict]:
     rows = []
     default_ef = index.params.ef_search
     for ef in (int(x) for x in args.ef_sweep.split(",")):
-        index._hnsw.set_ef(ef)
+        index.params.ef_search = ef  # what PaperIndex.query sets on hnswlib per query
         service, floor, recall = [], [], []
         for q, truth in zip(queries, truths, strict=True):
             with Stopwatch() as clock:
                 related(store, index, store.get_paper(keys[q]), 10)
             service.append(clock.seconds)
+            index._hnsw.set_ef(ef)
             with Stopwatch() as clock:
                 index._hnsw.knn_query(vectors[q], k=11)
             floor.append(clock.seconds)
@@ -294,7 +295,7 @@ def ef_sweep(store, index, keys, vectors, queries, truths, args) -> list[dict]:
                 "service p95 ms": service_stats["p95 ms"],
             }
         )
-    index._hnsw.set_ef(default_ef)
+    index.params.ef_search = default_ef
     log(table(rows, list(rows[0])))
     return rows
 
