@@ -32,7 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "local_url": "http://localhost:23119",
         "sqlite_path": "",
     },
-    "index": {"m": 16, "ef_construction": 200, "ef_search": 64},
+    "index": {"m": 16, "ef_construction": 200, "ef_search": 0},  # ef_search 0: auto
     "bridge": {"host": "127.0.0.1", "port": 23120, "sync_interval_minutes": 15},
     "daemon": {"nice": 10, "pause_on_battery": False, "threads": 0},
 }

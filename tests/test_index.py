@@ -111,3 +111,39 @@ def test_query_with_filter_and_k_larger_than_index(store, tmp_path):
     hits = index.query(vectors[0], 50, allow=even.__contains__)[0]
     assert {k for k, _ in hits} == even
     assert len(index.query(vectors[0], 50)[0]) == 10
+
+
+def test_auto_ef_is_64_up_to_100k_then_grows_with_the_index():
+    from specter_desk.index import auto_ef
+
+    assert auto_ef(0) == auto_ef(1_000) == auto_ef(100_000) == 64
+    sizes = [200_000, 500_000, 1_000_000, 2_500_000]
+    efs = [auto_ef(n) for n in sizes]
+    assert efs == sorted(efs) and efs[0] > 64
+    assert 240 <= auto_ef(1_000_000) <= 260  # where ef 256 measured recall@10 0.998
+
+
+def test_search_breadth_is_auto_by_default_and_a_configured_one_is_kept(
+    store, tmp_path, monkeypatch
+):
+    from specter_desk.index import IndexParams
+
+    _, vectors = _fill(store)
+    index = open_index(store, "m", tmp_path, params=IndexParams())
+    index.query(vectors[0], 5)
+    assert index._hnsw.ef == 64  # 60 papers: auto is 64
+    monkeypatch.setattr("specter_desk.index.auto_ef", lambda size: 90 + size)
+    index.query(vectors[0], 5)
+    assert index._hnsw.ef == 150  # auto follows the live size (60)
+    reopened = open_index(store, "m", tmp_path)  # params from the header: still auto
+    assert reopened.params.ef_search == 0 and reopened._hnsw.ef == 150
+    fixed = open_index(store, "m", tmp_path, params=IndexParams(ef_search=300))
+    fixed.query(vectors[0], 5)
+    assert fixed._hnsw.ef == 300
+
+
+def test_configured_ef_search_reaches_the_desks_index(desk):
+    desk.config.values["index"]["ef_search"] = 123
+    assert desk.index_params.ef_search == 123
+    desk.config.values["index"]["ef_search"] = 0
+    assert desk.index_params.ef_for(1_000_000) > 64
