@@ -6,7 +6,7 @@ import os
 import socket
 from dataclasses import dataclass, replace
 
-from ..embed.encoder import Encoder, paper_text
+from ..embed.encoder import Encoder
 from ..embed.registry import ModelSpec
 from ..errors import ModelNotFoundError
 from .reader import paper_from_shard_record
@@ -57,12 +57,9 @@ class ShardWorker:
             device=device,
             dtype=settings.dtype,
             batch_size=settings.batch_size,
+            threads=threads,
         )
         self.encoder.load()
-        if threads and self.encoder.device == "cpu":
-            import torch
-
-            torch.set_num_threads(threads)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{self.encoder.device}"
         self._next: tuple[int, list[str]] | None = None  # (shard, texts) of the follower
 
@@ -87,5 +84,6 @@ class ShardWorker:
         """The texts of a task: the ones built for it as the previous task's follower, if any."""
         if self._next is not None and self._next[0] == task.shard:
             return self._next[1]
-        sep = self.encoder.sep
-        return [paper_text(paper_from_shard_record(r, library=""), sep) for r in task.records]
+        return self.encoder.paper_texts(
+            [paper_from_shard_record(r, library="") for r in task.records]
+        )

@@ -459,8 +459,12 @@ class Encoder:
         self, papers: Sequence[Paper], on_progress: ProgressFn | None = None
     ) -> np.ndarray:
         """Embed papers as title [SEP] abstract."""
+        return self.encode(self.paper_texts(papers), on_progress)
+
+    def paper_texts(self, papers: Sequence[Paper]) -> list[str]:
+        """What the model reads for each paper: title [SEP] abstract."""
         sep = self.sep
-        return self.encode([paper_text(p, sep) for p in papers], on_progress)
+        return [paper_text(p, sep) for p in papers]
 
     @property
     def dim(self) -> int:
