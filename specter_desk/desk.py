@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .config import Config, Paths
 from .embed.encoder import Encoder
+from .embed.installed import installed_path
 from .embed.registry import ModelSpec, get_model
 from .index import IndexParams, Notice, PaperIndex, open_index, sync_index
 from .store import Store
@@ -37,15 +38,28 @@ class Desk:
             self._store = Store(self.paths.store_path)
         return self._store
 
+    @property
+    def active_model(self) -> str:
+        """The model related papers come from: config.toml's (re-read when it changed, so a
+        daemon sees a finished `model use` at once), unless SPECTER_DESK_MODEL overrides it."""
+        self.config.refresh()
+        return self.config.model
+
     def model_spec(self, name: str | None = None) -> ModelSpec:
-        """The registry spec for name (default: the configured model)."""
-        return get_model(name or self.config.model)
+        """The registry spec for name (default: the active model)."""
+        return get_model(name or self.active_model)
+
+    def configured_path(self, name: str) -> str | None:
+        """A folder configured for a model in config.toml's [model.paths], if any."""
+        paths = self.config.get("model", "paths") or {}
+        value = paths.get(name) or paths.get(get_model(name).install_name)
+        return str(Path(value).expanduser()) if value else None
 
     def model_path(self, name: str) -> str | None:
-        """A local directory configured for a model ([model.paths] in config.toml)."""
-        paths = self.config.get("model", "paths") or {}
-        value = paths.get(name)
-        return str(Path(value).expanduser()) if value else None
+        """Where a model's weights are on disk: a folder configured in [model.paths], else
+        the one `specter-desk model download` installed; None: bundled or the HF cache."""
+        folder = self.configured_path(name) or installed_path(self.paths, name)
+        return str(folder) if folder else None
 
     def encoder(
         self,

@@ -45,6 +45,12 @@ class ModelNotFoundError(SpecterDeskError):
     exit_code = 4
 
 
+class ModelDownloadError(ModelNotFoundError):
+    """A model download failed (network, hub, a file that does not match its checksum)."""
+
+    code = "model_download_failed"
+
+
 class NotEmbeddedError(SpecterDeskError):
     """The paper has no vector for the requested model yet."""
 

@@ -11,7 +11,15 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from ..desk import Desk
 from ..errors import SpecterDeskError
@@ -91,16 +99,23 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar; yields a (done, total) callback."""
+def progress_bar(
+    description: str, *, quiet: bool = False, unit: str = "papers"
+) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar with an ETA; yields a (done, total) callback. unit "bytes" shows
+    sizes and the transfer speed."""
     if quiet:
         yield lambda done, total: None
         return
+    counts = (
+        [DownloadColumn(), TransferSpeedColumn()]
+        if unit == "bytes"
+        else [MofNCompleteColumn(), TextColumn("{task.fields[rate]}")]
+    )
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
+        *counts,
         TimeRemainingColumn(),
         console=err_console,
         transient=False,

@@ -330,20 +330,6 @@ def config_show(json_out: bool = JsonOpt) -> None:
             console.print(f"  {key} = {json.dumps(value)}", highlight=False)
 
 
-@command("models")
-def models_cmd(json_out: bool = JsonOpt) -> None:
-    """The models specter-desk knows."""
-    rows = [
-        {"name": s.name, "source": s.source, "pooling": s.pooling, "description": s.description}
-        for s in MODELS.values()
-    ]
-    if json_out:
-        print_json(rows)
-        return
-    for row in rows:
-        console.print(f"[bold]{row['name']:<15}[/] {row['description']}")
-
-
 index_app = typer.Typer(help="Manage the HNSW index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 

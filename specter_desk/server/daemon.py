@@ -138,11 +138,13 @@ def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
         return None, "this specter-desk build has no Zotero sync"
 
     def run(library: str | None, on_progress, should_stop) -> dict:
+        from ..switch import pending_switch
+
         if library is not None:
             sources = ["user" if library.startswith("user") else library]
         else:
             sources = zotero_sources(desk)
-        if not sources:
+        if not sources and pending_switch(desk) is None:
             raise ConfigError(
                 "nothing to sync yet: run `specter-desk sync --library user|group:ID|local|"
                 "sqlite` once (the daemon then keeps that library up to date)"
@@ -161,6 +163,7 @@ def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
                 break
         # embedding here (not inside run_sync) so a stop request is honoured between chunks
         total["embedded"] = embed_pending(desk, on_progress, should_stop)
+        total["switch"] = carry_on_switch(desk, on_progress, should_stop)
         total["stopped"] = should_stop()
         return {**total, "seconds": round(time.perf_counter() - started, 2)}
 
@@ -184,6 +187,24 @@ def embed_pending(
         on_progress=lambda done, total: on_progress(stage, done, total),
     )
     return result.embedded
+
+
+def carry_on_switch(
+    desk: Desk, on_progress: Callable[[str, int, int], None], should_stop: Callable[[], bool]
+) -> dict[str, Any] | None:
+    """Embed for a pending `model use` (the old index keeps answering); switch when done."""
+    from ..switch import advance_switch, pending_switch
+
+    pending = pending_switch(desk)
+    if pending is None or should_stop():
+        return None
+    stage = f"embedding for the switch to {pending.model}"
+    state = advance_switch(
+        desk, lambda done, total: on_progress(stage, done, total), should_stop=should_stop
+    )
+    if state is not None and state.state == "switched":
+        log.info("switched the active model from %s to %s", state.previous, state.model)
+    return state.to_dict() if state is not None else None
 
 
 def _has_missing(desk: Desk, model: str) -> bool:
@@ -298,8 +319,10 @@ class Daemon:
             elif why_not is None:
 
                 def has_sources() -> bool:
+                    from ..switch import pending_switch
+
                     with ctx.lock:
-                        return bool(zotero_sources(desk))
+                        return bool(zotero_sources(desk)) or pending_switch(desk) is not None
             else:
 
                 def has_sources() -> bool:
@@ -380,7 +403,7 @@ class Daemon:
 
 def _refresh_indexes(desk: Desk) -> None:
     """Bring every loaded index (and the default model's) up to date with the store."""
-    for model in {desk.config.model, *desk.loaded_models}:
+    for model in {desk.active_model, *desk.loaded_models}:
         added, removed = desk.refresh_index(model)
         if added or removed:
             log.info("index %s: %s added, %s removed", model, added, removed)

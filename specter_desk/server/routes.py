@@ -121,7 +121,7 @@ def status(request: Request) -> dict[str, Any]:
         store = ctx.desk.store
         data = {
             "version": __version__,
-            "model": ctx.desk.config.model,
+            "model": ctx.desk.active_model,
             "papers": store.count_papers(pool=LIBRARY_POOL),
             "candidates": store.count_papers(pool=CANDIDATE_POOL),
             "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
