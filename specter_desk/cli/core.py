@@ -25,6 +25,7 @@ from ..index import build_index, index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
 from ..services.related import related, resolve_item
+from ..switch import pending_switch
 from .app import app, command, console, notice, open_desk, print_json, progress_bar
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
@@ -166,9 +167,14 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
         "libraries": store.libraries(),
         "vectors": store.vector_counts(),
+        "model": desk.active_model,
+        "model_switch": None,
         "indexes": {},
     }
-    for model in sorted(set(data["vectors"]) | {desk.config.model}):
+    switch = pending_switch(desk)
+    if switch is not None:
+        data["model_switch"] = {k: v for k, v in switch.to_dict().items() if k != "state"}
+    for model in sorted(set(data["vectors"]) | {data["model"]}):
         state, detail = index_health(store, model, desk.paths.index_dir)
         data["indexes"][model] = {"state": state, "detail": detail}
     if json_out:
@@ -188,8 +194,16 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         )
     for model, info in data["indexes"].items():
         count = data["vectors"].get(model, 0)
+        active = " (active)" if model == data["model"] else ""
         console.print(
-            f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']})"
+            f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']}){active}"
+        )
+    if switch is not None:
+        console.print(
+            f"switching     {switch.previous} -> {switch.model}: {switch.embedded} of "
+            f"{switch.total} papers embedded (started {switch.started_at}); related papers "
+            f"come from {switch.previous} until it is done",
+            highlight=False,
         )
 
 
@@ -256,7 +270,7 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
     if desk is not None:
         for name in MODELS:
             state, detail = _model_presence(desk, name)
-            if name == desk.config.model and state != "ok":
+            if name == desk.active_model and state != "ok":
                 state = "fail"
             check(f"model {name}", state, detail)
         try:

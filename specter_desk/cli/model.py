@@ -130,6 +130,7 @@ def model_download(
         f"{human_size(result.size_bytes)} on disk, {result.dim or '?'}-d; "
         f"checked against {'sha256' if result.verified == 'sha256' else result.verified}",
         highlight=False,
+        soft_wrap=True,
     )
     if result.note:
         notice(result.note)
@@ -170,6 +171,7 @@ def model_use(
                 f"papers in the background; related papers come from {state.previous} until "
                 "it is done (`specter-desk status` shows progress)",
                 highlight=False,
+                soft_wrap=True,
             )
             return
         if not json_out:
@@ -178,6 +180,7 @@ def model_use(
                 f"papers keep coming from {state.previous} until it is done (Ctrl-C stops, "
                 "run the command again to go on)",
                 highlight=False,
+                soft_wrap=True,
             )
         with progress_bar(f"embedding ({state.model})", quiet=json_out) as bar:
             state = advance_switch(desk, bar) or state
@@ -191,7 +194,7 @@ def model_use(
         "pending": f"the switch to {state.model} is not finished "
         f"({state.embedded} of {state.total}); run the command again to go on",
     }
-    console.print(messages[state.state], highlight=False)
+    console.print(messages[state.state], highlight=False, soft_wrap=True)
 
 
 @model_app.command("remove")
@@ -204,4 +207,6 @@ def model_remove(name: str = NameArg, json_out: bool = JsonOpt) -> None:
     if json_out:
         print_json({"name": spec.install_name, "freed_bytes": freed})
         return
-    console.print(f"removed {spec.install_name}: {human_size(freed)} freed", highlight=False)
+    console.print(
+        f"removed {spec.install_name}: {human_size(freed)} freed", highlight=False, soft_wrap=True
+    )

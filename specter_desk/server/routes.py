@@ -15,6 +15,7 @@ from ..desk import Desk
 from ..embed.registry import query_model
 from ..errors import ConfigError, InputError, ItemNotFoundError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
+from ..switch import pending_switch
 from .app import BridgeContext, GuardedRoute, NotAvailableError, SyncNotConfiguredError
 from .schemas import (
     MAX_K,
@@ -127,6 +128,9 @@ def status(request: Request) -> dict[str, Any]:
             "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
             "vectors": store.vector_counts(),
         }
+        switch = pending_switch(ctx.desk)
+        if switch is not None:
+            data["model_switch"] = {k: v for k, v in switch.to_dict().items() if k != "state"}
     data["sync"] = _sync_status(ctx)
     return data
 

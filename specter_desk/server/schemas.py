@@ -72,6 +72,14 @@ class SyncStatus(Model):
     last_error: ErrorDetail | None
 
 
+class ModelSwitch(Model):
+    model: str = Field(description="the model being switched to (`specter-desk model use`)")
+    previous: str = Field(description="the active model, answering until the switch is done")
+    embedded: int
+    total: int
+    started_at: str | None
+
+
 class Status(Model):
     version: str
     model: str
@@ -80,6 +88,7 @@ class Status(Model):
     title_only: int
     vectors: dict[str, int]
     sync: SyncStatus
+    model_switch: ModelSwitch | None = None
 
 
 class RelatedItem(Model):
