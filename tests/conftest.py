@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+BASE, PROXIMITY, QUERY = "allenai/specter2_base", "allenai/specter2", "allenai/specter2_adhoc_query"
+CHUNK = 64 * 1024  # the hub client's write size in tests (see fake_hub)
 
 
 @pytest.fixture
@@ -119,3 +122,52 @@ def demo_papers():
     from specter_desk.sync.files import paper_from_record
 
     return [paper_from_record(r, library="demo") for r in demo_records()]
+
+
+@pytest.fixture(scope="session")
+def specter2_like(tmp_path_factory):
+    """Folders shaped like the three SPECTER2 repositories (tiny random weights; the base as
+    pytorch_model.bin like specter2_base; each adapter with weights away from zero)."""
+    import torch
+    from adapters import AutoAdapterModel
+    from transformers import BertModel
+
+    root = tmp_path_factory.mktemp("specter2-like")
+    base = _save_tiny_bert(root / "tmp-base")
+    shutil.copytree(base, root / "specter2_base", ignore=shutil.ignore_patterns("*.safetensors"))
+    BertModel.from_pretrained(str(base)).save_pretrained(
+        root / "specter2_base", safe_serialization=False
+    )
+    model = AutoAdapterModel.from_pretrained(str(base))
+    for seed, name in enumerate(("proximity", "adhoc_query")):
+        model.add_adapter(name, config="seq_bn")
+        torch.manual_seed(seed + 1)
+        with torch.no_grad():
+            for param_name, param in model.named_parameters():
+                if f".{name}." in param_name:
+                    param.normal_(0, 0.5)
+        model.save_adapter(str(root / name), name)
+    return root
+
+
+@pytest.fixture
+def fake_hub(specter2_like, monkeypatch):
+    """A stand-in hub serving the three SPECTER2-shaped repositories; HF_ENDPOINT points at it."""
+    from fake_hub import FakeHub
+    from huggingface_hub import constants
+
+    from specter_desk.embed import hub as hub_module
+
+    readme = {"README.md": b"# model card\n", ".gitattributes": b"*.bin filter=lfs\n"}
+    with FakeHub() as server:
+        # the hub's extras that a model folder does not need: skipped by the download
+        server.add_repo(BASE, specter2_like / "specter2_base", {**readme, "tf_model.h5": b"x" * 64})
+        server.add_repo(PROXIMITY, specter2_like / "proximity", readme)
+        server.add_repo(QUERY, specter2_like / "adhoc_query", readme)
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(hub_module, "RETRY_WAIT", 0.0)
+        # the client writes what it receives in chunks of 10 MB, more than these tiny files:
+        # smaller chunks make a partial file here as a 440 MB download makes one
+        monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", CHUNK)
+        yield server

@@ -11,10 +11,9 @@ import socket
 
 import numpy as np
 import pytest
-from fake_hub import FakeHub
 from typer.testing import CliRunner
 
-from conftest import _save_tiny_bert
+from conftest import BASE, CHUNK, PROXIMITY, QUERY
 from specter_desk.cli import app
 from specter_desk.config import Config
 from specter_desk.desk import Desk
@@ -22,54 +21,7 @@ from specter_desk.embed import hub as hub_module
 from specter_desk.embed.installed import MANIFEST, install_dir, verify_folder
 
 runner = CliRunner()
-BASE, PROXIMITY, QUERY = "allenai/specter2_base", "allenai/specter2", "allenai/specter2_adhoc_query"
-CHUNK = 64 * 1024
 TEXTS = ["Attention is all you need", "A survey of graph neural networks for citation data"]
-
-
-@pytest.fixture(scope="session")
-def specter2_like(tmp_path_factory):
-    """Folders shaped like the three SPECTER2 repositories (tiny random weights; the base as
-    pytorch_model.bin like specter2_base; each adapter with weights away from zero)."""
-    import torch
-    from adapters import AutoAdapterModel
-    from transformers import BertModel
-
-    root = tmp_path_factory.mktemp("specter2-like")
-    base = _save_tiny_bert(root / "tmp-base")
-    shutil.copytree(base, root / "specter2_base", ignore=shutil.ignore_patterns("*.safetensors"))
-    BertModel.from_pretrained(str(base)).save_pretrained(
-        root / "specter2_base", safe_serialization=False
-    )
-    model = AutoAdapterModel.from_pretrained(str(base))
-    for seed, name in enumerate(("proximity", "adhoc_query")):
-        model.add_adapter(name, config="seq_bn")
-        torch.manual_seed(seed + 1)
-        with torch.no_grad():
-            for param_name, param in model.named_parameters():
-                if f".{name}." in param_name:
-                    param.normal_(0, 0.5)
-        model.save_adapter(str(root / name), name)
-    return root
-
-
-@pytest.fixture
-def hub(specter2_like, monkeypatch):
-    from huggingface_hub import constants
-
-    readme = {"README.md": b"# model card\n", ".gitattributes": b"*.bin filter=lfs\n"}
-    with FakeHub() as server:
-        # the hub's extras that a model folder does not need: skipped by the download
-        server.add_repo(BASE, specter2_like / "specter2_base", {**readme, "tf_model.h5": b"x" * 64})
-        server.add_repo(PROXIMITY, specter2_like / "proximity", readme)
-        server.add_repo(QUERY, specter2_like / "adhoc_query", readme)
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setattr(hub_module, "RETRY_WAIT", 0.0)
-        # the client writes what it receives in chunks of 10 MB, more than these tiny files:
-        # smaller chunks make a partial file here as a 440 MB download makes one
-        monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", CHUNK)
-        yield server
 
 
 def reference_vectors(folder, adapter: str | None, load_as: str | None):
@@ -102,14 +54,14 @@ def installed_folder():
 
 
 def test_download_installs_verified_specter2_that_loads_base_and_proximity_adapter(
-    home, hub, specter2_like
+    home, fake_hub, specter2_like
 ):
     result = runner.invoke(app, ["model", "download", "specter2", "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     folder = installed_folder()
     assert info["path"] == str(folder) and not info["already"]
-    assert info["dim"] == 32 and info["revisions"][BASE] == hub.repos[BASE].commit
+    assert info["dim"] == 32 and info["revisions"][BASE] == fake_hub.repos[BASE].commit
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     assert "pytorch_model.bin" in files and "proximity/pytorch_adapter.bin" in files
     assert "adhoc_query/adapter_config.json" in files
@@ -118,7 +70,7 @@ def test_download_installs_verified_specter2_that_loads_base_and_proximity_adapt
     assert info["size_bytes"] == sum((folder / f).stat().st_size for f in files if f != MANIFEST)
     assert verify_folder(folder) == []
     # the weights came through the resolve URLs, the LFS ones by way of the "CDN"
-    assert hub.requests("/resolve/", "HEAD") and hub.requests("/cdn/", "GET")
+    assert fake_hub.requests("/resolve/", "HEAD") and fake_hub.requests("/cdn/", "GET")
 
     vectors = encode_with("specter2")
     expected = reference_vectors(specter2_like, "proximity", "proximity")
@@ -142,38 +94,38 @@ def folder_bytes(folder) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def test_a_connection_dropped_mid_file_resumes_with_a_range_request(home, hub):
-    weights = hub.repos[BASE].files["pytorch_model.bin"]
+def test_a_connection_dropped_mid_file_resumes_with_a_range_request(home, fake_hub):
+    weights = fake_hub.repos[BASE].files["pytorch_model.bin"]
     cut = 20 * CHUNK
     assert len(weights.data) > 2 * cut
-    hub.drop_connection("pytorch_model.bin", after=cut)
+    fake_hub.drop_connection("pytorch_model.bin", after=cut)
     result = runner.invoke(app, ["model", "download", "specter2"])
     assert result.exit_code == 0, result.output
-    gets = hub.requests(f"/cdn/{weights.sha256}", "GET")
+    gets = fake_hub.requests(f"/cdn/{weights.sha256}", "GET")
     assert [g["range"] for g in gets] == [None, f"bytes={cut}-"]
     assert gets[1]["status"] == 206
     assert (installed_folder() / "pytorch_model.bin").read_bytes() == weights.data
 
 
-def test_an_interrupted_download_resumes_on_the_next_run(home, hub):
-    weights = hub.repos[BASE].files["pytorch_model.bin"]
+def test_an_interrupted_download_resumes_on_the_next_run(home, fake_hub):
+    weights = fake_hub.repos[BASE].files["pytorch_model.bin"]
     cut = 10 * CHUNK
-    hub.drop_connection("pytorch_model.bin", after=cut, times=hub_module.ATTEMPTS)
+    fake_hub.drop_connection("pytorch_model.bin", after=cut, times=hub_module.ATTEMPTS)
     failed = runner.invoke(app, ["model", "download", "specter2"])
     assert failed.exit_code == 4
     assert "keeps breaking off" in failed.output and "run the command again" in failed.output
     assert not (installed_folder() / MANIFEST).exists()  # nothing half-installed
-    before = len(hub.requests(f"/cdn/{weights.sha256}", "GET"))
+    before = len(fake_hub.requests(f"/cdn/{weights.sha256}", "GET"))
     result = runner.invoke(app, ["model", "download", "specter2"])
     assert result.exit_code == 0, result.output
-    resumed = hub.requests(f"/cdn/{weights.sha256}", "GET")[before:]
+    resumed = fake_hub.requests(f"/cdn/{weights.sha256}", "GET")[before:]
     assert len(resumed) == 1 and resumed[0]["range"] == f"bytes={cut * hub_module.ATTEMPTS}-"
     assert verify_folder(installed_folder()) == []
 
 
 @pytest.mark.parametrize("name", ["pytorch_adapter.bin", "vocab.txt"])
-def test_a_corrupted_file_is_detected_deleted_and_nothing_is_installed(home, hub, name):
-    hub.corrupt(name, times=1)
+def test_a_corrupted_file_is_detected_deleted_and_nothing_is_installed(home, fake_hub, name):
+    fake_hub.corrupt(name, times=1)
     result = runner.invoke(app, ["model", "download", "specter2"])
     assert result.exit_code == 4
     assert f"{name} from" in result.output and "failed verification" in result.output
@@ -186,11 +138,11 @@ def test_a_corrupted_file_is_detected_deleted_and_nothing_is_installed(home, hub
     assert verify_folder(installed_folder()) == []
 
 
-def test_a_failed_update_leaves_the_installed_model_working(home, hub, specter2_like):
+def test_a_failed_update_leaves_the_installed_model_working(home, fake_hub, specter2_like):
     assert runner.invoke(app, ["model", "download", "specter2"]).exit_code == 0
     before = (installed_folder() / MANIFEST).read_text()
-    hub.add_repo(PROXIMITY, specter2_like / "adhoc_query")  # a new commit upstream
-    hub.corrupt("pytorch_adapter.bin")
+    fake_hub.add_repo(PROXIMITY, specter2_like / "adhoc_query")  # a new commit upstream
+    fake_hub.corrupt("pytorch_adapter.bin")
     result = runner.invoke(app, ["model", "download", "specter2"])
     assert result.exit_code == 4 and "failed verification" in result.output
     assert (installed_folder() / MANIFEST).read_text() == before
@@ -198,18 +150,18 @@ def test_a_failed_update_leaves_the_installed_model_working(home, hub, specter2_
     assert encode_with("specter2").shape == (2, 32)
 
 
-def test_a_damaged_installed_file_is_repaired_by_downloading_again(home, hub):
+def test_a_damaged_installed_file_is_repaired_by_downloading_again(home, fake_hub):
     assert runner.invoke(app, ["model", "download", "specter2"]).exit_code == 0
     target = installed_folder() / "proximity" / "pytorch_adapter.bin"
     raw = bytearray(target.read_bytes())
     raw[100] ^= 0xFF
     target.write_bytes(bytes(raw))
     assert verify_folder(installed_folder()) != []
-    fetched = len(hub.requests("/cdn/", "GET"))
+    fetched = len(fake_hub.requests("/cdn/", "GET"))
     result = runner.invoke(app, ["model", "download", "specter2"])
     assert result.exit_code == 0, result.output
     assert verify_folder(installed_folder()) == []
-    assert len(hub.requests("/cdn/", "GET")) == fetched + 1  # only the damaged file again
+    assert len(fake_hub.requests("/cdn/", "GET")) == fetched + 1  # only the damaged file again
 
 
 def closed_port() -> int:
@@ -235,7 +187,7 @@ def test_no_network_and_offline_mode_say_what_to_do(home, monkeypatch):
     assert len(result.output.strip().splitlines()) <= 3  # one error, no traceback
 
 
-def test_unknown_repository_and_bundled_model_are_clear_errors(home, hub):
+def test_unknown_repository_and_bundled_model_are_clear_errors(home, fake_hub):
     from specter_desk.embed.registry import ModelSpec, register_model
 
     register_model(ModelSpec(name="ghost", hub_id="nobody/ghost", description="test"))
@@ -256,14 +208,14 @@ def cut_network(monkeypatch) -> None:
 
 
 def test_install_from_a_copy_of_an_installed_model_needs_no_network(
-    home, hub, tmp_path, monkeypatch
+    home, fake_hub, tmp_path, monkeypatch
 ):
     assert runner.invoke(app, ["model", "download", "specter2"]).exit_code == 0
     cut_network(monkeypatch)
     stick = tmp_path / "usb"
     shutil.copytree(installed_folder(), stick / "specter2")
     monkeypatch.setenv("SPECTER_DESK_HOME", str(tmp_path / "other-laptop"))
-    hub.stop()
+    fake_hub.stop()
     result = runner.invoke(app, ["model", "download", "specter2", "--from", str(stick), "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
@@ -272,7 +224,9 @@ def test_install_from_a_copy_of_an_installed_model_needs_no_network(
     assert encode_with("specter2").shape == (2, 32)
 
 
-def test_install_from_a_damaged_copy_fails_and_installs_nothing(home, hub, tmp_path, monkeypatch):
+def test_install_from_a_damaged_copy_fails_and_installs_nothing(
+    home, fake_hub, tmp_path, monkeypatch
+):
     assert runner.invoke(app, ["model", "download", "specter2"]).exit_code == 0
     cut_network(monkeypatch)
     stick = tmp_path / "usb"
@@ -351,7 +305,7 @@ def test_install_from_plain_model_folders_records_hashes(
     assert missing.exit_code == 2 and "no copy of allenai/specter found" in missing.output
 
 
-def test_model_remove_frees_the_folder_and_refuses_the_active_model(home, hub):
+def test_model_remove_frees_the_folder_and_refuses_the_active_model(home, fake_hub):
     assert runner.invoke(app, ["model", "download", "specter2"]).exit_code == 0
     size = folder_bytes(installed_folder())
     refused = runner.invoke(app, ["model", "remove", "specter2"])  # specter2 is the default

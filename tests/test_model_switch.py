@@ -41,7 +41,9 @@ def tiny_adapter_model(tiny_specter2_dir):
 
 
 def library(desk: Desk, n: int) -> list:
-    papers = [make_paper(f"K{i:04d}", f"Paper {i} about topic {i % 7}", f"abstract {i}") for i in range(n)]  # fmt: skip
+    papers = [
+        make_paper(f"K{i:04d}", f"Paper {i} about topic {i % 7}", f"abstract {i}") for i in range(n)
+    ]
     desk.store.upsert_papers(papers)
     embed_missing(desk.store, desk.encoder("tiny"))
     desk.index("tiny")

@@ -17,6 +17,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -132,3 +133,34 @@ def progress_bar(
 
     with progress:
         yield update
+
+
+@contextmanager
+def stage_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """One rich bar for a run of stages (fetching, embedding, ...): yields on_progress(stage,
+    done, total); shows the count, the elapsed time and an ETA, and says why nothing moves
+    while Zotero asks us to wait."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
+    task = progress.add_task("sync", total=None)
+    stage = {"name": ""}
+
+    def on_progress(message: str, done: int, total: int) -> None:
+        if "waiting" in message and not quiet:
+            notice(message)  # Backoff / Retry-After: say why nothing moves
+        if message != stage["name"]:  # a new stage: its own ETA
+            stage["name"] = message
+            progress.reset(task, total=total or None)
+        progress.update(task, description=message, completed=done, total=total or None)
+
+    with progress:
+        yield on_progress

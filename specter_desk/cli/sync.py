@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import InputError, ZoteroAuthError
+from ..errors import InputError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
 from ..sync import default_source, parse_source, run_sync
 from ..sync.credentials import delete_credentials, save_credentials
 from ..sync.files import read_file
-from .app import command, console, err_console, notice, open_desk, print_json
+from .app import command, console, notice, open_desk, print_json, stage_progress
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
@@ -47,23 +46,7 @@ def sync_cmd(
             "--as candidates is for files; Zotero's feed items become candidates on their own "
             "with --library sqlite"
         )
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=json_out,
-    )
-    task = progress.add_task("sync", total=None)
-
-    def on_progress(message: str, done: int, total: int) -> None:
-        if "waiting" in message and not json_out:
-            notice(message)  # Backoff / Retry-After: say why nothing moves
-        progress.update(task, description=message, completed=done, total=total or None)
-
-    with progress:
+    with stage_progress(quiet=json_out) as on_progress:
         result = run_sync(
             desk,
             library,
@@ -104,22 +87,10 @@ def login_cmd(
     json_out: bool = JsonOpt,
 ) -> None:
     """Check a Zotero API key with the web API and save it (OS keyring, else a 0600 file)."""
-    from ..sync.zotero_web import ZoteroClient
+    from ..sync.zotero_web import check_api_key
 
     desk = open_desk()
-    url = desk.config.get("zotero", "url")
-    client = ZoteroClient("0", "user", api_key, endpoint=url)
-    try:
-        info = client.call(client.key_info)
-    except ZoteroAuthError as exc:
-        raise ZoteroAuthError(
-            f"Zotero at {url} did not accept this API key; create one with read access at "
-            "https://www.zotero.org/settings/keys"
-        ) from exc
-    if not isinstance(info, dict) or not info.get("userID"):
-        raise ZoteroAuthError(
-            "Zotero did not accept this API key; create one at https://www.zotero.org/settings/keys"
-        )
+    info = check_api_key(desk.config.get("zotero", "url"), api_key)
     where = save_credentials(
         desk.paths,
         {"api_key": api_key, "user_id": str(info["userID"]), "username": info.get("username", "")},
