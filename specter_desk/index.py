@@ -101,6 +101,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def backend_name() -> str:
+    """The ANN library behind the index, with its version (raises ImportError if missing)."""
+    import hnswlib
+
+    return f"hnswlib {getattr(hnswlib, '__version__', '0.8')}"
+
+
 def _new_hnsw(dim: int):
     """An empty hnswlib cosine index (imported late: shard code on GPU hosts needs no hnswlib)."""
     import hnswlib

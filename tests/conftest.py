@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
+import keyring
+import keyring.backend
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -170,4 +173,73 @@ def fake_hub(specter2_like, monkeypatch):
         # the client writes what it receives in chunks of 10 MB, more than these tiny files:
         # smaller chunks make a partial file here as a 440 MB download makes one
         monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", CHUNK)
+        yield server
+
+
+# -- a user's computer for `setup` and `doctor` --------------------------------------------
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A real keyring backend that keeps secrets in memory (the OS one is absent here)."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture
+def ring(monkeypatch):
+    monkeypatch.delenv("SPECTER_DESK_NO_KEYRING", raising=False)
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def machine(home, tmp_path, monkeypatch):
+    """A user's computer in a temp dir: HOME (Zotero profiles), XDG dirs, no Zotero running."""
+    user_home = tmp_path / "user"
+    user_home.mkdir()
+    monkeypatch.setenv("HOME", str(user_home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(user_home / ".config"))
+    with socket.socket() as s:  # nothing listens there: Zotero is not running
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("SPECTER_DESK_ZOTERO_LOCAL_URL", f"http://127.0.0.1:{port}")
+    return user_home
+
+
+def zotero_profile(user_home):
+    """A Zotero profile listed in ~/.zotero/zotero/profiles.ini, as Zotero writes it."""
+    root = user_home / ".zotero" / "zotero"
+    profile = root / "abcd1234.default"
+    (profile / "extensions").mkdir(parents=True)
+    (root / "profiles.ini").write_text(
+        "[General]\nStartWithLastProfile=1\n\n"
+        "[Profile0]\nName=default\nIsRelative=1\nPath=abcd1234.default\nDefault=1\n"
+    )
+    return profile
+
+
+@pytest.fixture
+def web(home, machine, monkeypatch):
+    """The fake Zotero web API with 20 real items; SPECTER_DESK_ZOTERO_URL points at it."""
+    from fake_zotero import FakeZotero, load_fixture_items
+
+    with FakeZotero(api_key="good-key") as server:
+        server.add_items(load_fixture_items())
+        monkeypatch.setenv("SPECTER_DESK_ZOTERO_URL", server.url)
         yield server

@@ -10,12 +10,12 @@ import stat
 import sys
 import zipfile
 
-import keyring
 import pytest
 from fake_zotero import FakeZotero, load_fixture_items
 from server_helpers import free_port
 from typer.testing import CliRunner
 
+from conftest import zotero_profile
 from specter_desk.cli import app
 from specter_desk.config import Config
 from specter_desk.store import Store
@@ -23,66 +23,6 @@ from specter_desk.sync.credentials import SERVICE, credentials_file
 
 runner = CliRunner()
 PLUGIN = "specter-desk@specter-desk.org.xpi"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A real keyring backend that keeps secrets in memory (the OS one is absent here)."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
-
-
-@pytest.fixture
-def ring(monkeypatch):
-    monkeypatch.delenv("SPECTER_DESK_NO_KEYRING", raising=False)
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def machine(home, tmp_path, monkeypatch):
-    """A user's computer in a temp dir: HOME (Zotero profiles), XDG dirs, no Zotero running."""
-    user_home = tmp_path / "user"
-    user_home.mkdir()
-    monkeypatch.setenv("HOME", str(user_home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(user_home / ".config"))
-    monkeypatch.setenv("SPECTER_DESK_ZOTERO_LOCAL_URL", f"http://127.0.0.1:{free_port()}")
-    return user_home
-
-
-def zotero_profile(user_home):
-    """A Zotero profile listed in ~/.zotero/zotero/profiles.ini, as Zotero writes it."""
-    root = user_home / ".zotero" / "zotero"
-    profile = root / "abcd1234.default"
-    (profile / "extensions").mkdir(parents=True)
-    (root / "profiles.ini").write_text(
-        "[General]\nStartWithLastProfile=1\n\n"
-        "[Profile0]\nName=default\nIsRelative=1\nPath=abcd1234.default\nDefault=1\n"
-    )
-    return profile
-
-
-@pytest.fixture
-def web(home, machine, monkeypatch):
-    with FakeZotero(api_key="good-key") as server:
-        server.add_items(load_fixture_items())
-        monkeypatch.setenv("SPECTER_DESK_ZOTERO_URL", server.url)
-        yield server
 
 
 def setup(*args: str):

