@@ -33,7 +33,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sqlite_path": "",
         "source": "",  # what `sync` and the daemon read: local, sqlite, user, group:ID; "": auto
     },
-    "index": {"m": 16, "ef_construction": 200, "ef_search": 0},  # ef_search 0: auto
+    # ef_search 0: auto; dtype f16 halves the index's size and memory (recall measured in
+    # benchmarks/RESULTS.md)
+    "index": {"m": 16, "ef_construction": 200, "ef_search": 0, "dtype": "f32"},
     "bridge": {"host": "127.0.0.1", "port": 23120, "sync_interval_minutes": 15},
     "daemon": {"nice": 10, "pause_on_battery": False, "threads": 0},
 }

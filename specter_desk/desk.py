@@ -90,7 +90,9 @@ class Desk:
     @property
     def index_params(self) -> IndexParams:
         section = self.config.values["index"]
-        return IndexParams(section["m"], section["ef_construction"], section["ef_search"])
+        return IndexParams(
+            section["m"], section["ef_construction"], section["ef_search"], section["dtype"]
+        )
 
     def index(self, name: str | None = None, *, refresh: bool = False) -> PaperIndex:
         """The model's index: loaded (or rebuilt) once, then kept in step with the store."""
