@@ -267,7 +267,10 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "minilm-real-titles.npy"
     )
-    parser.add_argument("--out", type=Path, help="write the rows as JSON here too")
+    parser.add_argument("--out", type=Path, help="append each row as a JSON line here too")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure each backend N times, order rotated"
+    )
     args = parser.parse_args()
     log(machine())
     import usearch
@@ -294,15 +297,19 @@ def main() -> None:
         with Stopwatch() as sw:
             truth = exact_neighbours(vectors, rows)
         log(f"N={size}: exact top-10 of {len(rows)} queries in {sw.seconds:.1f} s")
+        names = args.backends.split(",")
         with tempfile.TemporaryDirectory() as tmp:
-            for name in args.backends.split(","):
-                row = measure(BACKENDS[name](), vectors, rows, truth, Path(tmp))
-                log(json.dumps(row))
-                rows_out.append(row)
+            for rep in range(args.repeat):  # rotate: no backend always runs first or last
+                for name in names[rep % len(names) :] + names[: rep % len(names)]:
+                    row = measure(BACKENDS[name](), vectors, rows, truth, Path(tmp))
+                    row["run"] = rep + 1
+                    log(json.dumps(row))
+                    rows_out.append(row)
+                    if args.out:
+                        with args.out.open("a") as fh:
+                            fh.write(json.dumps(row) + "\n")
         del vectors
-    log("\n" + table(rows_out, columns))
-    if args.out:
-        args.out.write_text(json.dumps(rows_out, indent=1))
+    log("\n" + table(rows_out, ["run", *columns]))
 
 
 if __name__ == "__main__":
