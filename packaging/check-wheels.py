@@ -40,13 +40,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# pip widens each tag to the older ones it accepts (older macOS, older glibc)
+# pip widens a macOS tag to older macOS versions itself, but not a manylinux_2_28 tag to older
+# glibc versions: TAGS lists those (wheels built for glibc 2.17 run on 2.28)
 PLATFORMS = {
     "win_amd64": "Windows x64",
     "macosx_14_0_arm64": "macOS arm64",
     "macosx_14_0_x86_64": "macOS x86_64",
     "manylinux_2_28_x86_64": "Linux x86_64",
 }
+TAGS = {
+    "manylinux_2_28_x86_64": [
+        *(f"manylinux_2_{minor}_x86_64" for minor in range(28, 16, -1)),
+        "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64",
+    ],
+}  # fmt: skip
 # the marker environment of each platform (PEP 508)
 MARKERS = {
     "win_amd64": {"os_name": "nt", "sys_platform": "win32", "platform_system": "Windows",
@@ -78,6 +85,7 @@ KNOWN_GAPS = {
     ),
 }
 BUILD_LOCK = threading.Lock()
+PIP_ARGS: list[str] = []  # more pip arguments for every cell (--pip-arg), e.g. a mirror
 MISSING = re.compile(r"No matching distribution found for (\S+)")
 
 
@@ -100,14 +108,16 @@ def pip_command(mode: str, platform: str, python: str, target: Path, wheels: Pat
         "implementation_version": f"{python}.0",
         "platform_python_implementation": "CPython",
     }
+    tags = [arg for tag in TAGS.get(platform, [platform]) for arg in ("--platform", tag)]
     common = [
         "--only-binary=:all:",
-        "--platform", platform,
+        *tags,
         "--python-version", python,
         "--implementation", "cp",
         "--find-links", str(wheels),
         "--disable-pip-version-check",
         "--quiet",
+        *PIP_ARGS,
     ]  # fmt: skip
     if mode == "download":
         args = ["download", *common, "-d", str(target)]
@@ -204,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--download", action="store_true", help="run `pip download` itself")
     parser.add_argument("--jobs", type=int, default=4, help="cells resolved at once")
     parser.add_argument("--json", action="store_true", help="print the cells as JSON")
+    parser.add_argument(
+        "--pip-arg", action="append", default=[], help="pass to pip (repeat): --index-url=URL"
+    )
     args = parser.parse_args(argv)
+    PIP_ARGS[:] = args.pip_arg
     reqs = requirements([e for e in args.extras.split(",") if e])
     cells = [(p, v) for p in args.platforms.split(",") for v in args.pythons.split(",")]
     mode = "download" if args.download else "dry-run"
