@@ -83,19 +83,31 @@ def tiny_specter2_dir(tmp_path_factory) -> Path:
     return directory
 
 
+def register_local(name: str, folder: Path, **spec):
+    """Register a model whose weights are a local folder (as if shipped in a package)."""
+    from specter_desk.embed.registry import ModelSpec, register_model
+
+    path = str(folder)
+    return register_model(
+        ModelSpec(name=name, hub_id=f"example/{name}", local_path=lambda: path, **spec)
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tiny_bert_dir):
     """Register the tiny BERT as model 'tiny' (CLS pooling, like SPECTER) and return its spec."""
-    from specter_desk.embed.registry import ModelSpec, register_model
+    return register_local("tiny", tiny_bert_dir, description="tiny random BERT for tests")
 
-    path = str(tiny_bert_dir)
-    return register_model(
-        ModelSpec(
-            name="tiny",
-            hub_id="example/tiny-bert",
-            description="tiny random BERT for tests",
-            local_path=lambda: path,
-        )
+
+@pytest.fixture(scope="session")
+def tiny_adapter_model(tiny_specter2_dir):
+    """A second model: the tiny BERT with a SPECTER2-style adapter (another vector space)."""
+    return register_local(
+        "tiny-adapter",
+        tiny_specter2_dir,
+        adapter="example/tiny-adapter",
+        adapter_name="proximity",
+        description="tiny BERT + proximity adapter for tests",
     )
 
 

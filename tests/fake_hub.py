@@ -20,10 +20,12 @@ import json
 import socket
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+
+from local_server import LocalServer
 
 LFS_SUFFIXES = (".bin", ".safetensors", ".h5", ".msgpack", ".onnx")
 
@@ -67,7 +69,7 @@ class Fault:
     after: int = 0
 
 
-class FakeHub:
+class FakeHub(LocalServer):
     """The server; start()/stop() or a context manager."""
 
     def __init__(self) -> None:
@@ -75,31 +77,10 @@ class FakeHub:
         self.faults: list[Fault] = []
         self.log: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-
-    def start(self) -> FakeHub:
-        handler = type("Handler", (_Handler,), {"hub": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> FakeHub:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self.base
 
     # -- content ------------------------------------------------------------------------
 
@@ -165,15 +146,15 @@ class FakeHub:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    hub: FakeHub
+    fake: FakeHub
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
 
     def _record(self, status: int) -> None:
-        with self.hub.lock:
-            self.hub.log.append(
+        with self.fake.lock:
+            self.fake.log.append(
                 {
                     "method": self.command,
                     "path": unquote(urlparse(self.path).path),
@@ -201,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/api/models/"):
             self._listing(path.removeprefix("/api/models/"))
         elif path.startswith("/cdn/"):
-            found = self.hub._by_sha(path.removeprefix("/cdn/"))
+            found = self.fake._by_sha(path.removeprefix("/cdn/"))
             if found is None:
                 self._send(404, {}, b"no such blob")
             else:
@@ -211,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _listing(self, rest: str) -> None:
         repo_id, _, revision = rest.partition("/revision/")
-        repo = self.hub.repos.get(repo_id)
+        repo = self.fake.repos.get(repo_id)
         if repo is None:
             self._send(404, {"X-Error-Code": "RepoNotFound"}, b'{"error":"Repository not found"}')
             return
@@ -233,7 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
     def _resolve(self) -> None:
-        found = self.hub._find(unquote(urlparse(self.path).path))
+        found = self.fake._find(unquote(urlparse(self.path).path))
         if found is None:
             self._send(404, {"X-Error-Code": "EntryNotFound"}, b"Entry not found")
             return
@@ -243,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(
                 302,
                 {
-                    "Location": f"{self.hub.url}/cdn/{file.sha256}",
+                    "Location": f"{self.fake.url}/cdn/{file.sha256}",
                     "X-Repo-Commit": repo.commit,
                     "X-Linked-Etag": f'"{file.sha256}"',
                     "X-Linked-Size": str(len(file.data)),
@@ -266,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self, name: str, file: HubFile, headers: dict[str, str] | None = None) -> None:
         headers = dict(headers or {})
         data = file.data
-        if self.hub._fault("corrupt", name) is not None:
+        if self.fake._fault("corrupt", name) is not None:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         start = 0
         requested = self.headers.get("Range", "")
@@ -277,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
         headers["Content-Length"] = str(len(body))
-        drop = self.hub._fault("drop", name)
+        drop = self.fake._fault("drop", name)
         if drop is None or drop.after >= len(body):
             self._send(status, headers, body)
             return
@@ -290,3 +271,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_RDWR)
+
+
+FakeHub.handler_class = _Handler

@@ -16,28 +16,11 @@ from specter_desk.cli import app
 from specter_desk.config import Config
 from specter_desk.desk import Desk
 from specter_desk.embed.pipeline import CHUNK, embed_missing
-from specter_desk.embed.registry import ModelSpec, register_model
 from specter_desk.index import paths_for
 from specter_desk.services.related import related
 from specter_desk.switch import advance_switch, pending_switch, request_switch
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="session")
-def tiny_adapter_model(tiny_specter2_dir):
-    """A second model: the tiny BERT with a SPECTER2-style adapter (another vector space)."""
-    path = str(tiny_specter2_dir)
-    return register_model(
-        ModelSpec(
-            name="tiny-adapter",
-            hub_id="example/tiny-base",
-            adapter="example/tiny-adapter",
-            adapter_name="proximity",
-            description="tiny BERT + proximity adapter for tests",
-            local_path=lambda: path,
-        )
-    )
 
 
 def library(desk: Desk, n: int) -> list:

@@ -93,11 +93,8 @@ def git_blob_id(path: Path) -> str:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def check_file(path: Path, size: int, sha256: str | None, blob_id: str | None) -> str | None:
