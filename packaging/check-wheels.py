@@ -31,11 +31,13 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import tomllib
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -136,20 +138,30 @@ def pip_env() -> dict[str, str]:
 
 def pure_python_wheel(requirement: str, wheels: Path) -> str | None:
     """Build an sdist-only requirement here; its wheel's name when it is py3-none-any."""
-    before = set(wheels.glob("*.whl"))
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary=:all:", "--quiet",
-         "--disable-pip-version-check", "-w", str(wheels), requirement],
-        capture_output=True, text=True, check=False, timeout=900, env=pip_env(),
-    )  # fmt: skip
-    built = sorted(set(wheels.glob("*.whl")) - before)
-    if result.returncode != 0 or not built:
-        return None
-    if not all(w.name.endswith("-none-any.whl") for w in built):
-        for wheel in built:
-            wheel.unlink()
-        return None
-    return built[0].name
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary=:all:", "--quiet",
+             "--disable-pip-version-check", "-w", tmp, requirement],
+            capture_output=True, text=True, check=False, timeout=900, env=pip_env(),
+        )  # fmt: skip
+        built = sorted(Path(tmp).glob("*.whl"))
+        if result.returncode != 0 or not built:
+            return None
+        if not all(w.name.endswith("-none-any.whl") for w in built):
+            return None  # it compiles something: a compiler would be needed
+        for wheel in built:  # another cell may have built it already: same bytes, same name
+            shutil.copyfile(wheel, wheels / wheel.name)
+        return built[0].name
+
+
+def stub_wheel(name: str, folder: Path) -> None:
+    """An empty wheel standing in for a known gap, so what depends on it still resolves."""
+    dist = f"{name.replace('-', '_')}-999.0"
+    with zipfile.ZipFile(folder / f"{dist}-py3-none-any.whl", "w") as whl:
+        whl.writestr(f"{dist}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\n"
+                     "Version: 999.0\n")  # fmt: skip
+        whl.writestr(f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n")
+        whl.writestr(f"{dist}.dist-info/RECORD", "")
 
 
 def requirement_name(requirement: str) -> str:
@@ -164,20 +176,28 @@ def check(mode: str, platform: str, python: str, reqs: list[str], wheels: Path) 
     if cell["ok"] or not gaps:
         cell["gap"] = None
         return cell
+    # the gap's package (asked for directly or by a dependency) is stood in for by a stub
     rest = [r for r in reqs if requirement_name(r) not in gaps]
-    cell = resolve(mode, platform, python, rest, wheels)
+    with tempfile.TemporaryDirectory() as stubs:
+        for name in gaps:
+            stub_wheel(name, Path(stubs))
+        cell = resolve(mode, platform, python, rest, wheels, extra=["--find-links", stubs])
+    for name in gaps:
+        cell.get("packages", {}).pop(name, None)
     cell["gap"] = "; ".join(f"{name}: {why}" for name, why in gaps.items())
     return cell
 
 
-def resolve(mode: str, platform: str, python: str, reqs: list[str], wheels: Path) -> dict:
+def resolve(
+    mode: str, platform: str, python: str, reqs: list[str], wheels: Path, extra: list[str] = ()
+) -> dict:
     """pip's resolution of reqs for one cell, building pure-Python sdists as needed."""
     cell: dict = {"platform": platform, "python": python, "built_here": []}
     tried: set[str] = set()
     while True:
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp)
-            cmd = [*pip_command(mode, platform, python, target, wheels), *reqs]
+            cmd = [*pip_command(mode, platform, python, target, wheels), *extra, *reqs]
             result = subprocess.run(
                 cmd, capture_output=True, text=True, check=False, timeout=1800, env=pip_env()
             )

@@ -57,16 +57,21 @@ def test_each_platform_is_resolved_with_its_own_markers(tmp_path, monkeypatch):
 
 
 def test_a_known_gap_is_reported_and_the_rest_still_checked(tmp_path, monkeypatch):
+    """No torch for Intel Macs: the cell says so, and still checks everything else, including
+    packages that depend on torch themselves."""
     check = load_script("check-wheels.py")
     index = tmp_path / "index"
     index.mkdir()
     fake_wheel(index, "torch", "py3-none-manylinux_2_17_x86_64")
     fake_wheel(index, "numpy", "py3-none-any")
+    fake_wheel(index, "needs-torch", "py3-none-any", ["torch>=2.4"])
     monkeypatch.setattr(check, "PIP_ARGS", ["--no-index", f"--find-links={index}"])
     wheels = tmp_path / "built"
     wheels.mkdir()
-    cell = check.check("dry-run", "macosx_14_0_x86_64", "3.12", ["torch", "numpy"], wheels)
-    assert cell["ok"] and "Intel-Mac" in cell["gap"] and set(cell["packages"]) == {"numpy"}
+    reqs = ["torch>=2.4", "numpy", "needs-torch"]
+    cell = check.check("dry-run", "macosx_14_0_x86_64", "3.12", reqs, wheels)
+    assert cell["ok"] and "Intel-Mac" in cell["gap"]
+    assert set(cell["packages"]) == {"numpy", "needs-torch"}
     cell = check.check("dry-run", "win_amd64", "3.12", ["torch", "numpy"], wheels)
     assert not cell["ok"] and cell["missing"] == ["torch"]
 
