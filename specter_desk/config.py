@@ -116,10 +116,16 @@ class Config:
     def refresh(self, *, force: bool = False) -> bool:
         """Read the config file again if it changed since it was read (`model use` switched
         the model, say); True when it did. A long-running process calls this before it
-        decides which model is active."""
-        if not force and _stamp(self.paths.config_file) == self.stamp:
+        decides which model is active; a file that became invalid leaves the last good
+        values in place (every CLI command still reports it)."""
+        stamp = _stamp(self.paths.config_file)
+        if not force and stamp == self.stamp:
             return False
-        self.values, self.stamp = _read(self.paths.config_file)
+        try:
+            self.values, self.stamp = _read(self.paths.config_file)
+        except ConfigError:
+            self.stamp = stamp
+            return False
         return True
 
 

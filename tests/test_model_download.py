@@ -319,3 +319,12 @@ def test_model_remove_frees_the_folder_and_refuses_the_active_model(home, fake_h
     assert again.exit_code == 4 and "not installed" in again.output
     bundled = runner.invoke(app, ["model", "remove", "minilm"])
     assert bundled.exit_code == 2 and "pip uninstall" in bundled.output
+
+
+def test_a_model_that_is_not_there_names_the_command_that_fetches_it(home, tmp_path):
+    library = tmp_path / "one.jsonl"
+    library.write_text(json.dumps({"key": "K1", "title": "A paper", "abstract": "x"}) + "\n")
+    assert runner.invoke(app, ["import", str(library)]).exit_code == 0
+    result = runner.invoke(app, ["embed", "--model", "specter2-query"])
+    assert result.exit_code == 4
+    assert "`specter-desk model download specter2`" in " ".join(result.output.split())

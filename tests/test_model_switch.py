@@ -156,3 +156,14 @@ def test_the_daemon_carries_out_a_switch_asked_for_on_the_command_line(home, tin
         assert 'name = "mpnet"' in (home / "config.toml").read_text()
     finally:
         assert stop(proc) == 0
+
+
+def test_a_running_desk_keeps_the_last_good_config_when_the_file_breaks(home, tiny_model):
+    configure(home)
+    desk = Desk(Config.load(), notice=lambda m: None)
+    assert desk.active_model == "tiny"
+    (home / "config.toml").write_text("[model\nname = 'x'\n")
+    assert desk.active_model == "tiny"  # the daemon keeps answering
+    assert runner.invoke(app, ["status"]).exit_code == 2  # while every command says why
+    (home / "config.toml").write_text('[model]\nname = "minilm"\n')
+    assert desk.active_model == "minilm"
