@@ -250,3 +250,23 @@ def test_interactive_setup_through_a_pseudo_terminal(home, web, tmp_path):
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
     assert (profile / "extensions" / PLUGIN).is_file()
     assert Config.load().model == "minilm"
+
+
+def test_leaving_the_first_sync_to_a_service_that_is_not_installed_warns(
+    home, machine, monkeypatch, tiny_model
+):
+    monkeypatch.delenv("SPECTER_DESK_ZOTERO_LOCAL_URL")
+    with FakeZotero(local=True, api_key=None) as local:
+        result = runner.invoke(
+            app,
+            ["setup", "-y", "--json", "--zotero-url", local.base, "--model", "tiny",
+             "--first-sync", "daemon", "--no-service", "--no-plugin"],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    syncs = [s for s in json.loads(result.stdout)["steps"] if s["name"] == "first sync"]
+    assert syncs[0]["detail"].startswith("left to the background service")
+    assert syncs[1] == {
+        "name": "first sync", "state": "warn",
+        "detail": "left to a service that is not running", "fix": "specter-desk sync",
+    }  # fmt: skip
+    assert papers_and_vectors(home, "tiny") == (0, 0)

@@ -374,7 +374,11 @@ def setup_cmd(
         run(sync_step(desk, ask, first_sync, source, json_out))
     except SpecterDeskError as exc:
         run(Step("first sync", "failed", str(exc), "specter-desk sync"))
-    run(service_step(desk, ask, service, start_service))
+    installed = run(service_step(desk, ask, service, start_service))
+    if first_sync == "daemon" and source and installed.state != "ok":
+        run(
+            Step("first sync", "warn", "left to a service that is not running", "specter-desk sync")
+        )
     run(plugin_step(desk, ask, plugin, zotero_profile))
     failed = [s for s in steps if s.state == "failed"]
     if json_out:
