@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import machine, median, percentile, table
+from _common import add_data_option, machine, median, percentile, table
 
 
 def timed(call, n: int) -> list[float]:
@@ -46,13 +46,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=300)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--model", default="minilm")
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="unused: the demo library ships "
-        "in the package (kept for the benchmarks' common interface)",
-    )
+    add_data_option(parser, "; unused: the demo library ships in the package")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
