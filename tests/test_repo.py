@@ -1,10 +1,18 @@
-"""The repository itself: nothing in it names the machine it was made on."""
+"""The repository itself: nothing in it names the machine it was made on, every import is a
+declared dependency, and every test runs in a temp home."""
 
 from __future__ import annotations
 
+import ast
+import os
 import re
 import subprocess
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,3 +77,73 @@ def test_no_tracked_file_names_a_machine_path():
     assert offending == {}, "use repo-relative paths and name sources by their origin"
     stale = [name for name in ALLOWED if not MACHINE_PATH.search(files.get(name, ""))]
     assert stale == [], "these allowed files no longer need to be: drop them from ALLOWED"
+
+
+# -- dependencies ---------------------------------------------------------------------------
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared() -> dict[str, set[str]]:
+    """{"dependencies" or an extra's name: the distributions it declares} from pyproject.toml."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    groups = {"dependencies": project["dependencies"], **project["optional-dependencies"]}
+    return {
+        group: {_normalise(re.match(r"[A-Za-z0-9._-]+", spec).group()) for spec in specs}
+        for group, specs in groups.items()
+    }
+
+
+def imported(folder: str) -> dict[str, set[str]]:
+    """{top-level module: files importing it} for the third-party imports under a folder."""
+    local = {"specter_desk"} | {
+        p.stem for d in ("tests", "benchmarks") for p in (ROOT / d).glob("*.py")
+    }
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in local:
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "groups"),
+    [
+        ("specter_desk", ("dependencies", "minilm", "corpus")),
+        ("tests", ("dependencies", "minilm", "corpus", "dev")),
+        ("benchmarks", ("dependencies", "minilm", "corpus", "dev")),
+    ],
+)
+def test_every_module_imported_is_a_declared_dependency(folder, groups):
+    allowed = set().union(*(declared()[group] for group in groups))
+    providers = packages_distributions()
+    modules = imported(folder)
+    assert "numpy" in modules  # the scan sees imports at all
+    undeclared = {
+        module: sorted(files)
+        for module, files in modules.items()
+        if not {_normalise(d) for d in providers.get(module, [])} & allowed
+    }
+    assert undeclared == {}, f"declare these in pyproject.toml ({' or '.join(groups)})"
+
+
+def test_every_test_runs_in_a_temp_home(tmp_path):
+    import platformdirs
+
+    from specter_desk.config import Paths
+
+    assert Paths.resolve().data_dir == tmp_path / "home"
+    assert Path.home().is_relative_to(tmp_path)
+    assert Path(platformdirs.user_data_dir("specter-desk")).is_relative_to(tmp_path)
+    assert os.environ["SPECTER_DESK_NO_KEYRING"] == "1"
