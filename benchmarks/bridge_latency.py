@@ -53,7 +53,6 @@ def main() -> None:
     os.environ["SPECTER_DESK_HOME"] = str(home)
     import uvicorn
 
-    from specter_desk.cli.core import demo_records
     from specter_desk.config import Config
     from specter_desk.desk import Desk
     from specter_desk.embed.pipeline import embed_missing
@@ -64,14 +63,14 @@ def main() -> None:
     from specter_desk.services.library import import_papers
     from specter_desk.services.related import related
     from specter_desk.services.search import search
-    from specter_desk.sync.files import paper_from_record
+    from specter_desk.sync.demo import demo_papers
 
     config = Config.load()
     config.values["model"]["name"] = args.model
     desk = Desk(config, notice=lambda m: None)
-    records = demo_records()
-    papers = [paper_from_record(r, library="demo") for r in records[: args.papers]]
-    later = [paper_from_record(r, library="demo") for r in records[args.papers : 2 * args.papers]]
+    shipped = demo_papers()
+    papers = shipped[: args.papers]
+    later = shipped[args.papers : 2 * args.papers]
     import_papers(desk.store, papers)
     started = time.perf_counter()
     embed_missing(desk.store, desk.encoder())

@@ -69,12 +69,16 @@ class Paths:
         return self.config_dir / "config.toml"
 
     @classmethod
+    def at(cls, root: Path) -> Paths:
+        """Everything under one folder (what $SPECTER_DESK_HOME does)."""
+        return cls(root, root, root / "cache", root / "logs")
+
+    @classmethod
     def resolve(cls) -> Paths:
         """Platform dirs, or everything under $SPECTER_DESK_HOME when it is set."""
         home = os.environ.get(HOME_ENV)
         if home:
-            root = Path(home).expanduser()
-            return cls(root, root, root / "cache", root / "logs")
+            return cls.at(Path(home).expanduser())
         return cls(
             Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
@@ -130,35 +134,3 @@ def _merge(values: dict[str, dict[str, Any]], data: dict[str, Any], source: str)
                     f"{source}: {section}.{key} must be a {type(default).__name__}, got {value!r}"
                 )
             values[section][key] = value
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write a file we own: temp file, fsync, os.replace, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    """fsync a directory so a rename in it is durable (no-op where unsupported)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

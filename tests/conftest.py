@@ -133,7 +133,6 @@ def make_paper(key: str, title: str, abstract: str = "", **fields):
 @pytest.fixture
 def demo_papers():
     """The shipped demo library as Paper objects (1606 real records)."""
-    from specter_desk.cli.core import demo_records
-    from specter_desk.sync.files import paper_from_record
+    from specter_desk.sync.demo import demo_papers as shipped
 
-    return [paper_from_record(r, library="demo") for r in demo_records()]
+    return shipped()

@@ -97,10 +97,9 @@ _PAPERS: list = []
 def demo_papers_once() -> list:
     """The first 120 demo papers (parsed once)."""
     if not _PAPERS:
-        from specter_desk.cli.core import demo_records
-        from specter_desk.sync.files import paper_from_record
+        from specter_desk.sync.demo import demo_papers
 
-        _PAPERS.extend(paper_from_record(r, library="demo") for r in demo_records()[:120])
+        _PAPERS.extend(demo_papers()[:120])
     return _PAPERS
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import shutil
 import time
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import typer
@@ -25,6 +21,7 @@ from ..index import build_index, index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
 from ..services.related import related, resolve_item
+from ..sync.demo import EXAMPLES, demo_papers
 from .app import app, command, console, notice, open_desk, print_json, progress_bar
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
@@ -162,8 +159,8 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         "schema_version": store.schema_version,
         "papers": store.count_papers(pool=LIBRARY_POOL),
         "candidates": store.count_papers(pool=CANDIDATE_POOL),
-        "deleted": store.count_papers(pool=None, include_deleted=True, where="deleted = 1"),
-        "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
+        "deleted": store.count_deleted(),
+        "title_only": store.count_papers(pool=LIBRARY_POOL, title_only=True),
         "libraries": store.libraries(),
         "vectors": store.vector_counts(),
         "indexes": {},
@@ -267,7 +264,7 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
                 f"{desk.paths.store_path} (schema {store.schema_version}, "
                 f"{store.count_papers(pool=None)} papers)",
             )
-            quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
+            quick = store.integrity_check()
             check(
                 "store integrity",
                 "ok" if quick == "ok" else "fail",
@@ -360,26 +357,6 @@ def index_rebuild(model: str = ModelOpt) -> None:
 
 # -- the demo ---------------------------------------------------------------------------
 
-DEMO_EXAMPLES = (
-    "Can Reputation Discipline the Gig Economy",
-    "co-living spaces in digital nomads",
-    "No teleworker is an island",
-)
-
-
-def demo_records() -> list[dict]:
-    """The shipped demo library with dateAdded shifted so the newest record is today."""
-    source = resources.files("specter_desk") / "data" / "demo_library.jsonl.gz"
-    with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
-    newest = max(datetime.fromisoformat(r["date_added"]) for r in records)
-    shift = datetime.now(UTC) - newest
-    for r in records:
-        r["date_added"] = (datetime.fromisoformat(r["date_added"]) + shift).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"
-        )
-    return records
-
 
 @command("demo")
 def demo_cmd(
@@ -391,19 +368,15 @@ def demo_cmd(
     home = Paths.resolve().cache_dir / "demo"
     if home.exists() and not keep:
         shutil.rmtree(home)
-    os.environ["SPECTER_DESK_HOME"] = str(home)
-    desk = Desk(Config.load(Paths.resolve()), notice=notice)
-    from ..sync.files import paper_from_record
-
-    papers = [paper_from_record(r, library="demo") for r in demo_records()]
-    result = import_papers(desk.store, papers)
+    desk = Desk(Config.load(Paths.at(home)), notice=notice)
+    result = import_papers(desk.store, demo_papers())
     console.print(f"demo library: {result.added} papers imported into {home}")
     started = time.perf_counter()
     embedded = run_embedding(desk, model)
     console.print(
         f"embedded {embedded.embedded} papers with {model} in {time.perf_counter() - started:.0f} s"
     )
-    for example in DEMO_EXAMPLES:
+    for example in EXAMPLES:
         try:
             paper = resolve_item(desk.store, example)
         except SpecterDeskError as exc:

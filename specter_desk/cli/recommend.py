@@ -10,7 +10,7 @@ from rich.table import Table
 from ..embed.registry import query_model
 from ..errors import InputError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
-from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv, fetches
+from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv
 from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
@@ -232,7 +232,7 @@ def candidates_fetch(
 def candidates_list(json_out: bool = JsonOpt) -> None:
     """Candidate pools and the arXiv fetches behind them."""
     desk = open_desk()
-    data = {"sources": candidate_sources(desk.store), "arxiv_fetches": fetches(desk.store)}
+    data = {"sources": candidate_sources(desk.store), "arxiv_fetches": desk.store.arxiv_fetches()}
     if json_out:
         print_json(data)
         return

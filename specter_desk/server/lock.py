@@ -9,9 +9,9 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from ..config import write_atomic
+from ..clock import now_iso
+from ..disk import write_atomic
 from ..errors import SpecterDeskError
-from ..store import now_iso
 
 LOCK_FILE = "serve.lock"
 OWNER_FILE = "serve.json"

@@ -124,7 +124,7 @@ def status(request: Request) -> dict[str, Any]:
             "model": ctx.desk.config.model,
             "papers": store.count_papers(pool=LIBRARY_POOL),
             "candidates": store.count_papers(pool=CANDIDATE_POOL),
-            "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
+            "title_only": store.count_papers(pool=LIBRARY_POOL, title_only=True),
             "vectors": store.vector_counts(),
         }
     data["sync"] = _sync_status(ctx)

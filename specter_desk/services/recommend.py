@@ -20,7 +20,7 @@ from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper, normalize_title
 from ..store import Store
-from .feedback import labels, train_classifier
+from .feedback import label_counts, train_classifier
 from .related import RelatedPaper
 
 # Temperature of the soft maximum over seeds: small = nearest seed, large = mean of seeds.
@@ -164,7 +164,7 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, n: int, lam: float = MMR_LAM
 def find_seeds(store: Store, start: datetime, now: datetime) -> list[tuple[Paper, datetime]]:
     """Live library papers added in [start, now], newest first."""
     seeds = []
-    for paper in store.papers(pool=LIBRARY_POOL, where="date_added IS NOT NULL"):
+    for paper in store.papers(pool=LIBRARY_POOL):
         try:
             added = parse_datetime(paper.date_added)
         except ValueError:
@@ -239,15 +239,14 @@ def recommend(
         raise InputError("n must be at least 1")
     now = now or datetime.now(UTC)
     start = parse_since(since, now)
-    votes = labels(store)
-    counts = {"up": sum(v > 0 for v in votes.values()), "down": sum(v < 0 for v in votes.values())}
+    votes = store.votes()
     answer = Recommendations(
         since=start.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         seeds=[],
         ranker="similarity",
         model=index.model,
         source=source,
-        labels=counts,
+        labels=label_counts(store),
     )
     seed_rows = find_seeds(store, start, now)
     answer.seeds = [{"key": p.key, "title": p.title} for p, _ in seed_rows]
