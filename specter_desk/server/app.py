@@ -39,12 +39,6 @@ from .worker import SyncWorker
 log = logging.getLogger("specter_desk.server")
 
 
-class NotAvailableError(SpecterDeskError):
-    """A feature whose service is not installed in this build."""
-
-    code = "not_available"
-
-
 class SyncNotConfiguredError(SpecterDeskError):
     """POST /v1/sync on a daemon that has no sync source."""
 
@@ -57,7 +51,6 @@ ERROR_STATUS: list[tuple[type[SpecterDeskError], int, str]] = [
     (NotEmbeddedError, 409, "not_embedded"),
     (AmbiguousItemError, 409, "ambiguous"),
     (ModelNotFoundError, 503, "model_not_found"),
-    (NotAvailableError, 503, "not_available"),
     (SyncNotConfiguredError, 409, "not_configured"),
     (InputError, 400, "bad_request"),
     (ConfigError, 400, "bad_request"),
@@ -140,7 +133,8 @@ def install_error_handlers(api: FastAPI) -> None:
 def internal_error(request: Request, exc: Exception) -> JSONResponse:
     """Log the traceback; answer `internal` without it."""
     log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-    where = request.app.state.ctx.log_file if hasattr(request.app.state, "ctx") else None
+    ctx = request.app.state.ctx
+    where = ctx.log_file if ctx is not None else None
     hint = f"; details in {where}" if where else ""
     return error_response(500, "internal", f"internal error ({type(exc).__name__}){hint}")
 
@@ -211,6 +205,7 @@ def create_api() -> FastAPI:
         openapi_url=None,
         generate_unique_id_function=lambda route: route.name,
     )
+    api.state.ctx = None  # create_app gives it the Desk; alone, this app only makes the schema
     api.include_router(router)
     install_error_handlers(api)
     api.openapi = _openapi(api)  # type: ignore[method-assign]

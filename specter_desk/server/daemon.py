@@ -23,6 +23,7 @@ import uvicorn
 from ..config import Config
 from ..desk import Desk
 from ..errors import ConfigError, SpecterDeskError
+from ..sync import configured_source, run_sync
 from .app import BridgeContext, create_app
 from .lock import DaemonLock
 from .logs import setup_logging
@@ -122,20 +123,14 @@ def zotero_sources(desk: Desk) -> list[str]:
         if source not in sources:
             sources.append(source)
     if not sources:
-        from ..sync import configured_source  # the same rule as `specter-desk sync`
-
-        configured = configured_source(desk)
+        configured = configured_source(desk)  # the same rule as `specter-desk sync`
         if configured:
             sources.append(configured)
     return sources
 
 
-def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
-    """(runner, None): syncs run `run_sync` on the worker's Desk; (None, why) without sync."""
-    try:
-        from ..sync import run_sync
-    except ImportError:
-        return None, "this specter-desk build has no Zotero sync"
+def default_sync_runner(desk: Desk) -> SyncRunner:
+    """Syncs with `run_sync` on the worker's Desk: the library asked for, or every known one."""
 
     def run(library: str | None, on_progress, should_stop) -> dict:
         if library is not None:
@@ -155,16 +150,17 @@ def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
             result = run_sync(
                 desk, source, embed=False, on_progress=on_progress, should_stop=should_stop
             )
-            for name in ("added", "updated", "deleted"):
-                total[name] += int(getattr(result, name, 0) or 0)
-            if getattr(result, "stopped", False):
+            total["added"] += result.added
+            total["updated"] += result.updated
+            total["deleted"] += result.deleted
+            if result.stopped:
                 break
         # embedding here (not inside run_sync) so a stop request is honoured between chunks
         total["embedded"] = embed_pending(desk, on_progress, should_stop)
         total["stopped"] = should_stop()
         return {**total, "seconds": round(time.perf_counter() - started, 2)}
 
-    return run, None
+    return run
 
 
 def embed_pending(
@@ -265,15 +261,8 @@ class Daemon:
             token = ensure_token(paths.data_dir)
             desk = Desk(self.config, notice=log.info, threads=self.threads)
             worker_desk = desk.sibling()
-            runner, why_not = (
-                (self.sync_runner, None) if self.sync_runner else (default_sync_runner(worker_desk))
-            )
-            if why_not:
-                log.info("no periodic sync: %s", why_not)
-            if runner is None:
-                runner = _unconfigured(why_not or "no sync source configured")
             self.worker = SyncWorker(
-                runner,
+                self.sync_runner or default_sync_runner(worker_desk),
                 nice=int(self.config.get("daemon", "nice")),
                 on_committed=lambda: _refresh_indexes(worker_desk),
             )
@@ -291,19 +280,12 @@ class Daemon:
             )
             self.server = _Server(uv_config, on_exit=self.stop)
             self.worker.start()
-            if self.sync_runner is not None:
 
-                def has_sources() -> bool:
+            def has_sources() -> bool:
+                if self.sync_runner is not None:
                     return True
-            elif why_not is None:
-
-                def has_sources() -> bool:
-                    with ctx.lock:
-                        return bool(zotero_sources(desk))
-            else:
-
-                def has_sources() -> bool:
-                    return False
+                with ctx.lock:
+                    return bool(zotero_sources(desk))
 
             periodic = threading.Thread(
                 target=self._periodic,
@@ -384,13 +366,6 @@ def _refresh_indexes(desk: Desk) -> None:
         added, removed = desk.refresh_index(model)
         if added or removed:
             log.info("index %s: %s added, %s removed", model, added, removed)
-
-
-def _unconfigured(why: str) -> SyncRunner:
-    def run(library, on_progress, should_stop) -> dict:
-        raise ConfigError(f"cannot sync: {why}; see `specter-desk sync --help`")
-
-    return run
 
 
 def _address(sock: socket.socket) -> str:

@@ -20,6 +20,7 @@ from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper, normalize_title
 from ..store import Store
+from .duplicates import library_matches
 from .feedback import label_counts, train_classifier
 from .related import RelatedPaper
 
@@ -175,36 +176,6 @@ def find_seeds(store: Store, start: datetime, now: datetime) -> list[tuple[Paper
     return seeds
 
 
-def library_twins(store: Store, papers: list[Paper]) -> dict[str, str]:
-    """{paper key: library key} for papers that are the same work as a library paper.
-
-    Uses the duplicate detector's library matching (identifiers, title, evidence scoring) when
-    it is installed; otherwise exact identifier and normalised-title lookups.
-    """
-    try:
-        from .duplicates import library_matches
-    except ImportError:
-        library_matches = None
-    if library_matches is not None:
-        return library_matches(store, papers)
-    twins: dict[str, str] = {}
-    for paper in papers:
-        lookups = [
-            ("doi", paper.doi),
-            ("arxiv_id", paper.arxiv_id),
-            ("isbn", paper.isbn),
-            ("pmid", paper.pmid),
-            ("title_key", normalize_title(paper.title)),
-        ]
-        for column, value in lookups:
-            keys = [k for k in store.find_keys(column, value) if k != paper.key] if value else []
-            found = [k for k, p in store.get_papers(keys).items() if p.pool == LIBRARY_POOL]
-            if found:
-                twins[paper.key] = sorted(found)[0]
-                break
-    return twins
-
-
 def _stale_library(store: Store, now: datetime, days: int, exclude: set[str]) -> list[str]:
     """Library papers not modified (or added) for `days`: the 'rediscover' pool."""
     cutoff = now - timedelta(days=days)
@@ -294,7 +265,7 @@ def recommend(
         chunk = [int(i) for i in order[start_at : start_at + 200]]
         found = store.get_papers(cand_keys[i] for i in chunk)
         papers.update(found)
-        twins = library_twins(store, list(found.values())) if source == CANDIDATE_POOL else {}
+        twins = library_matches(store, list(found.values())) if source == CANDIDATE_POOL else {}
         for i in chunk:
             paper = papers.get(cand_keys[i])
             if paper is None or paper.key in twins:

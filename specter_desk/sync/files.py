@@ -20,7 +20,6 @@ from typing import Any
 from ..errors import SyncFileError
 from ..models import LIBRARY_POOL, Paper, find_arxiv_id, parse_year
 
-FORMATS = ("jsonl", "bibtex", "ris", "csl-json")
 _SUFFIXES = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
