@@ -10,7 +10,7 @@ from typing import Any
 
 import platformdirs
 
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 
 APP_NAME = "specter-desk"
 HOME_ENV = "SPECTER_DESK_HOME"
@@ -68,6 +68,16 @@ class Paths:
     def config_file(self) -> Path:
         return self.config_dir / "config.toml"
 
+    def check(self) -> None:
+        """StoreError (exit 5) when a file stands where one of our folders is or would go."""
+        for folder in (self.data_dir, self.config_dir, self.cache_dir, self.log_dir):
+            place = next((p for p in (folder, *folder.parents) if p.exists()), None)
+            if place is not None and not place.is_dir():
+                raise StoreError(
+                    f"cannot use {folder} as a folder: {place} is a file; point "
+                    f"{HOME_ENV} at a folder (or move the file)"
+                )
+
     @classmethod
     def at(cls, root: Path) -> Paths:
         """Everything under one folder (what $SPECTER_DESK_HOME does)."""
@@ -105,6 +115,7 @@ class Config:
     def load(cls, paths: Paths | None = None) -> Config:
         """Read the config file (if any) and apply environment overrides."""
         paths = paths or Paths.resolve()
+        paths.check()
         values = {section: dict(keys) for section, keys in DEFAULTS.items()}
         file = paths.config_file
         if file.exists():
@@ -112,6 +123,8 @@ class Config:
                 data = tomllib.loads(file.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{file}: invalid TOML ({exc}); fix or delete the file") from exc
+            except OSError as exc:
+                raise ConfigError(f"{file}: cannot read ({exc.strerror or exc})") from exc
             _merge(values, data, str(file))
         for env, (section, key) in ENV_OVERRIDES.items():
             if os.environ.get(env):

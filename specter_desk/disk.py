@@ -1,14 +1,29 @@
-"""Files specter-desk owns (index, config, token, shards): written atomically and durably."""
+"""Files and folders specter-desk owns (index, config, token, shards): folders created with a
+one-line error when they cannot be, files written atomically and durably."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from .errors import StoreError
+
+
+def ensure_dir(directory: Path) -> Path:
+    """Create a folder we keep files in; StoreError (one line, exit 5) when it cannot be."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot use {directory} as a folder ({exc.strerror or exc}); point "
+            "SPECTER_DESK_HOME (or the path in your config) at a folder you can write to"
+        ) from exc
+    return directory
+
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write a file we own: temp file, fsync, os.replace, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:

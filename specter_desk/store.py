@@ -14,6 +14,7 @@ import numpy as np
 import sqlite_utils
 
 from .clock import now_iso
+from .disk import ensure_dir
 from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_title
 
@@ -170,7 +171,7 @@ class Store:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.path.parent)
         try:
             conn = sqlite3.connect(
                 str(self.path), timeout=30, isolation_level=None, check_same_thread=False

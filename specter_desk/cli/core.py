@@ -15,14 +15,14 @@ from ..config import Config, Paths
 from ..desk import Desk
 from ..embed.encoder import pick_device
 from ..embed.pipeline import embed_missing
-from ..embed.registry import MODELS
+from ..embed.registry import MODELS, get_model
 from ..errors import ConfigError, SpecterDeskError
 from ..index import build_index, index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
 from ..services.related import related, resolve_item
 from ..sync.demo import EXAMPLES, demo_papers
-from .app import app, command, console, notice, open_desk, print_json, progress_bar
+from .app import app, console, notice, open_desk, print_json, progress_bar
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
 ModelPathOpt = typer.Option(None, "--model-path", help="Load the model from this directory.")
@@ -50,7 +50,7 @@ def run_embedding(
     return result
 
 
-@command("embed")
+@app.command("embed")
 def embed_cmd(
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
@@ -117,7 +117,7 @@ def related_table(rows, title: str) -> Table:
     return table
 
 
-@command("related")
+@app.command("related")
 def related_cmd(
     item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
     k: int = typer.Option(10, "-k", min=1, max=1000, help="How many related papers."),
@@ -128,8 +128,8 @@ def related_cmd(
 ) -> None:
     """Papers most similar to ITEM."""
     desk = open_desk()
-    paper = resolve_item(desk.store, item)
     spec = desk.model_spec(model)
+    paper = resolve_item(desk.store, item)
     index = desk.index(spec.name)
     if paper.key not in index:
         run_embedding(desk, spec.name, model_path=model_path, quiet=json_out)
@@ -147,7 +147,7 @@ def related_cmd(
     console.print(related_table(rows, f"Related to: {paper.title} ({paper.year or 'n.d.'})"))
 
 
-@command("status")
+@app.command("status")
 def status_cmd(json_out: bool = JsonOpt) -> None:
     """What is stored: papers, vectors per model, index health, data dir."""
     desk = open_desk()
@@ -219,7 +219,7 @@ def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
     )
 
 
-@command("doctor")
+@app.command("doctor")
 def doctor_cmd(json_out: bool = JsonOpt) -> None:
     """Check torch, device, models, store and indexes; print fixes."""
     checks: list[dict] = []
@@ -251,6 +251,8 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
     except Exception as exc:  # noqa: BLE001
         check("torch", "fail", f"{exc}; reinstall with `pip install torch`")
     if desk is not None:
+        if desk.config.model not in MODELS:
+            check(f"model {desk.config.model}", "fail", f"unknown; use one of {', '.join(MODELS)}")
         for name in MODELS:
             state, detail = _model_presence(desk, name)
             if name == desk.config.model and state != "ok":
@@ -303,13 +305,7 @@ app.add_typer(config_app, name="config")
 @config_app.command("show")
 def config_show(json_out: bool = JsonOpt) -> None:
     """The merged configuration (defaults, config file, environment) and the paths."""
-    try:
-        config = Config.load()
-    except Exception as exc:  # noqa: BLE001
-        from .app import fail
-
-        fail(str(exc), 2)
-        return
+    config = Config.load()
     secret = dict(config.values)
     secret["zotero"] = dict(secret["zotero"])
     if secret["zotero"].get("api_key"):
@@ -327,7 +323,7 @@ def config_show(json_out: bool = JsonOpt) -> None:
             console.print(f"  {key} = {json.dumps(value)}", highlight=False)
 
 
-@command("models")
+@app.command("models")
 def models_cmd(json_out: bool = JsonOpt) -> None:
     """The models specter-desk knows."""
     rows = [
@@ -358,13 +354,14 @@ def index_rebuild(model: str = ModelOpt) -> None:
 # -- the demo ---------------------------------------------------------------------------
 
 
-@command("demo")
+@app.command("demo")
 def demo_cmd(
     model: str = typer.Option("minilm", "--model", "-m", help="Model for the demo."),
     k: int = typer.Option(5, "-k", min=1, max=50),
     keep: bool = typer.Option(False, "--keep", help="Reuse an existing demo data dir."),
 ) -> None:
     """Import the demo library into a fresh data dir, embed it, and show related papers."""
+    model = get_model(model).name  # an unknown name fails before any work
     home = Paths.resolve().cache_dir / "demo"
     if home.exists() and not keep:
         shutil.rmtree(home)

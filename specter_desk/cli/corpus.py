@@ -15,7 +15,7 @@ from ..corpus import (
     read_manifest,
 )
 from ..errors import CorpusError
-from .app import app, console, notice, one_line_errors, open_desk, print_json, progress_bar
+from .app import INTERRUPTED, app, console, notice, open_desk, print_json, progress_bar
 
 corpus_app = typer.Typer(
     help="Embed a whole candidate corpus (JSONL/Parquet) on every GPU or a Ray cluster, "
@@ -24,11 +24,15 @@ corpus_app = typer.Typer(
 )
 app.add_typer(corpus_app, name="corpus")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
-RESUME_HINT = "interrupted; finished shards are kept: run the same command to resume"
+
+
+@corpus_app.callback()
+def corpus_options(ctx: typer.Context) -> None:
+    """What a Ctrl-C during any corpus command keeps."""
+    ctx.meta[INTERRUPTED] = "interrupted; finished shards are kept: run the same command to resume"
 
 
 @corpus_app.command("embed")
-@one_line_errors(interrupted=RESUME_HINT)
 def corpus_embed(
     input_path: Path = typer.Argument(
         ...,
@@ -130,7 +134,6 @@ def corpus_embed(
 
 
 @corpus_app.command("index")
-@one_line_errors(interrupted=RESUME_HINT)
 def corpus_index(
     directory: Path = typer.Argument(..., metavar="DIR", help="A `corpus embed` output dir."),
     json_out: bool = JsonOpt,
@@ -148,7 +151,6 @@ def corpus_index(
 
 
 @corpus_app.command("import")
-@one_line_errors(interrupted=RESUME_HINT)
 def corpus_import(
     directory: Path = typer.Argument(..., metavar="DIR", help="A finished `corpus embed` dir."),
     library: str = typer.Option(None, "--library", help="Pool name (default: corpus:FILE)."),
@@ -176,7 +178,6 @@ def corpus_import(
 
 
 @corpus_app.command("status")
-@one_line_errors(interrupted=RESUME_HINT)
 def corpus_status(
     directory: Path = typer.Argument(..., metavar="DIR", help="A `corpus embed` output dir."),
     json_out: bool = JsonOpt,

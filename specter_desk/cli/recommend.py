@@ -15,7 +15,7 @@ from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
 from ..services.search import search
-from .app import app, command, console, notice, one_line_errors, open_desk, print_json
+from .app import app, console, notice, open_desk, print_json
 from .core import JsonOpt, ModelOpt, ModelPathOpt, related_table, run_embedding
 
 
@@ -25,7 +25,7 @@ def _embed_if_needed(desk, model: str, model_path, quiet: bool) -> None:
         run_embedding(desk, model, model_path=model_path, quiet=quiet)
 
 
-@command("recommend")
+@app.command("recommend")
 def recommend_cmd(
     since: str = typer.Option(
         "week", "--since", help="Seeds: papers added since day, week, month, Nd or an ISO date."
@@ -94,7 +94,7 @@ def recommend_cmd(
     console.print(table)
 
 
-@command("search")
+@app.command("search")
 def search_cmd(
     query: str = typer.Argument(..., help="Free text, e.g. 'contrastive sentence embeddings'."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="How many results."),
@@ -128,7 +128,7 @@ def search_cmd(
     console.print(related_table(hits, f"Search: {query} ({spec.name}, {how})"))
 
 
-@command("feedback")
+@app.command("feedback")
 def feedback_cmd(
     item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
     up: bool = typer.Option(False, "--up", help="More like this."),
@@ -165,7 +165,6 @@ app.add_typer(candidates_app, name="candidates")
 
 
 @candidates_app.command("add")
-@one_line_errors
 def candidates_add(
     file: Path = typer.Argument(
         ...,
@@ -195,7 +194,6 @@ def candidates_add(
 
 
 @candidates_app.command("fetch")
-@one_line_errors
 def candidates_fetch(
     source: str = typer.Argument(..., help="Only 'arxiv' for now."),
     category: str = typer.Option("cs.CL", "--category", help="arXiv category, e.g. cs.CL."),
@@ -228,7 +226,6 @@ def candidates_fetch(
 
 
 @candidates_app.command("list")
-@one_line_errors
 def candidates_list(json_out: bool = JsonOpt) -> None:
     """Candidate pools and the arXiv fetches behind them."""
     desk = open_desk()

@@ -22,9 +22,11 @@ import uvicorn
 
 from ..config import Config
 from ..desk import Desk
-from ..errors import ConfigError, SpecterDeskError
+from ..embed.registry import get_model
+from ..errors import BindError, ConfigError
 from ..sync import configured_source, run_sync
-from .app import BridgeContext, create_app
+from .app import create_app
+from .context import BridgeContext
 from .lock import DaemonLock
 from .logs import setup_logging
 from .token import ensure_token
@@ -33,13 +35,6 @@ from .worker import SyncRunner, SyncWorker
 log = logging.getLogger("specter_desk.server")
 
 STOP_TIMEOUT = 30.0
-
-
-class BindError(SpecterDeskError):
-    """The bridge cannot listen on the requested address."""
-
-    code = "bind_failed"
-    exit_code = 2
 
 
 def is_loopback(host: str) -> bool:
@@ -232,6 +227,7 @@ class Daemon:
         self.announce = announce
         self.log_file: Path | None = None
         self.warning = check_bind_host(self.host, allow_remote)
+        get_model(config.model)  # a daemon for an unknown model would answer every request 400
         self.threads = embedding_threads(config)
         self._stop = threading.Event()
         self.server: _Server | None = None

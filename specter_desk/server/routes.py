@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -12,7 +12,7 @@ from pydantic import AfterValidator, WithJsonSchema
 from .. import __version__
 from ..desk import Desk
 from ..embed.registry import query_model
-from ..errors import ConfigError, InputError, ItemNotFoundError
+from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfiguredError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
 from ..services.duplicates import check_papers, find_duplicates
 from ..services.feedback import record_feedback
@@ -20,7 +20,8 @@ from ..services.recommend import recommend
 from ..services.related import related as related_papers
 from ..services.search import search as search_papers
 from ..sync.zotero_items import paper_from_item
-from .app import BridgeContext, GuardedRoute, SyncNotConfiguredError
+from .context import BridgeContext
+from .handlers import GuardedRoute
 from .schemas import (
     MAX_K,
     MAX_N,
@@ -217,14 +218,6 @@ def recommendations(
     ] = "week",
     n: int = Query(10, ge=1, le=MAX_N),
 ) -> dict[str, Any]:
-    if "-" in since and date.fromisoformat(since) > datetime.now(UTC).date():
-        return {
-            "since": since,
-            "seeds": [],
-            "ranker": "similarity",
-            "results": [],
-            "message": f"nothing was added after {since}: it is ahead",
-        }
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk

@@ -38,7 +38,8 @@ _RELATIVE = re.compile(r"^(\d+)\s*(h|d|w|m|y|hours?|days?|weeks?|months?|years?)
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """The start of a window: day, week, month, year, Nh/Nd/Nw/Nm/Ny or an ISO date (UTC)."""
+    """The start of a window: day, week, month, year, Nh/Nd/Nw/Nm/Ny or an ISO date (UTC; a
+    date ahead of now is a window with nothing in it, not an error)."""
     now = now or datetime.now(UTC)
     value = (text or "").strip().lower()
     if value in _UNITS:
@@ -59,8 +60,6 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
             f"cannot read --since {text!r}; use day, week, month, a number of days like 10d, "
             "or an ISO date like 2024-05-01"
         )
-    if start > now:
-        raise InputError(f"--since {text!r} is in the future")
     return start
 
 
@@ -219,6 +218,12 @@ def recommend(
         source=source,
         labels=label_counts(store),
     )
+    if start > now:
+        answer.message = (
+            f"nothing was added after {answer.since} ({since}): it is ahead; "
+            "use a window that ends now, e.g. --since week"
+        )
+        return answer
     seed_rows = find_seeds(store, start, now)
     answer.seeds = [{"key": p.key, "title": p.title} for p, _ in seed_rows]
     if not seed_rows:
