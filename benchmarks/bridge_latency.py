@@ -60,10 +60,10 @@ def main() -> None:
     from specter_desk.server.daemon import _refresh_indexes, bind_sockets
     from specter_desk.server.token import ensure_token
     from specter_desk.server.worker import SyncWorker
-    from specter_desk.services.library import import_papers
     from specter_desk.services.related import related
     from specter_desk.services.search import search
     from specter_desk.sync.demo import demo_papers
+    from specter_desk.sync.writer import import_papers
 
     config = Config.load()
     config.values["model"]["name"] = args.model

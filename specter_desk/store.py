@@ -432,13 +432,21 @@ class Store:
 
     # -- vectors ----------------------------------------------------------------------
 
+    _NO_CURRENT_VECTOR = (
+        "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.key = papers.key AND v.model = ? "
+        "AND v.content_hash = papers.content_hash)"
+    )
+
     def missing_vectors(self, model: str, *, pool: str | None = None) -> list[Paper]:
         """Live papers with no vector for model at their current content hash."""
-        where = (
-            "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.key = papers.key AND v.model = ? "
-            "AND v.content_hash = papers.content_hash)"
+        return list(self._select_papers(pool=pool, where=self._NO_CURRENT_VECTOR, params=[model]))
+
+    def has_missing_vectors(self, model: str) -> bool:
+        """Whether any live paper lacks a vector for model at its current content hash."""
+        sql = (
+            f"SELECT EXISTS (SELECT 1 FROM papers WHERE deleted = 0 AND {self._NO_CURRENT_VECTOR})"
         )
-        return list(self._select_papers(pool=pool, where=where, params=[model]))
+        return bool(self.db.execute(sql, [model]).fetchone()[0])
 
     def save_vectors(self, model: str, items: Iterable[tuple[str, str, np.ndarray]]) -> int:
         """Store (key, content_hash, vector) rows for model in one transaction."""

@@ -147,3 +147,85 @@ def test_every_test_runs_in_a_temp_home(tmp_path):
     assert Path.home().is_relative_to(tmp_path)
     assert Path(platformdirs.user_data_dir("specter-desk")).is_relative_to(tmp_path)
     assert os.environ["SPECTER_DESK_NO_KEYRING"] == "1"
+
+
+# -- the package's shape ------------------------------------------------------------------------
+
+
+def _imports_of(path: Path, module: str) -> set[str]:
+    """Modules of specter_desk that a module imports anywhere (lazily too; not for typing only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_no_module_imports_a_module_that_imports_it_back():
+    modules = {}
+    for path in (ROOT / "specter_desk").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {
+        name: {m for m in _imports_of(path, name) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+    assert "specter_desk.server.routes" in graph["specter_desk.server.app"]
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()] - seen:
+                if nxt == goal:
+                    return True
+                seen.add(nxt)
+                todo.append(nxt)
+        return False
+
+    cycles = sorted((a, b) for a in graph for b in graph[a] if a < b and reaches(b, a))
+    assert cycles == []
+
+
+# The floors of the package (README, Development): a module imports only from its own floor or
+# below. Within a floor, anything goes except a cycle (the test above).
+FLOORS = [
+    {"errors", "models", "clock", "disk"},
+    {"config", "store"},
+    {"embed", "index"},
+    {"desk"},
+    {"sync"},
+    {"services"},
+    {"server", "corpus"},
+    {"cli", "__main__"},
+]
+
+
+def test_no_import_runs_upward():
+    floor = {part: number for number, parts in enumerate(FLOORS) for part in parts}
+    upward = []
+    for path in sorted((ROOT / "specter_desk").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if module == "specter_desk":
+            continue
+        here = floor[module.split(".")[1]]
+        for target in _imports_of(path, module):
+            names = target.split(".")
+            if names[0] == "specter_desk" and floor.get(names[1] if names[1:] else "", -1) > here:
+                upward.append(f"{module} -> {target}")
+    assert upward == []

@@ -24,7 +24,7 @@ from specter_desk.server.daemon import _refresh_indexes
 from specter_desk.server.schemas import MAX_BODY_BYTES
 from specter_desk.server.token import ensure_token, read_token, token_path
 from specter_desk.server.worker import SyncWorker
-from specter_desk.services.library import import_papers
+from specter_desk.sync.writer import import_papers
 
 OPENAPI = Path(__file__).resolve().parents[1] / "bridge" / "openapi.json"
 

@@ -6,22 +6,23 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Unpack
 
 import typer
 from rich.table import Table
 
-from .. import __version__
 from ..config import Config, Paths
-from ..desk import Desk
+from ..desk import Desk, EncoderOptions
 from ..embed.encoder import pick_device
-from ..embed.pipeline import embed_missing
+from ..embed.pipeline import EmbedResult
 from ..embed.registry import MODELS, get_model
 from ..errors import ConfigError, SpecterDeskError
 from ..index import build_index, index_health
-from ..models import CANDIDATE_POOL, LIBRARY_POOL
-from ..services.library import import_papers
+from ..models import LIBRARY_POOL
 from ..services.related import related, resolve_item
+from ..services.status import library_status
 from ..sync.demo import EXAMPLES, demo_papers
+from ..sync.writer import import_papers
 from .app import app, console, notice, open_desk, print_json, progress_bar
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
@@ -30,24 +31,13 @@ DeviceOpt = typer.Option(None, "--device", help="auto, cpu, cuda or mps.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
-def run_embedding(
-    desk: Desk,
-    model: str | None,
-    *,
-    model_path=None,
-    device=None,
-    batch_size=None,
-    quiet=False,
-    dtype=None,
-):
-    """Embed missing papers with a progress bar and refresh the index; returns EmbedResult."""
-    encoder = desk.encoder(
-        model, model_path=model_path, device=device, batch_size=batch_size, dtype=dtype
-    )
-    with progress_bar(f"embedding ({encoder.spec.name}, {encoder.device})", quiet=quiet) as bar:
-        result = embed_missing(desk.store, encoder, on_progress=bar)
-    desk.index(encoder.spec.name, refresh=True)
-    return result
+def embed_with_progress(
+    desk: Desk, model: str | None, *, quiet: bool = False, **options: Unpack[EncoderOptions]
+) -> EmbedResult:
+    """Desk.embed_missing with a progress bar."""
+    name = desk.model_spec(model).name
+    with progress_bar(f"embedding ({name})", quiet=quiet) as bar:
+        return desk.embed_missing(name, on_progress=bar, **options)
 
 
 @app.command("embed")
@@ -75,16 +65,15 @@ def embed_cmd(
                 "(leave out --fast, or pass --device cpu)"
             )
         dtype = "int8"
-    started = time.perf_counter()
-    result = run_embedding(
-        desk,
-        model,
-        model_path=model_path,
+    options = EncoderOptions(
+        model_path=str(model_path) if model_path else None,
         device=device,
         batch_size=batch_size,
-        quiet=json_out,
         dtype=dtype,
     )
+    desk.encoder(model, **options)  # a bad device or precision fails even with nothing to do
+    started = time.perf_counter()
+    result = embed_with_progress(desk, model, quiet=json_out, **options)
     seconds = round(time.perf_counter() - started, 2)
     if json_out:
         print_json(
@@ -132,7 +121,7 @@ def related_cmd(
     paper = resolve_item(desk.store, item)
     index = desk.index(spec.name)
     if paper.key not in index:
-        run_embedding(desk, spec.name, model_path=model_path, quiet=json_out)
+        embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)
         index = desk.index(spec.name)
     rows = related(desk.store, index, paper, k, pool=pool)
     if json_out:
@@ -150,24 +139,7 @@ def related_cmd(
 @app.command("status")
 def status_cmd(json_out: bool = JsonOpt) -> None:
     """What is stored: papers, vectors per model, index health, data dir."""
-    desk = open_desk()
-    store = desk.store
-    data = {
-        "version": __version__,
-        "data_dir": str(desk.paths.data_dir),
-        "store": str(desk.paths.store_path),
-        "schema_version": store.schema_version,
-        "papers": store.count_papers(pool=LIBRARY_POOL),
-        "candidates": store.count_papers(pool=CANDIDATE_POOL),
-        "deleted": store.count_deleted(),
-        "title_only": store.count_papers(pool=LIBRARY_POOL, title_only=True),
-        "libraries": store.libraries(),
-        "vectors": store.vector_counts(),
-        "indexes": {},
-    }
-    for model in sorted(set(data["vectors"]) | {desk.config.model}):
-        state, detail = index_health(store, model, desk.paths.index_dir)
-        data["indexes"][model] = {"state": state, "detail": detail}
+    data = library_status(open_desk())
     if json_out:
         print_json(data)
         return
@@ -369,7 +341,7 @@ def demo_cmd(
     result = import_papers(desk.store, demo_papers())
     console.print(f"demo library: {result.added} papers imported into {home}")
     started = time.perf_counter()
-    embedded = run_embedding(desk, model)
+    embedded = embed_with_progress(desk, model)
     console.print(
         f"embedded {embedded.embedded} papers with {model} in {time.perf_counter() - started:.0f} s"
     )

@@ -8,6 +8,7 @@ import typer
 
 from ..corpus import (
     DEFAULT_SHARD_SIZE,
+    CorpusOptions,
     build_corpus_index,
     embed_corpus,
     import_corpus,
@@ -94,25 +95,23 @@ def corpus_embed(
     json_out: bool = JsonOpt,
 ) -> None:
     """Embed every paper of INPUT into shards under --out; a re-run skips finished shards."""
+    options = CorpusOptions(
+        model=model,
+        model_path=str(model_path) if model_path else None,
+        batch_size=batch_size,
+        dtype=dtype,
+        shard_size=shard_size,
+        engine=engine,
+        devices=devices,
+        address=address,
+        workers=workers,
+        ray_gpus=gpus,
+        cpus_per_worker=cpus_per_worker,
+        max_restarts=max_restarts,
+        stall_timeout=stall_timeout,
+    )
     with progress_bar(f"corpus ({model}, {engine})", quiet=json_out) as bar:
-        run = embed_corpus(
-            input_path,
-            out,
-            model=model,
-            model_path=str(model_path) if model_path else None,
-            engine=engine,
-            devices=devices,
-            address=address,
-            workers=workers,
-            ray_gpus=gpus,
-            cpus_per_worker=cpus_per_worker,
-            max_restarts=max_restarts,
-            stall_timeout=stall_timeout,
-            shard_size=shard_size,
-            batch_size=batch_size,
-            dtype=dtype,
-            on_progress=bar,
-        )
+        run = embed_corpus(input_path, out, options, on_progress=bar)
     if json_out:
         print_json(run.to_dict())
         return

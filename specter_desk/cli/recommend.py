@@ -16,13 +16,7 @@ from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
 from ..services.search import search
 from .app import app, console, notice, open_desk, print_json
-from .core import JsonOpt, ModelOpt, ModelPathOpt, related_table, run_embedding
-
-
-def _embed_if_needed(desk, model: str, model_path, quiet: bool) -> None:
-    """Embed papers without a vector (new seeds or candidates) before ranking."""
-    if desk.store.missing_vectors(model):
-        run_embedding(desk, model, model_path=model_path, quiet=quiet)
+from .core import JsonOpt, ModelOpt, ModelPathOpt, embed_with_progress, related_table
 
 
 @app.command("recommend")
@@ -47,7 +41,7 @@ def recommend_cmd(
     parse_since(since)  # a typo fails before any embedding work
     desk = open_desk()
     spec = desk.model_spec(model)
-    _embed_if_needed(desk, spec.name, model_path, json_out)
+    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
     answer = recommend(
         desk.store, desk.index(spec.name, refresh=True), since=since, n=n, source=from_
     )
@@ -108,7 +102,7 @@ def search_cmd(
     """Search library and candidates by meaning (the model's query encoder embeds the query)."""
     desk = open_desk()
     spec = desk.model_spec(model)
-    _embed_if_needed(desk, spec.name, model_path, json_out)
+    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
     index = desk.index(spec.name, refresh=True)
     qspec = query_model(spec)
     encoder = desk.encoder(qspec.name, model_path=model_path if qspec is spec else None)

@@ -9,10 +9,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import InputError, ZoteroAuthError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
-from ..services.library import import_papers
 from ..sync import default_source, parse_source, run_sync
 from ..sync.credentials import delete_credentials, save_credentials
 from ..sync.files import read_file
+from ..sync.writer import import_papers
 from .app import app, console, err_console, notice, open_desk, print_json
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")

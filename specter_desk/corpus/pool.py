@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..services.library import import_papers
 from ..store import Store
+from ..sync.writer import import_papers
 from .shards import finished_manifest, iter_shards
 
 

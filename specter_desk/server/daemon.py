@@ -139,47 +139,26 @@ def default_sync_runner(desk: Desk) -> SyncRunner:
             )
         total: dict[str, Any] = dict.fromkeys(("added", "updated", "deleted", "embedded"), 0)
         started = time.perf_counter()
-        for source in sources:
+        for number, source in enumerate(sources, start=1):
             if should_stop():
                 break
-            result = run_sync(
-                desk, source, embed=False, on_progress=on_progress, should_stop=should_stop
+            result = run_sync(  # the last one embeds what every source brought
+                desk,
+                source,
+                embed=number == len(sources),
+                on_progress=on_progress,
+                should_stop=should_stop,
             )
             total["added"] += result.added
             total["updated"] += result.updated
             total["deleted"] += result.deleted
+            total["embedded"] += result.embedded
             if result.stopped:
                 break
-        # embedding here (not inside run_sync) so a stop request is honoured between chunks
-        total["embedded"] = embed_pending(desk, on_progress, should_stop)
         total["stopped"] = should_stop()
         return {**total, "seconds": round(time.perf_counter() - started, 2)}
 
     return run
-
-
-def embed_pending(
-    desk: Desk, on_progress: Callable[[str, int, int], None], should_stop: Callable[[], bool]
-) -> int:
-    """Embed papers without a current vector for the default model; loads no model if none."""
-    from ..embed.pipeline import embed_missing
-
-    model = desk.model_spec().name
-    if should_stop() or not _has_missing(desk, model):
-        return 0
-    stage = f"embedding ({model})"
-    result = embed_missing(
-        desk.store,
-        desk.encoder(),
-        should_stop=should_stop,
-        on_progress=lambda done, total: on_progress(stage, done, total),
-    )
-    return result.embedded
-
-
-def _has_missing(desk: Desk, model: str) -> bool:
-    live = desk.store.count_papers(pool=None)
-    return desk.store.vector_counts().get(model, 0) < live
 
 
 class _Server(uvicorn.Server):

@@ -13,12 +13,13 @@ from .. import __version__
 from ..desk import Desk
 from ..embed.registry import query_model
 from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfiguredError
-from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
+from ..models import Paper
 from ..services.duplicates import check_papers, find_duplicates
 from ..services.feedback import record_feedback
 from ..services.recommend import recommend
 from ..services.related import related as related_papers
 from ..services.search import search as search_papers
+from ..services.status import library_status
 from ..sync.zotero_items import paper_from_item
 from .context import BridgeContext
 from .handlers import GuardedRoute
@@ -113,15 +114,7 @@ def health() -> dict[str, Any]:
 def status(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
     with ctx.lock:
-        store = ctx.desk.store
-        data = {
-            "version": __version__,
-            "model": ctx.desk.config.model,
-            "papers": store.count_papers(pool=LIBRARY_POOL),
-            "candidates": store.count_papers(pool=CANDIDATE_POOL),
-            "title_only": store.count_papers(pool=LIBRARY_POOL, title_only=True),
-            "vectors": store.vector_counts(),
-        }
+        data = library_status(ctx.desk, indexes=False)
     data["sync"] = _sync_status(ctx)
     return data
 

@@ -18,7 +18,7 @@ from ..models import CANDIDATE_POOL
 from ..store import Store
 from ..sync.arxiv import fetch_listing
 from ..sync.files import read_file
-from .library import ImportResult, import_papers
+from ..sync.writer import ImportResult, import_papers
 
 MAX_RESULTS = 1000
 FRESH_HOURS = 6  # a fetch younger than this is reused unless refresh=True
