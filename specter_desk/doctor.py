@@ -78,6 +78,10 @@ def _models(desk: Desk) -> list[Check]:
 
     checks = []
     active = desk.active_model
+    if active not in MODELS:
+        checks.append(
+            Check(f"model {active}", "fail", "unknown", f"use one of {', '.join(MODELS)}")
+        )
     for name, spec in MODELS.items():
         files = locate(desk.paths, spec, desk.configured_path(name))
         if not files.installed and name != active:
@@ -124,7 +128,7 @@ def _store(desk: Desk) -> list[Check]:
                 f"{store.count_papers(pool=None)} papers)",
             )
         ]
-        quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
+        quick = store.integrity_check()
         checks.append(
             Check("store integrity", "ok", quick)
             if quick == "ok"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import write_atomic
+from .disk import write_atomic
 from .errors import SpecterDeskError
 from .store import Store
 

@@ -12,17 +12,17 @@ then on CLI and daemon both answer from the new model.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .clock import now_iso
 from .config import overridden, save_settings
 from .desk import Desk
 from .embed.installed import locate
-from .embed.pipeline import embed_missing
 from .embed.registry import get_model
 from .errors import ConfigError, ModelNotFoundError
-from .store import now_iso
 
 META = "model_switch"
 
@@ -60,7 +60,8 @@ def request_switch(desk: Desk, name: str) -> SwitchState:
     env = overridden("model", "name")
     if env:
         raise ConfigError(
-            f"{env} is set and overrides the configured model; unset it to use `model use`"
+            f"{env}={os.environ[env]} is set and overrides the configured model; unset it to "
+            "use `model use`"
         )
     active = desk.active_model
     if spec.name == active:
@@ -94,9 +95,7 @@ def advance_switch(
     if state.model == desk.active_model:
         desk.store.set_meta(META, "")
         return SwitchState("active", state.model, state.previous)
-    embed_missing(
-        desk.store, desk.encoder(state.model), on_progress=on_progress, should_stop=should_stop
-    )
+    desk.embed_missing(state.model, on_progress=on_progress, should_stop=should_stop)
     embedded, total = _coverage(desk, state.model)
     if embedded < total:  # stopped, or papers arrived meanwhile
         return pending_switch(desk)

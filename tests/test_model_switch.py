@@ -108,7 +108,7 @@ def test_use_refuses_a_model_that_is_not_installed_and_an_env_override(home, tin
     assert "specter is not installed: run `specter-desk model download specter`" in result.output
     assert Config.load().model == "tiny"
     result = runner.invoke(app, ["model", "use", "minilm"], env={"SPECTER_DESK_MODEL": "tiny"})
-    assert result.exit_code == 2 and "SPECTER_DESK_MODEL is set" in result.output
+    assert result.exit_code == 2 and "SPECTER_DESK_MODEL=tiny is set" in result.output
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from ..embed.installed import download_model, install_from_folder, locate, remov
 from ..embed.registry import MODELS, get_model
 from ..server.client import request_sync
 from ..switch import advance_switch, cancel_switch, pending_switch, request_switch
-from .app import app, command, console, notice, one_line_errors, open_desk, print_json, progress_bar
+from .app import app, console, notice, open_desk, print_json, progress_bar
 
 model_app = typer.Typer(
     help="Download, list, switch and remove embedding models.", no_args_is_help=True
@@ -86,20 +86,18 @@ def render_models(json_out: bool) -> None:
 
 
 @model_app.command("list")
-@one_line_errors
 def model_list(json_out: bool = JsonOpt) -> None:
     """The models: installed or not, size on disk, dimension, which one is active."""
     render_models(json_out)
 
 
-@command("models")
+@app.command("models")
 def models_cmd(json_out: bool = JsonOpt) -> None:
     """The models specter-desk knows (the same list as `specter-desk model list`)."""
     render_models(json_out)
 
 
 @model_app.command("download")
-@one_line_errors
 def model_download(
     name: str = NameArg,
     from_: Path = typer.Option(
@@ -139,7 +137,6 @@ def model_download(
 
 
 @model_app.command("use")
-@one_line_errors
 def model_use(
     name: str = NameArg,
     cancel: bool = typer.Option(False, "--cancel", help="Forget a pending switch instead."),
@@ -198,7 +195,6 @@ def model_use(
 
 
 @model_app.command("remove")
-@one_line_errors
 def model_remove(name: str = NameArg, json_out: bool = JsonOpt) -> None:
     """Delete a downloaded model's files (stored vectors are kept)."""
     desk = open_desk()

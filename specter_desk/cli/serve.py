@@ -11,7 +11,7 @@ from ..server.client import daemon_url
 from ..server.client import health as client_health
 from ..server.lock import DaemonLock, read_owner
 from ..server.token import ensure_token, new_token, token_path
-from .app import app, command, console, err_console, notice, one_line_errors, print_json
+from .app import app, console, err_console, notice, print_json
 
 bridge_app = typer.Typer(
     help="The localhost bridge the Zotero plugin talks to.", no_args_is_help=True
@@ -27,7 +27,7 @@ app.add_typer(service_app, name="service")
 PlatformOpt = typer.Option(None, "--platform", help="systemd or launchd (default: this system's).")
 
 
-@command("serve")
+@app.command("serve")
 def serve_cmd(
     host: str = typer.Option(
         None, "--host", help="Address to listen on (default from config: 127.0.0.1, plus ::1)."
@@ -68,7 +68,6 @@ def _announce(message: str) -> None:
 
 
 @bridge_app.command("token")
-@one_line_errors
 def token_cmd(
     new: bool = typer.Option(
         False,
@@ -86,7 +85,6 @@ def token_cmd(
 
 
 @service_app.command("install")
-@one_line_errors
 def service_install(
     platform: str = PlatformOpt,
     start: bool = typer.Option(
@@ -112,7 +110,6 @@ def service_install(
 
 
 @service_app.command("uninstall")
-@one_line_errors
 def service_uninstall(platform: str = PlatformOpt) -> None:
     """Stop and disable the service and remove its file."""
     from ..server import units
@@ -130,7 +127,6 @@ def service_uninstall(platform: str = PlatformOpt) -> None:
 
 
 @service_app.command("status")
-@one_line_errors
 def service_status(
     platform: str = PlatformOpt,
     json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts."),

@@ -27,7 +27,7 @@ from ..sync import run_sync
 from ..sync.credentials import save_credentials
 from ..sync.zotero_app import find_profiles, install_plugin, plugin_xpi, probe_local_api
 from ..sync.zotero_web import KEYS_URL, check_api_key
-from .app import command, console, open_desk, print_json, progress_bar, stage_progress
+from .app import app, console, open_desk, print_json, progress_bar, stage_progress
 
 FALLBACK = "minilm"
 QUALITY_COST = (
@@ -307,7 +307,7 @@ def plugin_step(desk: Desk, ask: Asker, install: bool, profile: Path | None) -> 
 # -- the command ------------------------------------------------------------------------
 
 
-@command("setup")
+@app.command("setup")
 def setup_cmd(
     non_interactive: bool = typer.Option(
         False, "--non-interactive", "-y", help="Ask nothing: use the flags and the defaults."
@@ -354,6 +354,7 @@ def setup_cmd(
     interactive = not non_interactive and not json_out and sys.stdin.isatty()
     ask = Asker(interactive, quiet=json_out)
     desk = open_desk()
+    desk.model_spec(model)  # an unknown model (flag or SPECTER_DESK_MODEL) before any work
     ask.say(
         "[bold]specter-desk setup[/] (every question is also a flag: `specter-desk setup --help`)"
     )

@@ -17,13 +17,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Paths, fsync_dir, write_atomic
+from ..clock import now_iso
+from ..config import Paths
+from ..disk import fsync_dir, write_atomic
 from ..errors import ConfigError, InputError, ModelDownloadError, ModelNotFoundError
-from ..store import now_iso
 from . import hub
+from .local_copy import MANIFEST, find_copy, read_manifest
 from .registry import ModelSpec, get_model, install_members
 
-MANIFEST = "specter-desk-model.json"
 Progress = Callable[[int, int], None]
 
 
@@ -71,14 +72,6 @@ def installed_path(paths: Paths, name: str) -> Path | None:
     """The installed folder of a model, when it has one with a manifest."""
     folder = install_dir(paths, name)
     return folder if (folder / MANIFEST).is_file() else None
-
-
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
 
 
 def repositories(name: str) -> list[tuple[str, str]]:
@@ -239,8 +232,6 @@ def install_from_folder(
 ) -> InstallResult:
     """Install a model from a local copy (no network): a folder made by `model download`, a
     Hugging Face cache, or plain model folders; files are checked against the hashes found."""
-    from .local_copy import find_copy
-
     spec = get_model(name)
     if spec.bundled:
         raise InputError(f"{name} ships inside a Python package: there is nothing to install")

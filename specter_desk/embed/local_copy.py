@@ -11,16 +11,27 @@ Three kinds of copy are understood, with the hashes each one carries:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from .hub import wanted_files
-from .installed import MANIFEST, read_manifest
 
+MANIFEST = "specter-desk-model.json"  # in every installed model folder (see installed.py)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 GIT_ID = re.compile(r"^[0-9a-f]{40}$")
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """A model folder's manifest, or None when it has no readable one."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
 
 
 @dataclass

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..config import Paths, write_atomic
+from ..config import Paths
+from ..disk import write_atomic
 from ..errors import InputError
 
 PLUGIN_FILE = "specter-desk.xpi"
