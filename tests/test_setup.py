@@ -270,3 +270,18 @@ def test_leaving_the_first_sync_to_a_service_that_is_not_installed_warns(
         "detail": "left to a service that is not running", "fix": "specter-desk sync",
     }  # fmt: skip
     assert papers_and_vectors(home, "tiny") == (0, 0)
+
+
+def test_a_zotero_that_accepts_but_does_not_answer_is_busy_not_absent():
+    """Zotero still starting: the port is open, no answer comes. Said so, not "not running"."""
+    import socket as sockets
+
+    from specter_desk.sync.zotero_app import probe_local_api
+
+    with sockets.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        found = probe_local_api(url, timeout=0.3)
+    assert found.state == "busy" and "did not answer in time" in found.explanation
+    assert probe_local_api(url, timeout=0.3).state == "absent"  # closed now: nothing listens

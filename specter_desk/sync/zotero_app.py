@@ -4,6 +4,7 @@ profiles, and putting the specter-desk plugin (.xpi) into one."""
 from __future__ import annotations
 
 import configparser
+import http.client
 import json
 import os
 import sys
@@ -31,7 +32,9 @@ class LocalZotero:
     """What answers at Zotero's local address."""
 
     url: str
-    state: str  # "on" (local API answers), "off" (Zotero runs, local API off), "absent"
+    # "on" (local API answers), "off" (Zotero runs, local API off), "busy" (something accepts
+    # connections but does not answer in time: Zotero still starting, say), "absent"
+    state: str
     version: str = ""
 
     @property
@@ -42,26 +45,41 @@ class LocalZotero:
             return f"{zotero} answers at {self.url} with its local API on"
         if self.state == "off":
             return f"{zotero} runs at {self.url} but its local API is off: {LOCAL_API_HELP}"
+        if self.state == "busy":
+            return (
+                f"something listens at {self.url} but did not answer in time (Zotero still "
+                "starting?); try again in a minute"
+            )
         return f"no Zotero answers at {self.url}: start Zotero 7 or later (and {LOCAL_API_HELP})"
 
 
-def probe_local_api(url: str, timeout: float = 3.0) -> LocalZotero:
-    """Ask Zotero's local server whether its local API is on (GET /api/)."""
+def probe_local_api(url: str, timeout: float = 10.0, attempts: int = 2) -> LocalZotero:
+    """Ask Zotero's local server whether its local API is on (GET /api/). A busy Zotero (just
+    after saving items, say) can take seconds to answer: a timeout or a dropped connection is
+    asked again; a refused connection (Zotero not running) answers at once."""
     base = url.rstrip("/")
     request = urllib.request.Request(base + "/api/")  # noqa: S310 - the configured local URL
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return LocalZotero(base, "on", response.headers.get("X-Zotero-Version", ""))
-    except urllib.error.HTTPError as exc:
-        version = exc.headers.get("X-Zotero-Version", "") if exc.headers else ""
-        body = exc.read().decode("utf-8", "replace").lower()
-        if exc.code == 403 and "not enabled" in body:
-            return LocalZotero(base, "off", version)
-        if version:  # Zotero 6 has a connector server but no local API
-            return LocalZotero(base, "off", version)
-        return LocalZotero(base, "absent")
-    except (urllib.error.URLError, OSError, ValueError):
-        return LocalZotero(base, "absent")
+    for _ in range(attempts):
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return LocalZotero(base, "on", response.headers.get("X-Zotero-Version", ""))
+        except urllib.error.HTTPError as exc:
+            version = exc.headers.get("X-Zotero-Version", "") if exc.headers else ""
+            body = exc.read().decode("utf-8", "replace").lower()
+            if exc.code == 403 and "not enabled" in body:
+                return LocalZotero(base, "off", version)
+            if version:  # Zotero 6 has a connector server but no local API
+                return LocalZotero(base, "off", version)
+            return LocalZotero(base, "absent")
+        except (TimeoutError, ConnectionResetError, http.client.RemoteDisconnected):
+            continue
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError | ConnectionResetError):
+                continue
+            return LocalZotero(base, "absent")
+        except (OSError, ValueError):
+            return LocalZotero(base, "absent")
+    return LocalZotero(base, "busy")
 
 
 # -- profiles and the plugin -------------------------------------------------------------

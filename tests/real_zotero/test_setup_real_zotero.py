@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -61,6 +62,17 @@ class RealZotero:
             [str(RUN), "start", str(self.profile), str(self.data)],
             env=self.env, check=True, timeout=180, capture_output=True,
         )  # fmt: skip
+        # /connector/ping answers before a fresh profile has finished its first start (the
+        # local API can take many seconds more on a busy machine): wait for the local API
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/users/0/items?limit=1", timeout=30).is_success:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        raise AssertionError(f"Zotero's local API at {self.url} never answered")
 
     def stop(self) -> None:
         subprocess.run(
@@ -72,11 +84,15 @@ class RealZotero:
             {"itemType": "journalArticle", "title": t, "abstractNote": a, "date": y}
             for t, a, y in papers
         ]
-        response = httpx.post(
-            f"{self.url}/connector/saveItems",
-            json={"uri": "http://example.org/setup-test", "items": items},
-            timeout=30,
-        )
+        for _ in range(5):  # the first save after a start can fail (500) while Zotero settles
+            response = httpx.post(
+                f"{self.url}/connector/saveItems",
+                json={"uri": "http://example.org/setup-test", "items": items},
+                timeout=60,
+            )
+            if response.status_code != 500:
+                break
+            time.sleep(2)
         assert response.status_code == 201, response.text
 
     def addons(self) -> dict[str, dict]:
