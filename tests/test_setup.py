@@ -285,3 +285,12 @@ def test_a_zotero_that_accepts_but_does_not_answer_is_busy_not_absent():
         found = probe_local_api(url, timeout=0.3)
     assert found.state == "busy" and "did not answer in time" in found.explanation
     assert probe_local_api(url, timeout=0.3).state == "absent"  # closed now: nothing listens
+
+
+def test_setup_again_after_login_uses_the_saved_key(home, web, ring, tiny_model):
+    assert runner.invoke(app, ["login", "--api-key", "good-key"]).exit_code == 0
+    result = setup("--model", "tiny", "--no-service", "--no-plugin")  # Zotero is not running
+    assert result.exit_code == 0, result.output
+    zotero = steps(result)["Zotero"]
+    assert zotero["state"] == "ok" and "fake-user (user 475425)" in zotero["detail"]
+    assert Config.load().get("zotero", "source") == "user"

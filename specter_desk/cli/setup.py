@@ -24,7 +24,7 @@ from ..server import units
 from ..server.token import ensure_token
 from ..switch import advance_switch, pending_switch, request_switch
 from ..sync import run_sync
-from ..sync.credentials import save_credentials
+from ..sync.credentials import load_credentials, save_credentials
 from ..sync.zotero_app import find_profiles, install_plugin, plugin_xpi, probe_local_api
 from ..sync.zotero_web import KEYS_URL, check_api_key
 from .app import app, console, open_desk, print_json, progress_bar, stage_progress
@@ -119,7 +119,11 @@ def zotero_step(
             return Step("Zotero", "failed", found.explanation, "then run setup again"), None
     if mode == "skip":
         return Step("Zotero", "skipped", "not connected", "run `specter-desk setup` again"), None
-    known_key = api_key or desk.config.get("zotero", "api_key")
+    known_key = (
+        api_key
+        or desk.config.get("zotero", "api_key")
+        or load_credentials(desk.paths).get("api_key")  # a `login` (or setup) before
+    )
     if mode == "auto" and not known_key and not ask.interactive:
         return (
             Step(
@@ -139,9 +143,10 @@ def web_step(
     """Check a web API key with /keys/current and store it (keyring); nothing is stored
     for a key Zotero refuses."""
     endpoint = desk.config.get("zotero", "url")
+    saved = load_credentials(desk.paths)
     from_env = not api_key and bool(desk.config.get("zotero", "api_key"))
-    key = api_key or desk.config.get("zotero", "api_key")
-    user = user_id or str(desk.config.get("zotero", "library_id") or "")
+    key = api_key or desk.config.get("zotero", "api_key") or saved.get("api_key", "")
+    user = user_id or str(desk.config.get("zotero", "library_id") or saved.get("user_id") or "")
     for attempt in range(3):
         if not key:
             key = ask.text(
