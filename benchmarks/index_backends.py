@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from _common import DEFAULT_DATA, Stopwatch, machine, percentile, rss_mb, table  # noqa: E402
 
 M = 16  # connectivity, as specter-desk's index
-EF_CONSTRUCTION = 200
+EF_CONSTRUCTION = 200  # --ef-construction changes it (a cheap build to time opening at 1M)
 QUERIES = 1000
 K = 10
 
@@ -127,11 +127,11 @@ def auto_ef(size: int) -> int:
 class Hnswlib:
     name = "hnswlib"
 
-    def build(self, vectors: np.ndarray, ef: int) -> None:
+    def build(self, vectors: np.ndarray, ef: int, ef_construction: int) -> None:
         import hnswlib
 
         self.index = hnswlib.Index(space="cosine", dim=vectors.shape[1])
-        self.index.init_index(max_elements=len(vectors), M=M, ef_construction=EF_CONSTRUCTION)
+        self.index.init_index(max_elements=len(vectors), M=M, ef_construction=ef_construction)
         self.index.set_num_threads(os.cpu_count() or 1)
         self.index.add_items(vectors, np.arange(len(vectors)))
         self.index.set_ef(ef)
@@ -157,7 +157,7 @@ class Usearch:
         self.dtype = dtype
         self.name = f"usearch-{dtype}"
 
-    def build(self, vectors: np.ndarray, ef: int) -> None:
+    def build(self, vectors: np.ndarray, ef: int, ef_construction: int) -> None:
         from usearch.index import Index
 
         self.index = Index(
@@ -165,7 +165,7 @@ class Usearch:
             metric="cos",
             dtype=self.dtype,
             connectivity=M,
-            expansion_add=EF_CONSTRUCTION,
+            expansion_add=ef_construction,
             expansion_search=ef,
         )
         self.index.add(np.arange(len(vectors)), vectors, threads=os.cpu_count() or 1)
@@ -219,13 +219,15 @@ def open_in_subprocess(backend, path: Path, dim: int, ef: int, view: bool, queri
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure(backend, vectors: np.ndarray, rows: np.ndarray, truth: np.ndarray, work: Path):
+def measure(
+    backend, vectors: np.ndarray, rows: np.ndarray, truth: np.ndarray, work: Path, ef_c: int
+):
     n, dim = vectors.shape
     ef = auto_ef(n)
-    row: dict = {"backend": backend.name, "N": n, "ef": ef}
+    row: dict = {"backend": backend.name, "N": n, "ef": ef, "ef_construction": ef_c}
     rss_before = rss_mb()
     with Stopwatch() as sw:
-        backend.build(vectors, ef)
+        backend.build(vectors, ef, ef_c)
     row["build s"] = sw.seconds
     row["build RSS MB"] = rss_mb() - rss_before
     hits = 0
@@ -246,7 +248,7 @@ def measure(backend, vectors: np.ndarray, rows: np.ndarray, truth: np.ndarray, w
     row["MB"] = path.stat().st_size / 2**20
     del backend.index
     queries = work / "queries.npy"
-    np.save(queries, vectors[rows[:10]])
+    np.save(queries, vectors[:10])
     loaded = open_in_subprocess(backend, path, dim, ef, False, queries)
     row["open s"] = loaded["open_s"]
     row["open RSS MB"] = loaded["rss_mb"]
@@ -271,6 +273,13 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="measure each backend N times, order rotated"
     )
+    parser.add_argument(
+        "--ef-construction",
+        type=int,
+        default=EF_CONSTRUCTION,
+        help="build breadth (lower: a faster build; recall is then not the product's)",
+    )
+    parser.add_argument("--queries", type=int, default=QUERIES, help="recall/latency queries")
     args = parser.parse_args()
     log(machine())
     import usearch
@@ -293,7 +302,7 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         vectors = minilm_like(real, size)
         rng = np.random.default_rng(1)
-        rows = rng.choice(size, min(QUERIES, size), replace=False)
+        rows = rng.choice(size, min(args.queries, size), replace=False)
         with Stopwatch() as sw:
             truth = exact_neighbours(vectors, rows)
         log(f"N={size}: exact top-10 of {len(rows)} queries in {sw.seconds:.1f} s")
@@ -301,7 +310,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for rep in range(args.repeat):  # rotate: no backend always runs first or last
                 for name in names[rep % len(names) :] + names[: rep % len(names)]:
-                    row = measure(BACKENDS[name](), vectors, rows, truth, Path(tmp))
+                    row = measure(
+                        BACKENDS[name](), vectors, rows, truth, Path(tmp), args.ef_construction
+                    )
                     row["run"] = rep + 1
                     log(json.dumps(row))
                     rows_out.append(row)
