@@ -23,11 +23,11 @@ var SDRelatedSection = {
       pluginID: host.pluginID,
       header: {
         l10nID: "specter-desk-related-header",
-        icon: host.rootURI + "content/icons/related-16.svg",
+        icon: "chrome://specter-desk/content/icons/related-16.svg",
       },
       sidenav: {
         l10nID: "specter-desk-related-sidenav",
-        icon: host.rootURI + "content/icons/related-20.svg",
+        icon: "chrome://specter-desk/content/icons/related-20.svg",
       },
       onItemChange: ({ item, setEnabled }) => {
         setEnabled(Boolean(item && item.isRegularItem()));
@@ -123,7 +123,7 @@ var SDRelatedSection = {
   showError(host, doc, body, e, hasAbstract, retry) {
     const err = e instanceof SDBridgeError ? e : null;
     const code = err ? err.code : "internal";
-    const message = e instanceof Error ? e.message : String(e);
+    const message = SDApi.message(e);
     const retryButton = { label: "Retry", onClick: retry };
     if (code === SDApi.DAEMON_DOWN) {
       SDRender.state(doc, body, "daemon-down", {

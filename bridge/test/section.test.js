@@ -3,7 +3,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { startFakeBridge, deadURL } = require("./helpers/fakeBridge");
-const { startPlugin, makeItem, renderSection, waitFor } = require("./helpers/fakeZotero");
+const { startPlugin, makeItem, renderSection, waitFor, section: sectionOf } = require("./helpers/fakeZotero");
 
 const SEED = makeItem({ id: 1, key: "SEEDKEY2", title: "Seed paper" });
 const LIBRARY_HIT = makeItem({ id: 2, key: "LIBAAAA2", title: "Attention Is All You Need" });
@@ -18,7 +18,7 @@ async function plugin(extra = {}) {
     items: [SEED, LIBRARY_HIT],
     ...extra,
   });
-  return { ...env, section: env.records.sections.get("specter-desk-related") };
+  return { ...env, section: sectionOf(env) };
 }
 
 const state = (body) => body.querySelector("[data-sd-state]")?.getAttribute("data-sd-state");
@@ -211,4 +211,26 @@ test("the section is disabled for notes and attachments", async () => {
   section.onItemChange({ item: makeItem({ id: 7, key: "NOTEKEY2", regular: false }), setEnabled: (v) => enabled.push(v) });
   section.onItemChange({ item: SEED, setEnabled: (v) => enabled.push(v) });
   assert.deepEqual(enabled, [false, true]);
+});
+
+test("on Zotero 7 Add to library uses the selected library from getSelectedLibraryID()", async () => {
+  const { section, window, records } = await plugin({ zotero: 7 });
+  const { body } = await renderSection(section, window, SEED);
+  const candidate = body.querySelector('.sd-hit[data-key="CANDBBB3"]');
+  candidate.querySelector(".sd-add").click();
+  await waitFor(() => candidate.querySelector(".sd-add").textContent === "Added");
+  assert.equal(records.translations[0].options.libraryID, 1);
+});
+
+test("Add to library while offline says the lookup failed and why, and can be tried again", async () => {
+  const offline = new Error("HTTP GET https://doi.org/10.18653/v1/N19-1423 failed with status code 0");
+  const { section, window } = await plugin({ translateError: offline });
+  const { body } = await renderSection(section, window, SEED);
+  const candidate = body.querySelector('.sd-hit[data-key="CANDBBB3"]');
+  candidate.querySelector(".sd-add").click();
+  await waitFor(() => candidate.querySelector(".sd-inline-error"));
+  assert.equal(candidate.querySelector(".sd-inline-error").textContent,
+    "Zotero could not look up 10.18653/v1/N19-1423 (is this computer online?): HTTP GET https://doi.org/10.18653/v1/N19-1423 failed with status code 0");
+  assert.equal(candidate.querySelector(".sd-add").textContent, "Add to library");
+  assert.equal(candidate.querySelector(".sd-add").hasAttribute("disabled"), false);
 });

@@ -8,3 +8,5 @@ specter-desk-prefs-sync =
     .label = Ask specter-desk to sync when items are added or changed
 specter-desk-prefs-test =
     .label = Test connection
+specter-desk-prefs-local-api-title = Zotero's local API is off
+specter-desk-prefs-local-api = `specter-desk sync --library local` reads your library through it. Turn it on in Settings → Advanced → "Allow other applications on this computer to communicate with Zotero", or sync with --library sqlite or the web API instead.
