@@ -56,7 +56,7 @@
 /** An error from the bridge (or from reaching it), with the bridge's stable code. */
 var SDBridgeError = class SDBridgeError extends Error {
   /**
-   * @param {string} code  a bridge error code, or one of SDApi.DAEMON_DOWN / TIMEOUT / BAD_URL
+   * @param {string} code  a bridge error code, or one of SDApi.DAEMON_DOWN / TIMEOUT / BAD_URL / NO_TOKEN
    * @param {string} message
    * @param {number} status HTTP status, 0 when there was no response
    */
@@ -73,6 +73,8 @@ var SDApi = {
   TIMEOUT: "timeout",
   BAD_URL: "bad_url",
   BAD_RESPONSE: "bad_response",
+  NO_TOKEN: "no_token",
+  NO_TOKEN_MESSAGE: "No specter-desk token: none in Settings → specter-desk and no bridge-token file where the daemon writes it.",
   /**
    * The message of an error, wherever it was made: errors thrown by Zotero come from another
    * compartment, where `instanceof Error` is false.
@@ -140,10 +142,14 @@ var SDApi = {
       for (const [name, value] of Object.entries(query || {})) {
         if (value !== undefined && value !== "") target.searchParams.set(name, String(value));
       }
-      let response = await send(method, target, body, auth ? await getToken(false) : null);
+      let token = auth ? (await getToken(false)) || (await getToken(true)) : null;
+      if (auth && !token) throw new SDBridgeError(SDApi.NO_TOKEN, SDApi.NO_TOKEN_MESSAGE, 0);
+      let response = await send(method, target, body, token);
       if (response.status === 401 && auth) {
+        // the daemon may have made a new token (or its file is gone): read it again, once
         const fresh = await getToken(true);
-        if (fresh) response = await send(method, target, body, fresh);
+        if (!fresh) throw new SDBridgeError(SDApi.NO_TOKEN, SDApi.NO_TOKEN_MESSAGE, 0);
+        if (fresh !== token) response = await send(method, target, body, (token = fresh));
       }
       let data = null;
       const text = response.text;

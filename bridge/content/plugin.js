@@ -31,6 +31,10 @@ var SDPlugin = {
     return SDPlugin.fileToken;
   },
 
+  tokenPaths() {
+    return SDTokenFile.where();
+  },
+
   client() {
     return SDApi.create({ url: SDPlugin.settings().url, getToken: SDPlugin.token });
   },

@@ -234,3 +234,71 @@ test("Add to library while offline says the lookup failed and why, and can be tr
   assert.equal(candidate.querySelector(".sd-add").textContent, "Add to library");
   assert.equal(candidate.querySelector(".sd-add").hasAttribute("disabled"), false);
 });
+
+test("no token anywhere (empty preference, no token file): the no-token state says where it looked", async () => {
+  const { section, window } = await plugin({
+    prefs: { "extensions.specter-desk.bridgeURL": bridge.url },
+    tokenFileText: null,
+    env: { SPECTER_DESK_HOME: "/data/specter" },
+  });
+  const { body } = await renderSection(section, window, SEED);
+  assert.equal(state(body), "no-token");
+  assert.equal(body.querySelector(".sd-command").textContent, "specter-desk bridge token");
+  assert.match(body.querySelector(".sd-state-detail").textContent,
+    /^Looked in: \/data\/specter\/bridge-token, \/home\/tester\/.local\/share\/specter-desk\/bridge-token$/);
+  assert.equal(bridge.requests.filter((r) => r.path.endsWith("/related")).length, 0, "no request without a token");
+});
+
+test("A, then B without its async render, then A again: A's last answer is shown, not a placeholder", async () => {
+  // Zotero skips onAsyncRender for an item it already async-rendered, even if B's onRender
+  // replaced the body in between (seen in Zotero 10: B's section was scrolled out of view).
+  const other = makeItem({ id: 5, key: "OTHERKY2" });
+  const { section, window } = await plugin({ items: [SEED, other] });
+  const doc = window.document;
+  const body = doc.createElement("div");
+  const summaries = [];
+  const args = (item) => ({ doc, body, item, setSectionSummary: (s) => summaries.push(s), setEnabled: () => {} });
+  section.onRender(args(SEED));
+  await section.onAsyncRender(args(SEED));
+  assert.equal(state(body), "results");
+  section.onRender(args(other));
+  assert.equal(state(body), "loading");
+  const requests = bridge.requests.length;
+  section.onRender(args(SEED)); // no onAsyncRender: Zotero thinks SEED is rendered
+  assert.equal(state(body), "results");
+  assert.equal(body.dataset.sdItem, "SEEDKEY2");
+  assert.equal(body.querySelectorAll(".sd-hit").length, 3);
+  assert.equal(summaries.at(-1), "3 related");
+  assert.equal(bridge.requests.length, requests, "drawn from the last answer, no new request");
+});
+
+test("the last error is shown again the same way, with its Retry", async () => {
+  const { section, window } = await plugin({ prefs: { "extensions.specter-desk.bridgeURL": await deadURL(), "extensions.specter-desk.token": "t" } });
+  const other = makeItem({ id: 5, key: "OTHERKY2" });
+  const doc = window.document;
+  const body = doc.createElement("div");
+  const args = (item) => ({ doc, body, item, setSectionSummary: () => {}, setEnabled: () => {} });
+  section.onRender(args(SEED));
+  await section.onAsyncRender(args(SEED));
+  section.onRender(args(other));
+  section.onRender(args(SEED));
+  assert.equal(state(body), "daemon-down");
+  assert.equal(body.querySelector(".sd-button").textContent, "Retry");
+});
+
+test("after a settings change the last answer is shown and asked again with the new settings", async () => {
+  const other = makeItem({ id: 5, key: "OTHERKY2" });
+  const env = await plugin({ items: [SEED, other] });
+  const { section, window, prefStore } = env;
+  const doc = window.document;
+  const body = doc.createElement("div");
+  const args = (item) => ({ doc, body, item, setSectionSummary: () => {}, setEnabled: () => {} });
+  section.onRender(args(SEED));
+  await section.onAsyncRender(args(SEED));
+  section.onRender(args(other));
+  prefStore.set("extensions.specter-desk.results", "2");
+  section.onRender(args(SEED)); // Zotero skips onAsyncRender: the section asks by itself
+  assert.equal(state(body), "results");
+  await waitFor(() => body.querySelectorAll(".sd-hit").length === 2);
+  assert.equal(bridge.requests.filter((r) => r.path.endsWith("/related")).at(-1).query.k, "2");
+});

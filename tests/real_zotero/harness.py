@@ -284,15 +284,54 @@ class ZoteroApp:
         text, and one row per result (key, pool, title, meta, score, badge, button, link)."""
         return self.run("section", pane=pane_id)
 
-    def wait_section(self, states: Iterable[str], timeout: float = 60) -> dict[str, Any]:
-        """Wait until the section's body is in one of `states`; returns section()."""
+    def show_related(self, key: str, states: Iterable[str] = ("results",)) -> dict[str, Any]:
+        """Show the Related papers section of an item as a user does with the section pinned:
+        select it (another item first when it is already selected, so the pane renders it
+        afresh) and wait until the section shows a new answer for it in one of `states`."""
+        self.show_section()
+        if self.run("selected_keys") == [key]:
+            other = self.eval(
+                "return (await Zotero.Items.getAll(Zotero.Libraries.userLibraryID, true))"
+                ".find((i) => i.isRegularItem() && i.key !== args.key).key;",
+                {"key": key},
+            )
+            self.select_item(other)
+        before = (self.section() or {}).get("request", 0)
+        self.select_item(key)
+        self.show_section()
+        return self.wait_section(states, item=key, newer_than=before)
+
+    def click_in_section(self, selector: str, text: str | None = None) -> str:
+        """Click an element of the Related papers section (a Retry button, a title...)."""
+        return self.run("click_in_section", pane=SECTION_ID, selector=selector, text=text)
+
+    def set_prefs(self, prefs: dict[str, Any]) -> None:
+        """Set global preferences by full name (None clears the user value)."""
+        self.run("set_prefs", prefs=prefs)
+
+    def wait_section(
+        self,
+        states: Iterable[str],
+        timeout: float = 60,
+        item: str | None = None,
+        newer_than: int = -1,
+    ) -> dict[str, Any]:
+        """Wait until the section's body is in one of `states`, showing `item` (when given) from
+        an answer newer than request number `newer_than`."""
         wanted = set(states)
+        seen: list[Any] = [None]
 
         def shown() -> dict[str, Any] | None:
-            section = self.section()
-            return section if section and section["state"] in wanted else None
+            seen[0] = section = self.section()
+            if not section or section["state"] not in wanted or section["request"] <= newer_than:
+                return None
+            return section if item is None or section["item"] == item else None
 
-        return wait_until(shown, timeout, f"the section to show {sorted(wanted)}")
+        try:
+            return wait_until(shown, timeout, f"the section to show {sorted(wanted)}")
+        except AssertionError as exc:
+            last = seen[0] and {k: seen[0][k] for k in ("item", "request", "state", "text")}
+            raise AssertionError(f"{exc}; it shows {last}") from None
 
     def screenshot(self, out: Path, selector: str | None = None, pad: int = 0) -> Path:
         """A PNG of the main window as Zotero draws it (drawWindow), or of one element."""

@@ -11,6 +11,8 @@ return {
   hidden: box.hidden,
   label: section.getAttribute("label"),
   summary: section.getAttribute("summary"),
+  item: body.dataset.sdItem ?? null,
+  request: Number(body.dataset.sdRequest ?? 0),
   state: body.querySelector("[data-sd-state]")?.getAttribute("data-sd-state") ?? null,
   text: body.textContent,
   rows: [...body.querySelectorAll(".sd-hit")].map((row) => ({

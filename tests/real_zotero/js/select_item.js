@@ -5,5 +5,7 @@ if (!item) throw new Error("no item " + args.key);
 const win = Zotero.getMainWindow();
 await win.ZoteroPane.selectItem(item.id);
 const details = win.document.querySelector("#zotero-item-pane item-details");
-for (let i = 0; i < 100 && details.item?.id !== item.id; i++) await Zotero.Promise.delay(50);
+for (let i = 0; i < 200 && (details.item?.id !== item.id || details._isRendering); i++) {
+  await Zotero.Promise.delay(50);
+}
 return item.id;
