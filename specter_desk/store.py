@@ -388,6 +388,22 @@ class Store:
             sql += " AND deleted = 0"
         return dict(self.db.execute(sql, [library]).fetchall())
 
+    def keys_without_abstract(self, library: str, keys: Iterable[str]) -> list[str]:
+        """Those of `keys` that are live papers of a library with no abstract of their own
+        (none, or an excerpt of their full text)."""
+        found: list[str] = []
+        for chunk in _chunks(list(keys), 500):
+            found += [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT key FROM papers WHERE library = ? AND deleted = 0 AND "
+                    "(abstract = '' OR text_source = 'fulltext') AND key IN "
+                    f"({', '.join('?' for _ in chunk)})",
+                    [library, *chunk],
+                )
+            ]
+        return found
+
     def find_keys(self, column: str, value: str) -> list[str]:
         """Keys of live papers whose identifier column equals value."""
         if column not in {"key", "doi", "arxiv_id", "isbn", "pmid", "title_key"}:

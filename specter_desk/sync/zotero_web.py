@@ -104,6 +104,10 @@ class ZoteroClient(zotero.Zotero):
             except httpx2.HTTPError as exc:  # redirects, bad URLs, other transport trouble
                 raise self._unreachable(exc) from exc
             except ValueError as exc:  # a body that is not the JSON it should be
+                if attempt == 0:
+                    # or one cut short: a server that died mid-answer (Zotero quit or was
+                    # killed); asking again tells the two apart
+                    continue
                 raise SyncError(
                     f"Zotero at {self.endpoint} sent a malformed response ({exc}); "
                     "is SPECTER_DESK_ZOTERO_URL / SPECTER_DESK_ZOTERO_LOCAL_URL right?"
