@@ -180,7 +180,11 @@ class ZoteroApp:
                 raise AssertionError(f"Zotero exited ({self.proc.returncode}); see {self.log_path}")
             return bool(self.run("ready"))
 
-        wait_until(ready, timeout, f"Zotero on :{self.port} (log {self.log_path})", every=0.5)
+        try:
+            wait_until(ready, timeout, f"Zotero on :{self.port} (log {self.log_path})", every=0.5)
+        except BaseException:
+            self.kill()  # leave nothing running behind a failed start
+            raise
         return self
 
     def _zotero_processes(self) -> list[psutil.Process]:
@@ -333,9 +337,12 @@ class ZoteroApp:
             last = seen[0] and {k: seen[0][k] for k in ("item", "request", "state", "text")}
             raise AssertionError(f"{exc}; it shows {last}") from None
 
-    def screenshot(self, out: Path, selector: str | None = None, pad: int = 0) -> Path:
-        """A PNG of the main window as Zotero draws it (drawWindow), or of one element."""
-        data_url = self.run("screenshot", selector=selector, pad=pad)
+    def screenshot(
+        self, out: Path, selector: str | None = None, pad: int = 0, href: str | None = None
+    ) -> Path:
+        """A PNG of the main window (or the window at `href`) as Zotero draws it (drawWindow),
+        or of one of its elements."""
+        data_url = self.run("screenshot", selector=selector, pad=pad, href=href)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(base64.b64decode(data_url.split(",", 1)[1]))
         return out

@@ -1,2 +1,3 @@
-// True once Zotero's main window shows its items list.
-return Boolean(Zotero.getMainWindow()?.ZoteroPane?.itemsView);
+// True once Zotero's main window shows a library in its items list.
+const pane = Zotero.getMainWindow()?.ZoteroPane;
+return Boolean(pane?.itemsView && pane.collectionsView?.itemTreeView);

@@ -1,6 +1,9 @@
-// A PNG data: URL of the main window as Zotero draws it, or of the element args.selector
-// (with args.pad pixels around it).
-const win = Zotero.getMainWindow();
+// A PNG data: URL of a window as Zotero draws it (the main window, or the newest one at
+// args.href), or of its element args.selector (with args.pad pixels around it).
+let win = Zotero.getMainWindow();
+if (args.href) {
+  for (const w of Services.wm.getEnumerator(null)) if (w.location.href === args.href) win = w;
+}
 let x = 0;
 let y = 0;
 let w = win.innerWidth;
