@@ -88,3 +88,20 @@ test("the product xpi never contains the real-Zotero suite's test helper plugin"
     assert.ok(!text.includes(endpoint) && !text.includes("specter-desk-test-helper"), name);
   }
 });
+
+test("the build writes updates.json: this version, its sha256, the declared Zotero versions; --max-version widens them", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sd-xpi-"));
+  const out = path.join(dir, "specter-desk.xpi");
+  execFileSync("python3", [SCRIPT, "--out", out]);
+  const manifest = readXpi(out).manifest;
+  const entry = JSON.parse(fs.readFileSync(path.join(dir, "updates.json"), "utf8")).addons[manifest.applications.zotero.id].updates[0];
+  assert.equal(entry.version, manifest.version);
+  assert.equal(entry.update_hash, `sha256:${sha256(out)}`);
+  assert.equal(entry.update_link, `https://github.com/specter-desk/specter-desk/releases/download/v${manifest.version}/specter-desk.xpi`);
+  assert.ok(entry.update_link.startsWith("https://") && manifest.applications.zotero.update_url.startsWith("https://"));
+  assert.deepEqual(entry.applications, { zotero: { strict_min_version: "6.999", strict_max_version: "10.0.*" } });
+  execFileSync("python3", [SCRIPT, "--out", out, "--max-version", "11.0.*"]);
+  const wider = JSON.parse(fs.readFileSync(path.join(dir, "updates.json"), "utf8")).addons[manifest.applications.zotero.id].updates[0];
+  assert.equal(wider.applications.zotero.strict_max_version, "11.0.*");
+  assert.equal(wider.update_hash, entry.update_hash, "the same .xpi");
+});
