@@ -175,13 +175,18 @@ class ZoteroApp:
                 env=env, start_new_session=True,
             )  # fmt: skip
 
+        seen: list[Any] = [None]
+
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"Zotero exited ({self.proc.returncode}); see {self.log_path}")
-            return bool(self.run("ready"))
+            seen[0] = self.run("ready")
+            return bool(seen[0]["ready"])
 
         try:
-            wait_until(ready, timeout, f"Zotero on :{self.port} (log {self.log_path})", every=0.5)
+            wait_until(
+                ready, timeout, f"Zotero on :{self.port} (log {self.log_path}; {seen})", every=0.5
+            )
         except BaseException:
             self.kill()  # leave nothing running behind a failed start
             raise
