@@ -24,10 +24,10 @@ index a PDF long after the item was synced.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pyzotero import errors as ze
 
+from .context import SyncContext
 from .fulltext import excerpt, read_ft_cache
 from .writer import PageWriter
 from .zotero_web import BATCH, ZoteroClient, fetch_items, known_versions, split_items
@@ -47,7 +47,7 @@ def _listing(client: ZoteroClient) -> tuple[dict[str, int], dict[str, int]]:
     return live, trashed
 
 
-def sync_local(ctx: Any, *, local_url: str, storage_dir: Path) -> None:
+def sync_local(ctx: SyncContext, *, local_url: str, storage_dir: Path) -> None:
     """Sync the local Zotero library through the local API into ctx.writer."""
     client = ZoteroClient(
         "0",
@@ -120,7 +120,7 @@ def sync_local(ctx: Any, *, local_url: str, storage_dir: Path) -> None:
 
 
 def _fulltext(
-    ctx: Any,
+    ctx: SyncContext,
     library: str,
     storage_dir: Path,
     parents: dict[str, str],

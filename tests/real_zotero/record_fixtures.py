@@ -10,7 +10,7 @@ SOURCE.md), for the CI tests of the local-API and zotero.sqlite readers:
   maintenance, which truncates the -wal, are in the -wal only);
 - expected.json: the papers (key, title, deleted) Zotero has then, from its own local API.
 
-    ZOTERO_APP=... .venv/bin/python tests/real_zotero/record_fixtures.py
+    cd tests && ZOTERO_APP=... ../.venv/bin/python -m real_zotero.record_fixtures
 """
 
 from __future__ import annotations
@@ -26,16 +26,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from real_zotero.harness import (  # noqa: E402
-    REPO,
-    Daemon,
-    ZoteroApp,
-    build_helper_xpi,
-    free_port,
-)
-from real_zotero.library import connector_item, papers  # noqa: E402
+from .harness import REPO, Daemon, ZoteroApp, build_helper_xpi, free_port
+from .library import connector_item, papers
 
 OUT = REPO / "tests" / "fixtures" / "zotero10"
 DATA_DIR_URI = "file:///ZOTERO-DATA-DIR"  # stands for the data dir of the recording
@@ -161,14 +153,19 @@ def record(app: Path) -> None:
         others["local_api_off"] = proxy.take()[0]
         zotero.set_prefs({"extensions.zotero.httpServer.localAPI.enabled": True})
 
+        listed = zotero.api("items", includeTrashed=1).json()
         expected = sorted(
             (
-                {"key": i["key"], "title": i["data"]["title"], "deleted": bool(i["data"].get("deleted"))}
-                for i in zotero.api("items", includeTrashed=1).json()
+                {
+                    "key": i["key"],
+                    "title": i["data"]["title"],
+                    "deleted": bool(i["data"].get("deleted")),
+                }
+                for i in listed
                 if i["data"]["itemType"] not in ("note", "attachment")
             ),
             key=lambda p: p["key"],
-        )  # fmt: skip
+        )
         OUT.mkdir(parents=True, exist_ok=True)
         for name in ("zotero.sqlite", "zotero.sqlite-wal"):
             data = (zotero.data_dir / name).read_bytes()
