@@ -249,19 +249,30 @@ test("no token anywhere (empty preference, no token file): the no-token state sa
   assert.equal(bridge.requests.filter((r) => r.path.endsWith("/related")).length, 0, "no request without a token");
 });
 
+/** One section body that items are rendered into in turn, as Zotero does. */
+function oneBody(window, summaries = []) {
+  const doc = window.document;
+  const body = doc.createElement("div");
+  const args = (item) => ({ doc, body, item, setSectionSummary: (s) => summaries.push(s), setEnabled: () => {} });
+  return { body, args };
+}
+
+/** SEED rendered (both hooks), then only OTHER's onRender: what Zotero does when OTHER's
+ * section is out of view. */
+async function seedThenOther(section, args, other) {
+  section.onRender(args(SEED));
+  await section.onAsyncRender(args(SEED));
+  section.onRender(args(other));
+}
+
 test("A, then B without its async render, then A again: A's last answer is shown, not a placeholder", async () => {
   // Zotero skips onAsyncRender for an item it already async-rendered, even if B's onRender
   // replaced the body in between (seen in Zotero 10: B's section was scrolled out of view).
   const other = makeItem({ id: 5, key: "OTHERKY2" });
   const { section, window } = await plugin({ items: [SEED, other] });
-  const doc = window.document;
-  const body = doc.createElement("div");
   const summaries = [];
-  const args = (item) => ({ doc, body, item, setSectionSummary: (s) => summaries.push(s), setEnabled: () => {} });
-  section.onRender(args(SEED));
-  await section.onAsyncRender(args(SEED));
-  assert.equal(state(body), "results");
-  section.onRender(args(other));
+  const { body, args } = oneBody(window, summaries);
+  await seedThenOther(section, args, other);
   assert.equal(state(body), "loading");
   const requests = bridge.requests.length;
   section.onRender(args(SEED)); // no onAsyncRender: Zotero thinks SEED is rendered
@@ -274,13 +285,8 @@ test("A, then B without its async render, then A again: A's last answer is shown
 
 test("the last error is shown again the same way, with its Retry", async () => {
   const { section, window } = await plugin({ prefs: { "extensions.specter-desk.bridgeURL": await deadURL(), "extensions.specter-desk.token": "t" } });
-  const other = makeItem({ id: 5, key: "OTHERKY2" });
-  const doc = window.document;
-  const body = doc.createElement("div");
-  const args = (item) => ({ doc, body, item, setSectionSummary: () => {}, setEnabled: () => {} });
-  section.onRender(args(SEED));
-  await section.onAsyncRender(args(SEED));
-  section.onRender(args(other));
+  const { body, args } = oneBody(window);
+  await seedThenOther(section, args, makeItem({ id: 5, key: "OTHERKY2" }));
   section.onRender(args(SEED));
   assert.equal(state(body), "daemon-down");
   assert.equal(body.querySelector(".sd-button").textContent, "Retry");
@@ -290,12 +296,8 @@ test("after a settings change the last answer is shown and asked again with the 
   const other = makeItem({ id: 5, key: "OTHERKY2" });
   const env = await plugin({ items: [SEED, other] });
   const { section, window, prefStore } = env;
-  const doc = window.document;
-  const body = doc.createElement("div");
-  const args = (item) => ({ doc, body, item, setSectionSummary: () => {}, setEnabled: () => {} });
-  section.onRender(args(SEED));
-  await section.onAsyncRender(args(SEED));
-  section.onRender(args(other));
+  const { body, args } = oneBody(window);
+  await seedThenOther(section, args, other);
   prefStore.set("extensions.specter-desk.results", "2");
   section.onRender(args(SEED)); // Zotero skips onAsyncRender: the section asks by itself
   assert.equal(state(body), "results");

@@ -153,7 +153,7 @@ class ZoteroClient(zotero.Zotero):
     def _unreachable(self, exc: Exception) -> SyncError:
         if self.local:
             return ZoteroUnreachableError(
-                f"Zotero is not running (nothing answers at {self.endpoint}); start Zotero 7, "
+                f"Zotero is not running (nothing answers at {self.endpoint}); start Zotero, "
                 "or sync offline with --library sqlite"
             )
         return ZoteroUnreachableError(

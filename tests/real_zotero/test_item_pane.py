@@ -27,14 +27,13 @@ def pane(stack, tmp_path_factory):
     two plus three records with DOIs as candidates; the daemon running."""
     library = [p for p in papers() if p["title"] not in CANDIDATES]
     stack.zotero.save_items(connector_item(p) for p in library)
-    stack.daemon.cli("sync", "--library", "local")
     near = [
         {"key": f"NEAR{n:04d}", "title": p["title"], "abstract": p["abstract"]}
         for n, p in enumerate(p for p in papers() if p["title"] in CANDIDATES)
     ]
     jsonl = write_jsonl(near + doi_candidates(), tmp_path_factory.mktemp("cand") / "c.jsonl")
     stack.daemon.cli("import", str(jsonl), "--as", "candidates")
-    stack.daemon.cli("embed")
+    stack.daemon.cli("sync", "--library", "local")  # embeds the candidates too
     stack.daemon.start()
     stack.seed = stack.zotero.item_keys(SEED)[0]
     return stack
