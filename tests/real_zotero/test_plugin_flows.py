@@ -1,12 +1,14 @@
 """The plugin's flows in a real Zotero 10 with a real daemon: a save through the connector
 reaches the daemon (Notifier -> POST /v1/sync) and shows up in Related papers; Test connection
 in the settings pane and its local-API note; the Duplicates dialog merging a real cluster with
-Zotero's own merge."""
+Zotero's own merge; the plugin's requests carry no Origin."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -133,3 +135,36 @@ def test_the_duplicates_dialog_merges_a_real_cluster_with_zoteros_merge(flows, t
     log = zotero.log()
     assert "Merging items" in log, "mergeItems.mjs did the merge"
     assert "Zotero.Items.merge() is deprecated" not in log
+
+
+def test_the_plugins_requests_carry_no_origin(flows):
+    """The bridge refuses any Origin but a privileged one (docs/bridge.md): the plugin's own
+    client, run in Zotero 10, sends none."""
+    seen: list[dict[str, str]] = []
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            body = b'{"status": "ok", "version": "echo"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    echo = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=echo.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{echo.server_address[1]}"
+    flows.zotero.set_prefs({"extensions.specter-desk.bridgeURL": url})
+    try:
+        answer = flows.zotero.eval("return await Zotero.SpecterDesk.client().health();")
+    finally:
+        flows.zotero.set_prefs({"extensions.specter-desk.bridgeURL": flows.daemon.url})
+        echo.shutdown()
+        echo.server_close()
+    assert answer == {"status": "ok", "version": "echo"}
+    assert len(seen) == 1 and "origin" not in seen[0], seen
+    assert seen[0]["user-agent"].endswith("Zotero/10.0.0")
