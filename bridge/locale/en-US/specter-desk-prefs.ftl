@@ -1,4 +1,3 @@
-specter-desk-prefs-title = specter-desk
 specter-desk-prefs-url = Bridge URL (on this computer)
 specter-desk-prefs-token = Token
 specter-desk-prefs-token-help = Leave empty to read the token from the daemon's data folder (the file bridge-token; `specter-desk bridge token` prints it).
