@@ -19,6 +19,9 @@ from .app import BridgeContext, GuardedRoute, NotAvailableError, SyncNotConfigur
 from .schemas import (
     MAX_K,
     MAX_N,
+    Distinct,
+    DistinctPairs,
+    DistinctRequest,
     DuplicateCheck,
     DuplicateCheckRequest,
     Duplicates,
@@ -248,7 +251,7 @@ def recommendations(
     "/duplicates",
     response_model=Duplicates,
     responses=_errors(*COMMON, 503),
-    summary="Clusters of duplicate papers in the library",
+    summary="Duplicate clusters (merge) and groups of versions of one work (merge or relate)",
 )
 def duplicates(
     request: Request,
@@ -258,8 +261,34 @@ def duplicates(
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
-        clusters = service.find_duplicates(desk.store, desk.index(), min_score=min_score)
-    return {"clusters": _dicts(clusters)}
+        report = service.find_duplicates(desk.store, desk.index(), min_score=min_score)
+    return report.to_dict()
+
+
+@router.post(
+    "/duplicates/distinct",
+    response_model=Distinct,
+    responses=_errors(*COMMON, 404, 503),
+    summary='Mark papers as "not duplicates" (or forget the mark); remembered in the store',
+)
+def duplicates_distinct(request: Request, body: DistinctRequest) -> dict[str, Any]:
+    service = _service("duplicates")
+    ctx = _ctx(request)
+    with ctx.lock:
+        return service.mark_distinct(ctx.desk.store, body.keys, distinct=body.distinct)
+
+
+@router.get(
+    "/duplicates/distinct",
+    response_model=DistinctPairs,
+    responses=_errors(*COMMON, 503),
+    summary='Every pair of papers marked "not duplicates"',
+)
+def duplicates_distinct_list(request: Request) -> dict[str, Any]:
+    service = _service("duplicates")
+    ctx = _ctx(request)
+    with ctx.lock:
+        return {"pairs": service.distinct_pairs(ctx.desk.store)}
 
 
 @router.post(
