@@ -217,3 +217,23 @@ def test_check_papers_uses_the_encoder_and_index_for_incoming_papers(store):
     assert check_papers(store, incoming) == []
     [match] = check_papers(store, incoming, index, encoder)
     assert match.key == "A" and match.index == 0
+
+
+def test_library_matches_counts_versions_as_copies_and_respects_not_duplicates(filled):
+    preprint = lib(
+        "ARX",
+        title=TITLE,
+        item_type="preprint",
+        arxiv_id="1901.00001",
+        year=2018,
+        pool=CANDIDATE_POOL,
+        library="feed:arxiv",
+    )
+    filled.upsert_papers([preprint])
+    # the preprint of a library article: the user has the work, recommendations hide it
+    assert library_matches(filled, [preprint])["ARX"] in {"L1", "L2"}
+    [match] = check_papers(filled, [preprint])
+    assert match.kind == "version"
+    filled.mark_distinct(["ARX", "L1"])
+    filled.mark_distinct(["ARX", "L2"])
+    assert library_matches(filled, [preprint]) == {}

@@ -285,9 +285,14 @@ def cluster_pairs(
 _FAMILY_RANK = {"article": 0, "conference": 1, "chapter": 2, "book": 3, "": 4, "report": 5}
 
 
+_KIND_FAMILY = {"journal": "article", "conference": "conference"}
+
+
 def version_rank(record: Record) -> tuple:
-    """Smallest first: a journal article over a conference paper over a report or preprint."""
-    return (record.is_preprint, _FAMILY_RANK.get(record.family, 6), master_rank(record))
+    """Smallest first: a journal article over a conference paper over a report or preprint
+    (an untyped record is ranked by its venue's kind: 'VLDB J.' is a journal)."""
+    family = record.family or _KIND_FAMILY.get(record.venue_kind, "")
+    return (record.is_preprint, _FAMILY_RANK.get(family, 6), master_rank(record))
 
 
 def version_groups(
