@@ -171,6 +171,7 @@ def _migration_5(db: sqlite_utils.Database) -> None:
         )
         """
     )
+    db.execute("CREATE INDEX idx_distinct_pairs_b ON distinct_pairs(key_b)")
     rows = db.execute("SELECT key, doi FROM papers WHERE doi LIKE '%\\%%' ESCAPE '\\'")
     for key, doi in rows.fetchall():
         db.execute("UPDATE papers SET doi = ? WHERE key = ?", [normalize_doi(doi), key])
@@ -601,12 +602,22 @@ class Store:
                 removed += cur.rowcount
         return removed
 
-    def distinct_pairs(self) -> list[tuple[str, str, str, str]]:
-        """Every (key_a, key_b, marked_at, source) marked "not duplicates", key_a < key_b."""
-        cur = self.db.execute(
-            "SELECT key_a, key_b, marked_at, source FROM distinct_pairs ORDER BY key_a, key_b"
-        )
-        return [tuple(r) for r in cur]
+    def distinct_pairs(
+        self, keys: Iterable[str] | None = None
+    ) -> list[tuple[str, str, str, str]]:
+        """(key_a, key_b, marked_at, source) marked "not duplicates", key_a < key_b: every pair,
+        or those that involve one of keys."""
+        sql = "SELECT key_a, key_b, marked_at, source FROM distinct_pairs"
+        if keys is None:
+            return [tuple(r) for r in self.db.execute(sql + " ORDER BY key_a, key_b")]
+        found: set[tuple[str, str, str, str]] = set()
+        for chunk in _chunks(sorted(set(keys)), 400):
+            marks = ", ".join("?" for _ in chunk)
+            cur = self.db.execute(
+                f"{sql} WHERE key_a IN ({marks}) OR key_b IN ({marks})", [*chunk, *chunk]
+            )
+            found.update(tuple(r) for r in cur)
+        return sorted(found)
 
     def libraries(self) -> list[dict[str, Any]]:
         """Every library with its paper count and sync state."""

@@ -115,18 +115,18 @@ def minhash_pairs(records: list[Record]) -> set[tuple[int, int]]:
 
 
 def candidate_pairs(
-    records: list[Record], *, extra: Iterable[tuple[int, int]] = ()
+    records: list[Record], *, extra: Iterable[tuple[int, int]] = (), minhash: bool = True
 ) -> set[tuple[int, int]]:
-    """Index pairs (i < j) worth scoring."""
+    """Index pairs (i < j) worth scoring (minhash=False: the exact keys alone, to compare)."""
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, (record, rare) in enumerate(zip(records, rare_tokens(records), strict=True)):
-        for key in blocking_keys(record, rare):
+        for key in set(blocking_keys(record, rare)):  # two authors may share a surname
             blocks[key].append(i)
     pairs: set[tuple[int, int]] = set()
     for members in blocks.values():
         if len(members) > 1:
             pairs.update(_block_pairs(members, records))
-    if len(records) > 1:
+    if minhash and len(records) > 1:
         pairs |= minhash_pairs(records)
     pairs.update((i, j) if i < j else (j, i) for i, j in extra if i != j)
     return pairs

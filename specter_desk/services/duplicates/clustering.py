@@ -100,9 +100,10 @@ class _Clusters:
     """Union-find that refuses joins across contradicting identifiers or pairs marked distinct."""
 
     def __init__(self, records: list[Record], distinct: Iterable[tuple[int, int]] = ()):
+        self.records = records
         self.parent = list(range(len(records)))
-        self.members: dict[int, list[int]] = {}
-        self.ids: list[dict[str, set[str]]] = [_identifiers(r.paper) for r in records]
+        self.members: dict[int, list[int]] = {}  # roots of groups of two or more
+        self.ids: dict[int, dict[str, set[str]]] = {}  # by root, filled when first joined
         self.apart: dict[int, set[int]] = {}
         for i, j in distinct:
             self.apart.setdefault(i, set()).add(j)
@@ -117,11 +118,16 @@ class _Clusters:
     def _members(self, root: int) -> list[int]:
         return self.members.get(root, [root])
 
+    def _ids(self, root: int) -> dict[str, set[str]]:
+        if root not in self.ids:
+            self.ids[root] = _identifiers(self.records[root].paper)
+        return self.ids[root]
+
     def union(self, i: int, j: int, *, check_ids: bool = True) -> bool:
         ri, rj = self.find(i), self.find(j)
         if ri == rj:
             return True
-        a, b = self.ids[ri], self.ids[rj]
+        a, b = self._ids(ri), self._ids(rj)
         if check_ids:
             for name in ("doi", "arxiv", "pmid"):
                 if a[name] and b[name] and not (a[name] & b[name]):
@@ -217,15 +223,10 @@ def _pair(records: list[Record], scored: dict[tuple[int, int], PairScore], i: in
     )
 
 
-def _groups(uf: _Clusters, size: int, kept: list[tuple[int, int]]) -> dict[int, list[int]]:
-    """Members of every component that a kept pair touches, by root."""
-    roots = {uf.find(i) for i, _ in kept}
-    groups: dict[int, list[int]] = {}
-    for i in range(size):
-        root = uf.find(i)
-        if root in roots:
-            groups.setdefault(root, []).append(i)
-    return groups
+def _groups(uf: _Clusters, kept: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """Members of every component of two or more records that a kept pair touches, by root."""
+    roots = {uf.find(i) for i, j in kept if i != j}
+    return {root: sorted(uf.members[root]) for root in roots if root in uf.members}
 
 
 def cluster_pairs(
@@ -260,7 +261,7 @@ def cluster_pairs(
         ):
             by_root.setdefault(uf.find(i), []).append((i, j))
     clusters = []
-    for root, members in _groups(uf, len(records), kept).items():
+    for root, members in _groups(uf, kept).items():
         group = [records[i] for i in members]
         master = min(group, key=master_rank)
         ordered = [master] + sorted((r for r in group if r is not master), key=lambda r: r.key)
@@ -321,7 +322,7 @@ def version_groups(
     for i, j in kept:
         spanning.setdefault(uf.find(i), []).append((i, j))
     groups = []
-    for root, members in _groups(uf, len(records), kept).items():
+    for root, members in _groups(uf, kept).items():
         group = [records[i] for i in members]
         keep = min(group, key=version_rank)
         ordered = [keep] + sorted((r for r in group if r is not keep), key=version_rank)

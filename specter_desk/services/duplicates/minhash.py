@@ -11,14 +11,15 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-_PRIME = np.uint64((1 << 31) - 1)  # a Mersenne prime: (a * x + b) mod p is a universal hash
 _CHUNK = 1 << 20  # n-grams hashed at a time (bounds the temporary arrays)
+_SHIFT = np.uint64(32)
 
 
 def _parameters(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Multiply-shift hashing ((a * x + b) mod 2**64, top 32 bits; a odd): universal, no '%'."""
     rng = np.random.default_rng(seed)
-    a = rng.integers(1, int(_PRIME), size=count, dtype=np.uint64)
-    b = rng.integers(0, int(_PRIME), size=count, dtype=np.uint64)
+    a = rng.integers(1, 1 << 63, size=count, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.integers(0, 1 << 63, size=count, dtype=np.uint64)
     return a, b
 
 
@@ -59,32 +60,38 @@ def _drop_common(codes: np.ndarray, owner: np.ndarray, share: float) -> tuple:
 def signatures(
     texts: Sequence[str], count: int, *, n: int = 3, seed: int = 20, common: float = 1.0
 ) -> np.ndarray:
-    """MinHash signatures (len(texts) x count, uint64); a text with no n-gram gets all-max."""
+    """MinHash signatures (len(texts) x count, uint32); a text with no n-gram gets all-max."""
     codes, owner = ngram_codes(texts, n)
     if common < 1.0 and codes.size:
         codes, owner = _drop_common(codes, owner, common)
-    sig = np.full((len(texts), count), np.iinfo(np.uint64).max, dtype=np.uint64)
+    sig = np.full((len(texts), count), np.iinfo(np.uint32).max, dtype=np.uint32)
     if codes.size == 0:
         return sig
     a, b = _parameters(count, seed)
     # owners are sorted, so each text's grams are one run: reduce per run
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     present = owner[starts]
-    for k in range(count):
-        hashed = np.empty(codes.size, dtype=np.uint64)
-        for lo in range(0, codes.size, _CHUNK):
-            chunk = codes[lo : lo + _CHUNK]
-            hashed[lo : lo + _CHUNK] = (a[k] * chunk + b[k]) % _PRIME
-        sig[present, k] = np.minimum.reduceat(hashed, starts)
+    hashed = np.empty(codes.size, dtype=np.uint32)
+    work = np.empty(min(codes.size, _CHUNK), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(count):
+            for lo in range(0, codes.size, _CHUNK):
+                chunk = codes[lo : lo + _CHUNK]
+                buf = work[: chunk.size]
+                np.multiply(chunk, a[k], out=buf)
+                np.add(buf, b[k], out=buf)
+                np.right_shift(buf, _SHIFT, out=buf)
+                hashed[lo : lo + chunk.size] = buf
+            sig[present, k] = np.minimum.reduceat(hashed, starts)
     return sig
 
 
 def lsh_buckets(sig: np.ndarray, bands: int, rows: int) -> Iterator[np.ndarray]:
     """Groups of row indices (two or more) that share all `rows` hashes of some band."""
-    empty = np.iinfo(np.uint64).max
+    empty = np.iinfo(np.uint32).max
     usable = np.flatnonzero(sig[:, 0] != empty)
     for band in range(bands):
-        part = sig[usable, band * rows : (band + 1) * rows]
+        part = sig[usable, band * rows : (band + 1) * rows].astype(np.uint64)
         key = np.zeros(len(usable), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for column in range(rows):

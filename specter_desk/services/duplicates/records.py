@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -345,21 +346,35 @@ def is_generic_title(key: str) -> bool:
 
 def title_numbers(key: str) -> frozenset[str]:
     """Numbers a title names ('Part II', 'FOCUS 2', 'three doses'): other numbers, other works."""
-    found = set()
-    for token in _THOUSANDS.sub("", key).split():
-        m = _ORDINAL.match(token)
-        if token.isdigit():
-            found.add(token.lstrip("0") or "0")
-        elif m:
-            found.add(m.group(1))
-        elif token in _NUMBER_WORDS:
-            found.add(_NUMBER_WORDS[token])
+    tokens = key.split()
+    found = {_NUMBER_WORDS[t] for t in _NUMBER_WORDS.keys() & set(tokens)}
+    if _DIGITS.search(key):
+        for token in _THOUSANDS.sub("", key).split():
+            m = _ORDINAL.match(token)
+            if token.isdigit():
+                found.add(token.lstrip("0") or "0")
+            elif m:
+                found.add(m.group(1))
     return frozenset(found)
 
 
-def _markers(key: str, markers: tuple[str, ...]) -> frozenset[str]:
-    padded = f" {key} "
-    return frozenset(m for m in markers if f" {m} " in padded)
+def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
+    longest_first = sorted(markers, key=len, reverse=True)
+    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, longest_first)) + r")(?!\S)")
+
+
+_COMPANION = _marker_pattern(COMPANION_MARKERS)
+_FORM = _marker_pattern(FORM_MARKERS)
+
+
+def _markers(key: str, pattern: re.Pattern[str]) -> frozenset[str]:
+    """The markers a title key names, as whole words ('demo abstract' -> demo, abstract)."""
+    found = set()
+    at = 0
+    while (m := pattern.search(key, at)) is not None:
+        found.add(m.group(0))
+        at = m.start() + 1  # overlapping: 'extended abstract' also names 'abstract'
+    return frozenset(found)
 
 
 def surname_key(name: str) -> str:
@@ -392,10 +407,15 @@ class Author:
 
 def author_of(creator: dict[str, str]) -> Author:
     """The comparable parts of a Zotero-style creator dict."""
-    last = creator.get("lastName")
-    first = creator.get("firstName") or ""
+    return _author(
+        creator.get("lastName") or "", creator.get("firstName") or "", creator.get("name") or ""
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def _author(last: str, first: str, name: str) -> Author:
     if not last:
-        last, first = _split_single_name(creator.get("name") or "")
+        last, first = _split_single_name(name)
     given = strip_diacritics(first.strip())
     words = _LETTERS.sub(" ", given.lower()).split()
     return Author(surname_key(last), max(words, key=len) if words else "", given[:1].lower())
@@ -509,8 +529,8 @@ class Record:
             venues=venue_forms(venue),
             venue_kind=venue_kind(venue),
             numbers=title_numbers(title),
-            companion=_markers(title, COMPANION_MARKERS),
-            forms=_markers(title, FORM_MARKERS),
+            companion=_markers(title, _COMPANION),
+            forms=_markers(title, _FORM),
             vector=vector,
         )
 

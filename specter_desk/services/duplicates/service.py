@@ -140,7 +140,8 @@ def _best_matches(
         for k, p in library.items()
     }
     mark_recurring(lib_records.values())  # the candidates hold every record of a title
-    apart = {(a, b) for a, b, _, _ in store.distinct_pairs()} if library else set()
+    incoming_keys = [p.key for p in incoming]
+    apart = {(a, b) for a, b, _, _ in store.distinct_pairs(incoming_keys)} if library else set()
     matches = []
     for i, paper in enumerate(incoming):
         vector = _unit(vectors[i]) if vectors is not None else None

@@ -118,6 +118,7 @@ def venue_key(venue: str) -> str:
     return " ".join(w for w in words if w not in _STOP and not _NUMBERISH.match(w))
 
 
+@lru_cache(maxsize=1 << 14)
 def venue_forms(venue: str) -> tuple[str, ...]:
     """The venue's names as keys: each '='-separated alternative, with and without a subtitle.
 
@@ -145,6 +146,7 @@ def same_venues(a: tuple[str, ...], b: tuple[str, ...]) -> bool | None:
     return False if all(x is False for x in answers) else None
 
 
+@lru_cache(maxsize=1 << 14)
 def venue_kind(venue: str) -> str:
     """'journal', 'conference', 'preprint' or '' (unknown or both) from the venue's words."""
     words = set(normalize_title(venue).split())
