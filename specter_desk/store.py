@@ -602,9 +602,7 @@ class Store:
                 removed += cur.rowcount
         return removed
 
-    def distinct_pairs(
-        self, keys: Iterable[str] | None = None
-    ) -> list[tuple[str, str, str, str]]:
+    def distinct_pairs(self, keys: Iterable[str] | None = None) -> list[tuple[str, str, str, str]]:
         """(key_a, key_b, marked_at, source) marked "not duplicates", key_a < key_b: every pair,
         or those that involve one of keys."""
         sql = "SELECT key_a, key_b, marked_at, source FROM distinct_pairs"
