@@ -407,3 +407,14 @@ def test_a_bracketed_medline_title_with_a_language_note_keeps_its_title():
     b = record("B", "[Fast track surgery in lung cancer] LA: Chi", "Zhao, Lei", year=2010)
     assert Record.from_paper(b).title == "fast track surgery in lung cancer"
     assert pairs_of(detect_duplicates([a, b])) == {frozenset(("A", "B"))}
+
+
+def test_an_author_list_in_one_name_field_is_one_author_per_person(tmp_path):
+    names = "M. Kearns, Y. Mansour, and A. Ng"
+    assert Record.from_paper(record("A", "t")).surnames == ()
+    single = Paper(key="S", title="t", creators=[{"name": names}])
+    assert Record.from_paper(single).surnames == ("kearns", "mansour", "ng")
+    path = tmp_path / "citations.jsonl"
+    path.write_text(json.dumps({"key": "B", "title": "t", "authors": "Kearns, M. and Ng, A."}))
+    [paper] = read_file(path, library="x").papers
+    assert Record.from_paper(paper).surnames == ("kearns", "ng")

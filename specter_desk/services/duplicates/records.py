@@ -405,6 +405,21 @@ class Author:
     initial: str
 
 
+_NAME_LIST = re.compile(r"\s*;\s*|\s+and\s+|\s*&\s*")
+
+
+def _one_per_person(creator: dict[str, str]) -> list[dict[str, str]]:
+    """A single-field creator that holds a list ('M. Kearns, Y. Mansour and A. Ng') as one
+    creator per person; any other creator as it is."""
+    name = creator.get("name") or ""
+    if creator.get("lastName") or not _NAME_LIST.search(name) and name.count(",") < 2:
+        return [creator]
+    parts = [p for p in _NAME_LIST.split(name) if p.strip()]
+    if len(parts) == 1 or all("," in p for p in parts):  # "Last, F." entries stay whole
+        return [{"name": p} for p in parts] if len(parts) > 1 else [creator]
+    return [{"name": q.strip()} for p in parts for q in p.split(",") if q.strip()]
+
+
 def author_of(creator: dict[str, str]) -> Author:
     """The comparable parts of a Zotero-style creator dict."""
     return _author(
@@ -504,7 +519,11 @@ class Record:
         title = title_key(paper.title)
         tokens = title.split()
         authors = tuple(
-            a for a in (author_of(c) for c in paper.creators if isinstance(c, dict)) if a.surname
+            a
+            for c in paper.creators
+            if isinstance(c, dict)
+            for a in (author_of(c) for c in _one_per_person(c))
+            if a.surname
         )
         family = _TYPE_FAMILY.get(paper.item_type, paper.item_type or "")
         is_preprint = family in PREPRINT_FAMILIES or bool(
