@@ -10,7 +10,7 @@ large one), so candidate pairs grow linearly with the number of records.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from .minhash import lsh_buckets, signatures
@@ -118,14 +118,17 @@ def candidate_pairs(
     records: list[Record], *, extra: Iterable[tuple[int, int]] = (), minhash: bool = True
 ) -> set[tuple[int, int]]:
     """Index pairs (i < j) worth scoring (minhash=False: the exact keys alone, to compare)."""
-    blocks: dict[str, list[int]] = defaultdict(list)
+    first: dict[str, int] = {}  # most keys belong to one record: no list for them
+    blocks: dict[str, list[int]] = {}
     for i, (record, rare) in enumerate(zip(records, rare_tokens(records), strict=True)):
         for key in set(blocking_keys(record, rare)):  # two authors may share a surname
-            blocks[key].append(i)
+            if key in first:
+                blocks.setdefault(key, [first[key]]).append(i)
+            else:
+                first[key] = i
     pairs: set[tuple[int, int]] = set()
     for members in blocks.values():
-        if len(members) > 1:
-            pairs.update(_block_pairs(members, records))
+        pairs.update(_block_pairs(members, records))
     if minhash and len(records) > 1:
         pairs |= minhash_pairs(records)
     pairs.update((i, j) if i < j else (j, i) for i, j in extra if i != j)

@@ -487,6 +487,7 @@ class Record:
     tokens: frozenset[str]
     generic: bool
     authors: tuple[Author, ...]
+    surnames: tuple[str, ...]
     year: int | None
     family: str
     is_preprint: bool
@@ -505,10 +506,6 @@ class Record:
     @property
     def key(self) -> str:
         return self.paper.key
-
-    @property
-    def surnames(self) -> tuple[str, ...]:
-        return tuple(a.surname for a in self.authors)
 
     @property
     def generic_or_recurring(self) -> bool:
@@ -538,6 +535,7 @@ class Record:
             tokens=frozenset(tokens),
             generic=is_generic_title(title),
             authors=authors,
+            surnames=tuple(a.surname for a in authors),
             year=paper.year,
             family="" if family in UNTYPED else family,
             is_preprint=is_preprint,
