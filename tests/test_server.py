@@ -337,8 +337,9 @@ def test_duplicates_lists_versions_apart_and_remembers_not_duplicates(bridge, pa
         assert bridge.client.get("/v1/duplicates/distinct").json() == {"pairs": []}
     finally:
         store.mark_deleted(["DUPCOPY2", "PREPRINT2"])
-    one = bridge.client.post("/v1/duplicates/distinct", json={"keys": ["X"]})
-    assert one.status_code == 422 and error_code(one) == "bad_request"
+    for keys in (["X"], ["X", "X"]):
+        refused = bridge.client.post("/v1/duplicates/distinct", json={"keys": keys})
+        assert refused.status_code == 422 and error_code(refused) == "bad_request"
     unknown = bridge.client.post("/v1/duplicates/distinct", json={"keys": [original.key, "NOPE"]})
     assert unknown.status_code == 404 and "NOPE" in unknown.json()["error"]["message"]
 

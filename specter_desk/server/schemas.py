@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 # Caps on what one request may ask for (bigger values are refused with 422 bad_request).
 MAX_K = 100
@@ -220,12 +220,20 @@ class DuplicateCheck(Model):
 class DistinctRequest(Model):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    keys: list[str] = Field(
+    keys: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=2,
         max_length=MAX_CHECK_ITEMS,
+        json_schema_extra={"uniqueItems": True},
         description="Paper keys that are different works: every pair among them is marked",
     )
     distinct: bool = Field(True, description="false forgets the mark")
+
+    @field_validator("keys")
+    @classmethod
+    def _unique(cls, keys: list[str]) -> list[str]:
+        if len(set(keys)) != len(keys):
+            raise ValueError("keys must be different")
+        return keys
 
 
 class Distinct(Model):
