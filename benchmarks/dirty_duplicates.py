@@ -119,9 +119,9 @@ def main() -> None:
     )
     print(
         "| blocking | candidate pairs / record | max | dirty pairs blocked | all gold blocked "
-        "| pairwise P / R / F1 | dirty pairs found | seconds |"
+        "| pairwise P | R | F1 | dirty pairs found | seconds |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     records = build_records(papers)
     for label, minhash in (("exact keys only", False), ("exact keys + MinHash", True)):
         start = time.perf_counter()

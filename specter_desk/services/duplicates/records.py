@@ -365,6 +365,8 @@ def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
 
 _COMPANION = _marker_pattern(COMPANION_MARKERS)
 _FORM = _marker_pattern(FORM_MARKERS)
+_MARKER_WORDS = frozenset(w for m in COMPANION_MARKERS + FORM_MARKERS for w in m.split())
+_NONE: frozenset[str] = frozenset()
 
 
 def _markers(key: str, pattern: re.Pattern[str]) -> frozenset[str]:
@@ -529,6 +531,7 @@ class Record:
         raw = paper.raw or {}
         venue = paper.venue or str(_raw_field(raw, VENUE_FIELDS) or "")
         pages = _raw_field(raw, PAGE_FIELDS)
+        marked = not _MARKER_WORDS.isdisjoint(tokens)
         return cls(
             paper=paper,
             title=title,
@@ -546,8 +549,8 @@ class Record:
             venues=venue_forms(venue),
             venue_kind=venue_kind(venue),
             numbers=title_numbers(title),
-            companion=_markers(title, _COMPANION),
-            forms=_markers(title, _FORM),
+            companion=_markers(title, _COMPANION) if marked else _NONE,
+            forms=_markers(title, _FORM) if marked else _NONE,
             vector=vector,
         )
 
