@@ -398,8 +398,6 @@ def show_errors(name, papers, ours, gold, limit, scored=None, records=None) -> N
 
 # -- scale --------------------------------------------------------------------------------------
 
-WORDS = None
-
 
 def synthetic(n: int, seed: int = 7) -> tuple[list[Paper], set[tuple[str, str]]]:
     """n records: ~10% are planted duplicates (typos, case, punctuation, initials, preprints)."""

@@ -15,7 +15,8 @@ from specter_desk.services.duplicates import (
     title_similarity,
 )
 from specter_desk.services.duplicates.blocking import candidate_pairs
-from specter_desk.services.duplicates.records import first_page, surname_key, title_key
+from specter_desk.services.duplicates.records import first_page, surname_key
+from specter_desk.services.duplicates.titles import title_key
 
 TITLE = "Deep contextual embeddings for scientific document similarity"
 

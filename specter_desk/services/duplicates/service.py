@@ -21,8 +21,9 @@ from .detector import (
     _unit,
     detect_duplicates,
 )
-from .records import Record, mark_recurring, title_key
+from .records import Record, mark_recurring
 from .scoring import DUPLICATE, score_pair
+from .titles import title_key
 
 _PREFIX = 20  # characters of the normalised title used for indexed prefix lookups
 
