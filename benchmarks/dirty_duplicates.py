@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import add_data_option  # noqa: E402  (also puts the repository on sys.path)
 from quality_duplicates import (  # noqa: E402
     blocking_figures,
     cluster_pairs,
@@ -102,9 +102,8 @@ def dirty_set(papers: list[Paper], groups: list[list[str]], copies: int, seed: i
 
 
 def main() -> None:
-    here = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(here.parent / "shared" / "data"))
+    add_data_option(parser)
     parser.add_argument("--copies", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--min-score", type=float, default=0.9)

@@ -19,7 +19,7 @@ from ..services.duplicates import (
     mark_distinct,
 )
 from ..sync.files import read_file
-from .app import app, console, notice, one_line_errors, open_desk, print_json, progress_bar
+from .app import app, console, notice, open_desk, print_json, progress_bar
 
 duplicates_app = typer.Typer(
     help="Find papers that are in the library more than once, or already there before an import.",
@@ -49,7 +49,6 @@ def _index(desk: Desk, use: bool) -> PaperIndex | None:
 
 
 @duplicates_app.callback(invoke_without_command=True)
-@one_line_errors
 def duplicates(
     ctx: typer.Context,
     min_score: float = MinScoreOpt,
@@ -119,7 +118,6 @@ def _render(clusters: list[DuplicateCluster]) -> None:
 
 
 @duplicates_app.command("distinct")
-@one_line_errors
 def distinct(
     keys: list[str] = typer.Argument(None, help="Two or more paper keys that are different works."),
     undo: bool = typer.Option(False, "--undo", help="Forget the mark: they may be duplicates."),
@@ -153,7 +151,6 @@ def distinct(
 
 
 @duplicates_app.command("check")
-@one_line_errors
 def check(
     file: Path = typer.Argument(..., help="A BibTeX, RIS, CSL-JSON or JSONL file to import."),
     min_score: float = MinScoreOpt,
