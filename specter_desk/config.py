@@ -33,6 +33,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "local_url": "http://localhost:23119",
         "sqlite_path": "",
         "source": "",  # what `sync` and the daemon read: local, sqlite, user, group:ID; "": auto
+        "profile": "",  # the Zotero profile folder `setup` put the plugin into ("": find it)
     },
     # ef_search 0: auto; dtype f16 halves the index's size and memory (recall measured in
     # benchmarks/RESULTS.md)

@@ -227,13 +227,39 @@ def _service(desk: Desk) -> Check:
 
 
 def _plugin(desk: Desk) -> Check:
-    from .sync.zotero_app import find_profiles, installed_plugin
+    from .sync.zotero_app import PLUGIN_FILE, find_profiles, installed_plugin, plugin_state
 
-    profiles = find_profiles()
-    found = [p for p in profiles if installed_plugin(p.path)]
-    if found:
-        return Check("plugin", "ok", f"in the Zotero profile {found[0].path}")
+    manual = "in Zotero: Tools -> Plugins -> gear menu -> Install Plugin From File..."
+    configured = desk.config.get("zotero", "profile")  # where setup put it
+    profiles = [Path(configured).expanduser()] if configured else [p.path for p in find_profiles()]
     if not profiles:
-        return Check("plugin", "warn", "no Zotero profile found", "install it: specter-desk setup")
-    where = Path(profiles[0].path)
-    return Check("plugin", "warn", f"not in the Zotero profile {where}", "specter-desk setup")
+        return Check(
+            "plugin", "warn", "no Zotero profile found", f"specter-desk setup, or {manual}"
+        )
+    states = {path: plugin_state(path) for path in profiles}
+    best = next((p for p, s in states.items() if s == "active"), None) or next(
+        (p for p, s in states.items() if s != "absent"), profiles[0]
+    )
+    state = states[best]
+    if state == "active":
+        return Check("plugin", "ok", f"active in the Zotero profile {best}")
+    if state == "off":
+        return Check(
+            "plugin", "warn", f"installed in {best} but switched off",
+            "in Zotero: Tools -> Plugins, switch specter-desk on",
+        )  # fmt: skip
+    if state == "incompatible":
+        return Check(
+            "plugin", "warn", f"installed in {best}, but this Zotero version is outside its range",
+            "update specter-desk (pip install -U specter-desk), then specter-desk setup",
+        )  # fmt: skip
+    if state == "pending":
+        target = installed_plugin(best)
+        return Check(
+            "plugin", "warn", f"{target} is there, but Zotero has not registered it",
+            f"restart Zotero; if it stays missing: {manual} -> {target}",
+        )  # fmt: skip
+    return Check(
+        "plugin", "warn", f"not in the Zotero profile {best}",
+        f"specter-desk setup (or {manual} -> {PLUGIN_FILE})",
+    )  # fmt: skip

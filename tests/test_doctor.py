@@ -36,6 +36,11 @@ def test_a_fresh_install_gets_a_fix_for_every_missing_piece(home, machine):
     }  # fmt: skip
     assert checks["service"]["state"] == "warn" and checks["service"]["fix"]
     assert checks["plugin"]["state"] == "warn" and "setup" in checks["plugin"]["fix"]
+    assert checks["plugin"]["detail"] == "no Zotero profile found"
+    profile = zotero_profile(machine)  # Zotero installed, the plugin not yet
+    plugin = doctor("--offline")[1]["plugin"]
+    assert plugin["state"] == "warn" and plugin["detail"] == f"not in the Zotero profile {profile}"
+    assert plugin["fix"].startswith("specter-desk setup (or in Zotero: Tools -> Plugins")
     assert checks["index backend"]["state"] == "ok"
     text = runner.invoke(app, ["doctor"]).output
     assert "fix: specter-desk model download specter2" in " ".join(text.split())
@@ -48,7 +53,18 @@ def test_after_setup_doctor_checks_the_key_and_the_plugin(home, web, ring, machi
     code, checks = doctor()
     assert checks["Zotero"]["state"] == "ok"
     assert checks["Zotero"]["detail"] == "web API key of fake-user (user 475425)"
-    assert checks["plugin"]["state"] == "ok" and str(profile) in checks["plugin"]["detail"]
+    plugin = checks["plugin"]  # copied; Zotero registers it at its next start
+    assert plugin["state"] == "warn" and "has not registered it" in plugin["detail"]
+    assert plugin["fix"].startswith("restart Zotero")
+    for record, state, words in (
+        ({"active": True}, "ok", "active in the Zotero profile"),
+        ({"active": False, "userDisabled": True}, "warn", "switched off"),
+        ({"active": False, "appDisabled": True}, "warn", "outside its range"),
+    ):  # what Zotero writes into extensions.json at its start
+        addon = {"id": "specter-desk@specter-desk.org", "location": "app-profile", **record}
+        (profile / "extensions.json").write_text(json.dumps({"addons": [addon]}))
+        plugin = doctor("--offline")[1]["plugin"]
+        assert plugin["state"] == state and words in plugin["detail"], plugin
     assert checks["model tiny"]["detail"].endswith("(active)")
     web.api_key = "rotated-key"  # the key was revoked on zotero.org
     code, checks = doctor()

@@ -189,6 +189,13 @@ def test_the_plugin_goes_into_the_zotero_profile_or_says_how(home, machine, tiny
         manifest = json.loads(xpi.read("manifest.json"))
     assert manifest["applications"]["zotero"]["id"] == PLUGIN.removesuffix(".xpi")
     assert (home / "bridge-token").exists()  # what the plugin reads to reach the daemon
+    # a profile where Zotero already registered another plugin: Zotero will not look for a
+    # new file there (measured with Zotero 10), so setup says how to install it by hand
+    other = {"id": "zotero-better-bibtex@iris-advies.com", "location": "app-profile"}
+    (profile / "extensions.json").write_text(json.dumps({"addons": [other]}))
+    plugin = steps(setup("--zotero", "skip", "--model", "tiny", "--no-service"))["plugin"]
+    assert plugin["state"] == "warn" and "already has plugins" in plugin["detail"]
+    assert plugin["fix"].endswith(f"Install Plugin From File... -> {target}")
 
 
 def test_bad_flags_are_one_line_errors(home, machine):

@@ -25,7 +25,13 @@ from ..server.token import ensure_token
 from ..switch import advance_switch, pending_switch, request_switch
 from ..sync import run_sync
 from ..sync.credentials import load_credentials, save_credentials
-from ..sync.zotero_app import find_profiles, install_plugin, plugin_xpi, probe_local_api
+from ..sync.zotero_app import (
+    find_profiles,
+    install_plugin,
+    other_plugins,
+    plugin_xpi,
+    probe_local_api,
+)
 from ..sync.zotero_web import KEYS_URL, check_api_key
 from .app import app, console, open_desk, print_json, progress_bar, stage_progress
 
@@ -300,6 +306,16 @@ def plugin_step(desk: Desk, ask: Asker, install: bool, profile: Path | None) -> 
     if profile is None:
         return Step("plugin", "warn", "no Zotero profile found on this computer", manual)
     target = install_plugin(profile, xpi)
+    save_settings(desk.paths, {"zotero": {"profile": str(profile)}})  # for doctor
+    others = other_plugins(profile)
+    if others:  # measured with Zotero 10: it does not look for new files in such a profile
+        return Step(
+            "plugin",
+            "warn",
+            f"copied to {target}, but this profile already has plugins ({', '.join(others)}) "
+            "and Zotero does not pick up a new file there by itself",
+            f"in Zotero: Tools -> Plugins -> gear menu -> Install Plugin From File... -> {target}",
+        )
     return Step(
         "plugin",
         "ok",

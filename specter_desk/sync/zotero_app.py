@@ -164,6 +164,39 @@ def installed_plugin(profile: Path) -> Path | None:
     return target if target.is_file() else None
 
 
+def registered_addons(profile: Path) -> dict[str, dict]:
+    """{add-on id: Zotero's record} from the profile's extensions.json (what Zotero knows)."""
+    try:
+        data = json.loads((profile / "extensions.json").read_text(encoding="utf-8"))
+        return {a["id"]: a for a in data.get("addons", []) if isinstance(a, dict) and "id" in a}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+
+
+def plugin_state(profile: Path) -> str:
+    """The plugin in a profile as Zotero recorded it at its last start: "active", "off"
+    (switched off by the user, or not yet switched on), "incompatible" (this Zotero version is
+    outside the plugin's range), "pending" (the file is there, Zotero has not registered it),
+    or "absent"."""
+    record = registered_addons(profile).get(PLUGIN_ID)
+    if record is None:
+        return "pending" if installed_plugin(profile) else "absent"
+    if record.get("appDisabled"):
+        return "incompatible"
+    if record.get("active"):
+        return "active"
+    return "off"
+
+
+def other_plugins(profile: Path) -> list[str]:
+    """Plugins (other than ours) that Zotero has registered from this profile's folder."""
+    return sorted(
+        addon_id
+        for addon_id, record in registered_addons(profile).items()
+        if addon_id != PLUGIN_ID and record.get("location") == "app-profile"
+    )
+
+
 def install_plugin(profile: Path, xpi: Path) -> Path:
     """Copy the .xpi into the profile as extensions/<id>.xpi (Zotero loads it at start)."""
     if not profile.is_dir():

@@ -1,158 +1,79 @@
-"""`specter-desk setup --non-interactive` against a real Zotero 10 (../shared/zotero-real):
-the local API found, the first sync and embedding, the plugin put into the Zotero profile and
-picked up by Zotero at its next start.
+"""`specter-desk setup --non-interactive` against a real Zotero 10 with its local API on: the
+local API found, the first sync and embedding, and the plugin put into Zotero's profile by
+setup itself (Zotero starts with the test helper plugin only).
 
-This file brings its own start/stop fixture (run.sh on a free port, profile and data under
-the test's temp dir); it skips when ZOTERO_APP is not set.
-"""
+Zotero (Firefox's add-on manager, XPIProvider `scanForChanges`) looks for new files in a
+profile's extensions folder only when it knows of no add-on yet, at the first start of a new
+Zotero build, or when `extensions.startupScanScopes` includes the profile (default 0). A
+profile that already has a plugin (here the helper) therefore ignores the file setup copies:
+setup says so and gives the manual way, and this test follows that way."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import zipfile
-from pathlib import Path
+from collections.abc import Iterator
 
-import httpx
 import pytest
 
-RUN = Path(__file__).resolve().parents[3] / "shared" / "zotero-real" / "run.sh"
-PLUGIN_ID = "specter-desk@specter-desk.org"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.environ.get("ZOTERO_APP") or not RUN.exists(),
-        reason="needs a real Zotero: set ZOTERO_APP (see ../shared/zotero-real/README.md)",
-    ),
-]
+from .harness import HELPER_ID, PRODUCT_ID, Daemon, ZoteroApp, free_port, sha256, wait_until
+from .library import connector_item, papers
 
-PAPERS = [
-    ("Graph attention networks", "We present graph attention networks (GATs), neural network "
-     "architectures that operate on graph-structured data.", "2018"),
-    ("Attention is all you need", "The dominant sequence transduction models are based on "
-     "complex recurrent or convolutional neural networks.", "2017"),
-    ("Deep residual learning for image recognition", "Deeper neural networks are more "
-     "difficult to train. We present a residual learning framework.", "2016"),
-]  # fmt: skip
+PAPERS = 3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="module")
+def zotero(tmp_path_factory, zotero_app, helper_xpi) -> Iterator[ZoteroApp]:
+    """A real Zotero with the helper plugin only: the product plugin is setup's to install."""
+    root = tmp_path_factory.mktemp("setup") / "zotero"
+    app = ZoteroApp(app=zotero_app, root=root, port=free_port(), xpis=[helper_xpi])
+    app.start()
+    yield app
+    app.stop()
 
 
-class RealZotero:
-    def __init__(self, root: Path):
-        self.port = free_port()
-        self.profile = root / "profile"
-        self.data = root / "data"
-        self.env = {**os.environ, "ZOTERO_PORT": str(self.port)}
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        subprocess.run(
-            [str(RUN), "start", str(self.profile), str(self.data)],
-            env=self.env, check=True, timeout=180, capture_output=True,
-        )  # fmt: skip
-        # /connector/ping answers before a fresh profile has finished its first start (the
-        # local API can take many seconds more on a busy machine): wait for the local API
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/users/0/items?limit=1", timeout=30).is_success:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        raise AssertionError(f"Zotero's local API at {self.url} never answered")
-
-    def stop(self) -> None:
-        subprocess.run(
-            [str(RUN), "stop", str(self.profile)], env=self.env, timeout=120, capture_output=True
-        )
-
-    def save_items(self, papers) -> None:
-        items = [
-            {"itemType": "journalArticle", "title": t, "abstractNote": a, "date": y}
-            for t, a, y in papers
-        ]
-        for _ in range(5):  # the first save after a start can fail (500) while Zotero settles
-            response = httpx.post(
-                f"{self.url}/connector/saveItems",
-                json={"uri": "http://example.org/setup-test", "items": items},
-                timeout=60,
-            )
-            if response.status_code != 500:
-                break
-            time.sleep(2)
-        assert response.status_code == 201, response.text
-
-    def addons(self) -> dict[str, dict]:
-        path = self.profile / "extensions.json"
-        if not path.exists():
-            return {}
-        return {a["id"]: a for a in json.loads(path.read_text())["addons"]}
+def plugin_check(cli: Daemon) -> dict:
+    """doctor's plugin check (what Zotero recorded in the profile)."""
+    checks = cli.cli_json("doctor", "--offline")["checks"]
+    return next(c for c in checks if c["check"] == "plugin")
 
 
-@pytest.fixture
-def zotero(tmp_path):
-    server = RealZotero(tmp_path / "zotero")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def test_setup_non_interactive_against_a_real_zotero(zotero, tmp_path):
-    zotero.save_items(PAPERS)
-    home = tmp_path / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPECTER_DESK_", "ZOTERO_"))}
-    env.update(
-        SPECTER_DESK_HOME=str(home),
-        SPECTER_DESK_NO_KEYRING="1",
-        HOME=str(tmp_path / "user"),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "specter_desk", "setup", "--non-interactive", "--json",
-         "--zotero-url", zotero.url, "--model", "minilm", "--no-service",
-         "--zotero-profile", str(zotero.profile)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr + result.stdout
-    report = json.loads(result.stdout)
-    steps = {s["name"]: s for s in report["steps"]}
+def test_setup_non_interactive_against_a_real_zotero(zotero, tmp_path, product_xpi):
+    zotero.save_items(connector_item(p) for p in papers()[:PAPERS])
+    assert zotero.run("addon", id=PRODUCT_ID) is None  # not installed yet
+    # a new user: empty data dir and HOME, no keyring, no model chosen by the environment
+    cli = Daemon.create(tmp_path / "home", HOME=str(tmp_path / "user"), SPECTER_DESK_NO_KEYRING="1")
+    del cli.env["SPECTER_DESK_MODEL"]
+    steps = cli.cli_json(
+        "setup", "--non-interactive", "--zotero-url", zotero.url, "--model", "minilm",
+        "--no-service", "--zotero-profile", str(zotero.profile),
+    )["steps"]  # fmt: skip
+    steps = {s["name"]: s for s in steps}
     assert steps["Zotero"]["detail"].startswith(f"Zotero 10.0.0 answers at {zotero.url}")
-    assert steps["first sync"]["detail"].startswith("3 papers from local; 3 embedded with minilm")
-    xpi = zotero.profile / "extensions" / f"{PLUGIN_ID}.xpi"
-    assert steps["plugin"]["detail"] == f"copied to {xpi}"
+    assert steps["first sync"]["detail"].startswith(
+        f"{PAPERS} papers from local; {PAPERS} embedded with minilm"
+    )
+    related = cli.cli_json("related", papers()[0]["title"], "-k", "2")["related"]
+    assert len(related) == 2  # the library is synced and embedded
 
-    status = subprocess.run(
-        [sys.executable, "-m", "specter_desk", "related", "Graph attention networks", "--json",
-         "-k", "2"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert status.returncode == 0, status.stderr
-    assert len(json.loads(status.stdout)["related"]) == 2
+    xpi = zotero.profile / "extensions" / f"{PRODUCT_ID}.xpi"
+    assert sha256(xpi) == sha256(product_xpi)  # setup copied the plugin `make xpi` builds
+    plugin = steps["plugin"]  # the helper is registered there, so setup says what to do
+    assert plugin["state"] == "warn" and plugin["detail"].startswith(f"copied to {xpi}")
+    assert HELPER_ID in plugin["detail"]
+    assert plugin["fix"].endswith(f"Install Plugin From File... -> {xpi}")
 
-    # Zotero registers the plugin from the profile at its next start
-    zotero.stop()
-    zotero.start()
-    addon = zotero.addons().get(PLUGIN_ID)
-    assert addon is not None and addon["location"] == "app-profile"
-    with zipfile.ZipFile(xpi) as archive:
-        declared = json.loads(archive.read("manifest.json"))["applications"]["zotero"]
-    if declared["strict_max_version"].split(".")[0] in ("10", "*"):
-        assert addon["active"], addon
-    else:  # a manifest that stops below Zotero 10: Zotero keeps it off, and says why
-        assert addon["appDisabled"] and not addon["active"]
+    zotero.restart()
+    assert zotero.run("addon", id=PRODUCT_ID) is None  # ignored, as setup said
+    check = plugin_check(cli)
+    assert check["state"] == "warn" and "has not registered it" in check["detail"], check
+    assert "Install Plugin From File" in check["fix"]
+
+    addon = zotero.run("install_from_file", path=str(xpi))  # the fix setup printed
+    assert addon["isActive"] and not addon["appDisabled"], addon
+    check = wait_until(  # Zotero writes extensions.json shortly after
+        lambda: (c := plugin_check(cli))["state"] == "ok" and c, 60, "plugin active", every=1
+    )
+    assert check["detail"] == f"active in the Zotero profile {zotero.profile}"
+    zotero.restart()
+    addon = zotero.run("addon", id=PRODUCT_ID)
+    assert addon is not None and addon["isActive"], addon  # stays installed
+    assert f"Calling bootstrap method 'startup' for plugin {PRODUCT_ID}" in zotero.log()
