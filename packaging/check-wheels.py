@@ -21,7 +21,7 @@ anywhere, no compiler): such an sdist is built here once, the result must be a
 `py3-none-any` wheel, and the cell is resolved again with it (`--find-links`). An sdist that
 builds into a platform wheel fails the cell.
 
-    python packaging/check-wheels.py                 # the whole matrix, a table, exit 1 on a gap
+    python packaging/check-wheels.py                 # the whole matrix; exit 1 if a cell fails
     python packaging/check-wheels.py --platforms win_amd64 --pythons 3.13 --json
 """
 
