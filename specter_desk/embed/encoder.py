@@ -39,6 +39,11 @@ PACKED_TEXTS = 2048
 # Texts tokenised per pipeline step: on a GPU the next chunk is tokenised in a background
 # thread while this one runs, and results come back once per chunk (no sync per batch).
 CHUNK = {"cuda": 4096, "mps": 1024, "cpu": 1 << 30}
+# The first chunk of a call is small, so the device starts while the rest is tokenised;
+# chunks then double up to CHUNK.
+FIRST_CHUNK = 512
+# Texts per call of the Rust tokenizer when several threads tokenise one chunk.
+TOKENIZE_PART = 512
 DTYPES = ("float32", "float16", "bfloat16", "int8")
 PRECISIONS = ("auto", *DTYPES)
 
@@ -148,6 +153,10 @@ class Encoder:
         self._batch_size_asked = batch_size
         self._set_batching()
         self.chunk_size = CHUNK[kind]
+        # threads that tokenise a chunk (the Rust tokenizer runs without the GIL); on a CPU
+        # the model needs the cores
+        cores = os.cpu_count() or 1
+        self.tokenize_threads = min(4, max(1, cores // 4)) if kind == "cuda" else 1
         # CPU results are ready when computed; on an accelerator collect once per chunk
         self.sync_each_batch = kind == "cpu"
         self.compile = compile
@@ -169,6 +178,8 @@ class Encoder:
         self._forward_model = None
         self._packed_model: PackedBert | None = None
         self._tokenizer = None
+        self._rust_tokenizer = None
+        self._tokenize_pool: ThreadPoolExecutor | None = None
 
     def _set_batching(self) -> None:
         """Batch caps for the current path: real tokens when packed, padded tokens otherwise."""
@@ -324,15 +335,47 @@ class Encoder:
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text, truncated to the model's max length, unpadded."""
-        enc = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.spec.max_length,
-            padding=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
-        return enc["input_ids"]
+        texts = list(texts)
+        rust = self._rust()
+        if rust is None:  # a model with only a Python tokenizer
+            enc = self.tokenizer(
+                texts,
+                truncation=True,
+                max_length=self.spec.max_length,
+                padding=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )
+            return enc["input_ids"]
+        encode = getattr(rust, "encode_batch_fast", rust.encode_batch)  # fast: no offsets
+
+        def ids(part: list[str]) -> list[list[int]]:
+            return [e.ids for e in encode(part)]
+
+        if self.tokenize_threads < 2 or len(texts) <= TOKENIZE_PART:
+            return ids(texts)
+        with self._prefetch_lock:
+            if self._tokenize_pool is None:
+                self._tokenize_pool = ThreadPoolExecutor(
+                    self.tokenize_threads, thread_name_prefix="tokenize-part"
+                )
+        parts = [texts[i : i + TOKENIZE_PART] for i in range(0, len(texts), TOKENIZE_PART)]
+        return [row for part in self._tokenize_pool.map(ids, parts) for row in part]
+
+    def _rust(self):
+        """A copy of the fast tokenizer's Rust core set to truncate at the model's max length
+        (transformers' own call wraps every text in Python objects: as slow as tokenising)."""
+        if self._rust_tokenizer is None:
+            backend = getattr(self.tokenizer, "backend_tokenizer", None)
+            if backend is None:
+                return None
+            from tokenizers import Tokenizer
+
+            rust = Tokenizer.from_str(backend.to_str())
+            rust.enable_truncation(self.spec.max_length)
+            rust.no_padding()
+            self._rust_tokenizer = rust
+        return self._rust_tokenizer
 
     def encode(
         self,
@@ -365,15 +408,15 @@ class Encoder:
             torch.inference_mode(),
             precision,
         ):
+            bounds = self._chunks(total)
             ahead = self._take_prefetched(texts) or pool.submit(
-                self.tokenize, texts[: self.chunk_size]
+                self.tokenize, texts[: bounds[0][1]]
             )
             pending: tuple[list[int], list[torch.Tensor]] | None = None
-            for start in range(0, total, self.chunk_size):
+            for step, (start, _end) in enumerate(bounds):
                 ids = ahead.result()
-                nxt = start + self.chunk_size
-                if nxt < total:  # tokenise the next chunk while this one runs
-                    ahead = pool.submit(self.tokenize, texts[nxt : nxt + self.chunk_size])
+                if step + 1 < len(bounds):  # tokenise the next chunk while this one runs
+                    ahead = pool.submit(self.tokenize, texts[slice(*bounds[step + 1])])
                 elif then:  # ... or the next call's first chunk
                     self._prefetch(then)
                 rows: list[int] = []
@@ -401,11 +444,23 @@ class Encoder:
                     on_progress(done, total)
         return out
 
+    def _chunks(self, total: int) -> list[tuple[int, int]]:
+        """(start, end) of each chunk: FIRST_CHUNK texts, then doubling up to chunk_size."""
+        bounds: list[tuple[int, int]] = []
+        size = min(self.chunk_size, FIRST_CHUNK)
+        start = 0
+        while start < total:
+            bounds.append((start, min(total, start + size)))
+            start += size
+            size = min(self.chunk_size, 2 * size)
+        return bounds
+
     def _prefetch(self, texts: Sequence[str]) -> None:
         with self._prefetch_lock:
             if self._prefetch_pool is None:  # outlives calls: a call's own pool joins on exit
                 self._prefetch_pool = ThreadPoolExecutor(1, thread_name_prefix="tokenize-next")
-            future = self._prefetch_pool.submit(self.tokenize, texts[: self.chunk_size])
+            first = self._chunks(len(texts))[0][1] if texts else 0
+            future = self._prefetch_pool.submit(self.tokenize, texts[:first])
             self._prefetched = (texts, future)
 
     def _take_prefetched(self, texts: Sequence[str]):
