@@ -238,7 +238,7 @@ def tokenizer_rates(enc: Encoder, texts: list[str]) -> dict:
             sample, truncation=True, max_length=enc.spec.max_length
         )["input_ids"],
         "rust encode_batch_fast, one call": lambda: enc._rust().encode_batch_fast(sample),
-        f"encoder.tokenize ({enc.tokenize_threads} threads)": lambda: enc.tokenize(sample),
+        "encoder.tokenize": lambda: enc.tokenize(sample),
     }
     for label, call in calls.items():
         call()

@@ -42,8 +42,6 @@ CHUNK = {"cuda": 4096, "mps": 1024, "cpu": 1 << 30}
 # The first chunk of a call is small, so the device starts while the rest is tokenised;
 # chunks then double up to CHUNK.
 FIRST_CHUNK = 512
-# Texts per call of the Rust tokenizer when several threads tokenise one chunk.
-TOKENIZE_PART = 512
 DTYPES = ("float32", "float16", "bfloat16", "int8")
 PRECISIONS = ("auto", *DTYPES)
 
@@ -153,10 +151,6 @@ class Encoder:
         self._batch_size_asked = batch_size
         self._set_batching()
         self.chunk_size = CHUNK[kind]
-        # threads that tokenise a chunk (the Rust tokenizer runs without the GIL); on a CPU
-        # the model needs the cores
-        cores = os.cpu_count() or 1
-        self.tokenize_threads = min(4, max(1, cores // 4)) if kind == "cuda" else 1
         # CPU results are ready when computed; on an accelerator collect once per chunk
         self.sync_each_batch = kind == "cpu"
         self.compile = compile
@@ -179,7 +173,6 @@ class Encoder:
         self._packed_model: PackedBert | None = None
         self._tokenizer = None
         self._rust_tokenizer = None
-        self._tokenize_pool: ThreadPoolExecutor | None = None
 
     def _set_batching(self) -> None:
         """Batch caps for the current path: real tokens when packed, padded tokens otherwise."""
@@ -347,20 +340,9 @@ class Encoder:
                 return_token_type_ids=False,
             )
             return enc["input_ids"]
+        # one call: the Rust side tokenises in parallel on every core, without the GIL
         encode = getattr(rust, "encode_batch_fast", rust.encode_batch)  # fast: no offsets
-
-        def ids(part: list[str]) -> list[list[int]]:
-            return [e.ids for e in encode(part)]
-
-        if self.tokenize_threads < 2 or len(texts) <= TOKENIZE_PART:
-            return ids(texts)
-        with self._prefetch_lock:
-            if self._tokenize_pool is None:
-                self._tokenize_pool = ThreadPoolExecutor(
-                    self.tokenize_threads, thread_name_prefix="tokenize-part"
-                )
-        parts = [texts[i : i + TOKENIZE_PART] for i in range(0, len(texts), TOKENIZE_PART)]
-        return [row for part in self._tokenize_pool.map(ids, parts) for row in part]
+        return [e.ids for e in encode(texts)]
 
     def _rust(self):
         """A copy of the fast tokenizer's Rust core set to truncate at the model's max length
@@ -397,52 +379,56 @@ class Encoder:
         out = np.empty((total, self.dim), dtype=np.float32)
         if not total:
             return out
-        done = 0
         precision = (
             torch.autocast("cpu", dtype=torch.bfloat16)
             if self.autocast
             else contextlib.nullcontext()
         )
-        with (
-            ThreadPoolExecutor(1, thread_name_prefix="tokenize") as pool,
-            torch.inference_mode(),
-            precision,
-        ):
-            bounds = self._chunks(total)
-            ahead = self._take_prefetched(texts) or pool.submit(
-                self.tokenize, texts[: bounds[0][1]]
-            )
-            pending: tuple[list[int], list[torch.Tensor]] | None = None
-            for step, (start, _end) in enumerate(bounds):
-                ids = ahead.result()
-                if step + 1 < len(bounds):  # tokenise the next chunk while this one runs
-                    ahead = pool.submit(self.tokenize, texts[slice(*bounds[step + 1])])
-                elif then:  # ... or the next call's first chunk
-                    self._prefetch(then)
-                rows: list[int] = []
-                results: list[torch.Tensor] = []
-                for batch in self.batches([len(x) for x in ids]):
-                    pooled = self._run([ids[i] for i in batch])
-                    where = [start + i for i in batch]
-                    if self.sync_each_batch:
-                        out[where] = pooled.cpu().numpy()
-                        done += len(batch)
-                        if on_progress:
-                            on_progress(done, total)
-                    else:
-                        rows.extend(where)
-                        results.append(pooled)
-                # the device works on this chunk while the previous one is copied back
-                if pending is not None:
-                    done += self._collect(out, *pending)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="tokenize")
+        try:
+            with torch.inference_mode(), precision:
+                self._encode_chunks(texts, out, pool, on_progress, then)
+        finally:  # on an error, tokenising the rest is wasted work
+            pool.shutdown(wait=True, cancel_futures=True)
+        return out
+
+    def _encode_chunks(self, texts, out, pool, on_progress, then) -> None:
+        """The pipeline: the tokenizer thread works through the chunks in turn while the
+        device runs earlier ones; each chunk's vectors come back while the next one runs."""
+        total = len(texts)
+        bounds = self._chunks(total)
+        first = self._take_prefetched(texts) or pool.submit(self.tokenize, texts[: bounds[0][1]])
+        futures = [first] + [pool.submit(self.tokenize, texts[s:e]) for s, e in bounds[1:]]
+        done = 0
+        pending = None
+        for step, ((start, _end), future) in enumerate(zip(bounds, futures, strict=True)):
+            ids = future.result()
+            if then and step == len(bounds) - 1:  # the next call's first chunk, meanwhile
+                self._prefetch(then)
+            rows: list[int] = []
+            results = []
+            for batch in self.batches([len(x) for x in ids]):
+                pooled = self._run([ids[i] for i in batch])
+                where = [start + i for i in batch]
+                if self.sync_each_batch:
+                    out[where] = pooled.cpu().numpy()
+                    done += len(batch)
                     if on_progress:
                         on_progress(done, total)
-                pending = (rows, results) if results else None
+                else:
+                    rows.extend(where)
+                    results.append(pooled)
+            copying = (rows, *self._copy_back(results)) if results else None
+            # this chunk is queued: wait only for the previous one's copy, not for this one
             if pending is not None:
                 done += self._collect(out, *pending)
                 if on_progress:
                     on_progress(done, total)
-        return out
+            pending = copying
+        if pending is not None:
+            done += self._collect(out, *pending)
+            if on_progress:
+                on_progress(done, total)
 
     def _chunks(self, total: int) -> list[tuple[int, int]]:
         """(start, end) of each chunk: FIRST_CHUNK texts, then doubling up to chunk_size."""
@@ -471,11 +457,23 @@ class Encoder:
             future, self._prefetched = self._prefetched[1], None
             return future
 
-    @staticmethod
-    def _collect(out: np.ndarray, rows: list[int], results: list[torch.Tensor]) -> int:
+    def _copy_back(self, results: list[torch.Tensor]) -> tuple:
+        """Queue a chunk's vectors for the host: (host tensor, event that says they are there)."""
         import torch
 
-        out[rows] = torch.cat(results).cpu().numpy()
+        pooled = torch.cat(results)
+        if not self.device.startswith("cuda"):
+            return pooled.cpu(), None
+        host = pooled.to("cpu", non_blocking=True)  # into pinned memory, in stream order
+        event = torch.cuda.Event()
+        event.record()
+        return host, event
+
+    @staticmethod
+    def _collect(out: np.ndarray, rows: list[int], host, event) -> int:
+        if event is not None:
+            event.synchronize()
+        out[rows] = host.numpy()
         return len(rows)
 
     def _pad(self, seqs: list[list[int]], rows: int | None = None) -> tuple[np.ndarray, ...]:

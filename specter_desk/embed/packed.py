@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -81,7 +82,7 @@ def pack(
     cu = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(all_lengths, out=cu[1:])
     ids = np.full(tokens, pad_id, dtype=np.int64)
-    ids[:real] = np.fromiter((t for s in seqs for t in s), dtype=np.int64, count=real)
+    ids[:real] = np.fromiter(chain.from_iterable(seqs), dtype=np.int64, count=real)
     segment = np.repeat(np.arange(rows, dtype=np.int64), all_lengths)
     positions = np.arange(tokens, dtype=np.int64) - cu[segment]
     first = np.where(all_lengths > 0, cu[:-1], 0)
