@@ -229,6 +229,42 @@ def device_rate(enc: Encoder, ids: list[list[int]], device: str) -> float:
     return len(ids) / (time.perf_counter() - start)
 
 
+def pipeline_breakdown(enc: Encoder, texts: list[str], device: str) -> dict:
+    """Where the host spends one encode call: tokenising (its own thread), queuing batches
+    (_run: packing, copies, graph replay), waiting for results, and the rest (waiting for
+    the tokenizer)."""
+    spent = {"tokenize (background)": 0.0, "queue batches (_run)": 0.0, "wait for results": 0.0}
+    originals = {name: getattr(enc, name) for name in ("tokenize", "_run", "_collect")}
+
+    def timed(name, label):
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return originals[name](*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - start
+
+        return call
+
+    enc.tokenize = timed("tokenize", "tokenize (background)")
+    enc._run = timed("_run", "queue batches (_run)")
+    enc._collect = timed("_collect", "wait for results")
+    try:
+        sync(device)
+        with Stopwatch() as clock:
+            enc.encode(texts)
+            sync(device)
+    finally:
+        for name in originals:
+            delattr(enc, name)
+    spent["whole call"] = clock.seconds
+    spent["main thread otherwise (waits for tokens)"] = (
+        clock.seconds - spent["queue batches (_run)"] - spent["wait for results"]
+    )
+    log("   host time in one encode: " + ", ".join(f"{k} {v:.3f} s" for k, v in spent.items()))
+    return spent
+
+
 def tokenizer_rates(enc: Encoder, texts: list[str]) -> dict:
     """texts/s of transformers' tokenizer call and of the encoder's own tokenize()."""
     sample = texts[:4096]
@@ -324,6 +360,8 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
         rate = rows[-1]["papers/s"]
         ids = ours.tokenize(texts)
         rows[-1]["device papers/s"] = device_rate(ours, ids, device)
+        if "pipeline" in args.gpu_variants:
+            results.setdefault("pipeline", {})[name] = pipeline_breakdown(ours, texts, device)
         rows += gpu_variants(
             spec, texts, device, lengths, flops, ours, our_vectors[:q], rate, ids, args, deep
         )

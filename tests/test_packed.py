@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from specter_desk.embed.encoder import Encoder
-from specter_desk.embed.packed import pack, packed_shape, reference_attention, why_not_packable
+from specter_desk.embed.packed import (
+    pack,
+    packed_shape,
+    reference_attention,
+    token_layout,
+    why_not_packable,
+)
 from specter_desk.embed.registry import ModelSpec, get_model, with_path
 from specter_desk.errors import ConfigError
 
@@ -24,25 +30,31 @@ TEXTS = [
 ]
 
 
-def test_pack_concatenates_texts_with_restarting_positions():
+def test_pack_concatenates_texts_and_the_layout_restarts_positions():
+    import torch
+
     batch = pack([[101, 7, 102], [101, 102], [101, 5, 6, 102]])
     assert batch.input_ids.tolist() == [101, 7, 102, 101, 102, 101, 5, 6, 102]
-    assert batch.positions.tolist() == [0, 1, 2, 0, 1, 0, 1, 2, 3]
     assert batch.cu_seqlens.tolist() == [0, 3, 5, 9] and batch.cu_seqlens.dtype == np.int32
-    assert batch.first.tolist() == [0, 3, 5]
-    assert batch.segment.tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 2]
-    assert np.allclose(batch.inv_length, [1 / 3, 1 / 2, 1 / 4]) and batch.count == 3
+    assert batch.count == 3
+    segment, positions, first, lengths = token_layout(torch.from_numpy(batch.cu_seqlens), 9)
+    assert positions.tolist() == [0, 1, 2, 0, 1, 0, 1, 2, 3]
+    assert segment.tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 2]
+    assert first.tolist() == [0, 3, 5] and lengths.tolist() == [3, 2, 4]
 
 
 def test_pack_pads_to_a_shape_with_short_fillers_then_empty_rows():
+    import torch
+
     batch = pack([[1, 2, 3], [4, 5]], tokens=16, rows=8, filler_length=4, pad_id=0)
     assert batch.input_ids.shape == (16,) and batch.cu_seqlens.shape == (9,)
     # 11 spare tokens -> fillers of 4, 4, 3; then 3 empty rows ending at 16
     assert batch.cu_seqlens.tolist() == [0, 3, 5, 9, 13, 16, 16, 16, 16]
     assert batch.input_ids[5:].tolist() == [0] * 11
-    assert batch.positions[5:].tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2]
-    assert batch.inv_length[5:].tolist() == [0, 0, 0] and batch.first[5:].tolist() == [0, 0, 0]
-    assert batch.count == 2
+    segment, positions, first, lengths = token_layout(torch.from_numpy(batch.cu_seqlens), 16)
+    assert positions[5:].tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2]
+    assert lengths[5:].tolist() == [0, 0, 0] and first[5:].tolist() == [15, 15, 15]
+    assert segment.max().item() == 4 and batch.count == 2
     with pytest.raises(ValueError, match="do not fit"):
         pack([[1, 2, 3]], tokens=2)
     with pytest.raises(ValueError, match="do not fit"):

@@ -25,27 +25,20 @@ Attention = Callable[..., "torch.Tensor"]
 
 @dataclass
 class PackedBatch:
-    """One batch laid end to end; rows past `count` are fillers that pad it to a fixed shape."""
+    """One batch laid end to end; rows past `count` are fillers that pad it to a fixed shape.
 
-    input_ids: np.ndarray  # (tokens,) int64
-    positions: np.ndarray  # (tokens,) int64, restarting at 0 for every text
+    Only the token ids and the cumulative lengths go to the device (the rest is derived
+    there, see `token_layout`): two small host arrays per batch, as in the padded path.
+    """
+
+    input_ids: np.ndarray  # (tokens,) int32
     cu_seqlens: np.ndarray  # (rows + 1,) int32, where each text starts; empty rows at the end
-    first: np.ndarray  # (rows,) int64, each text's first token (CLS pooling)
-    segment: np.ndarray  # (tokens,) int64, the row each token belongs to (mean pooling)
-    inv_length: np.ndarray  # (rows,) float32, 1 / length (0 for an empty row)
     count: int  # real texts: the first `count` rows
 
     @property
-    def arrays(self) -> tuple[np.ndarray, ...]:
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """What goes to the device, in the order `PackedBert.pooled` takes it."""
-        return (
-            self.input_ids,
-            self.positions,
-            self.cu_seqlens,
-            self.first,
-            self.segment,
-            self.inv_length,
-        )
+        return self.input_ids, self.cu_seqlens
 
 
 def pack(
@@ -76,28 +69,29 @@ def pack(
     rows = rows or used
     if rows < used:
         raise ValueError(f"{used} texts and fillers do not fit in {rows} rows")
-    all_lengths = np.zeros(rows, dtype=np.int64)
+    all_lengths = np.zeros(rows, dtype=np.int32)
     all_lengths[: len(lengths)] = lengths
     all_lengths[len(lengths) : used] = fillers
-    cu = np.zeros(rows + 1, dtype=np.int64)
+    cu = np.zeros(rows + 1, dtype=np.int32)
     np.cumsum(all_lengths, out=cu[1:])
-    ids = np.full(tokens, pad_id, dtype=np.int64)
-    ids[:real] = np.fromiter(chain.from_iterable(seqs), dtype=np.int64, count=real)
-    segment = np.repeat(np.arange(rows, dtype=np.int64), all_lengths)
-    positions = np.arange(tokens, dtype=np.int64) - cu[segment]
-    first = np.where(all_lengths > 0, cu[:-1], 0)
-    inv_length = np.divide(
-        1.0, all_lengths, out=np.zeros(rows, dtype=np.float64), where=all_lengths > 0
-    ).astype(np.float32)
-    return PackedBatch(
-        input_ids=ids,
-        positions=positions,
-        cu_seqlens=cu.astype(np.int32),
-        first=first,
-        segment=segment,
-        inv_length=inv_length,
-        count=len(lengths),
-    )
+    ids = np.full(tokens, pad_id, dtype=np.int32)
+    ids[:real] = np.fromiter(chain.from_iterable(seqs), dtype=np.int32, count=real)
+    return PackedBatch(input_ids=ids, cu_seqlens=cu, count=len(lengths))
+
+
+def token_layout(cu_seqlens, tokens: int):
+    """(segment, positions, first, lengths) of a packed batch, on cu_seqlens' device:
+    the row of every token, its position in its text, each row's first token (CLS; any
+    valid index for an empty row) and each row's length. No host sync: graph-safe."""
+    import torch
+
+    cu = cu_seqlens.long()
+    lengths = cu[1:] - cu[:-1]
+    rows = torch.arange(lengths.shape[0], device=cu.device)
+    segment = torch.repeat_interleave(rows, lengths, output_size=tokens)
+    positions = torch.arange(tokens, device=cu.device) - cu[segment]
+    first = cu[:-1].clamp(max=tokens - 1)
+    return segment, positions, first, lengths
 
 
 def packed_shape(tokens: int, texts: int, budget: int, filler_length: int) -> tuple[int, int]:
@@ -211,6 +205,7 @@ class PackedBert:
 
     def hidden(self, input_ids, positions, cu_seqlens, max_len: int):
         """Last hidden states, (tokens, hidden)."""
+        input_ids = input_ids.long()
         hidden = self.model.embeddings(
             input_ids=input_ids[None],
             position_ids=positions[None],
@@ -222,14 +217,16 @@ class PackedBert:
             )
         return hidden
 
-    def pooled(self, input_ids, positions, cu_seqlens, first, segment, inv_length, *, max_len):
+    def pooled(self, input_ids, cu_seqlens, *, max_len: int):
         """One float32 vector per row (CLS or mean pooling, L2-normalised if asked)."""
         import torch
 
+        segment, positions, first, lengths = token_layout(cu_seqlens, input_ids.shape[0])
         hidden = self.hidden(input_ids, positions, cu_seqlens, max_len)
         if self.pooling == "mean":
             sums = hidden.new_zeros((first.shape[0], hidden.shape[1]), dtype=torch.float32)
-            pooled = sums.index_add_(0, segment, hidden.float()) * inv_length[:, None]
+            sums.index_add_(0, segment, hidden.float())
+            pooled = sums / lengths.clamp(min=1)[:, None]
         else:
             pooled = hidden.index_select(0, first).float()
         if self.normalize:
