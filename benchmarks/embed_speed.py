@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -330,16 +331,31 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
     with Stopwatch() as clock:  # first use: cudnn plans, CUDA graph captures, allocator
         ours.encode(warm)
     log(f"   ours warm-up on {len(warm)} papers: {clock.seconds:.2f} s")
-    ref_runs, our_runs = [], []
+    # on a CPU every precision runs in each round (a shared CPU drifts), in rotating order
+    others = {}
+    if device == "cpu":
+        for dtype in args.cpu_variants:
+            if dtype != ours.dtype_name:
+                others[dtype] = Encoder(spec, device=device, dtype=dtype)
+                others[dtype].encode(warm[:16])
+    runs: dict[str, list[dict]] = {"reference": [], "ours": [], **{d: [] for d in others}}
+    vectors: dict[str, np.ndarray] = {}
+    encoders = {"reference": ref, "ours": ours, **others}
     ref_repeats = args.repeats if device == "cpu" else 1
-    for rep in range(max(args.repeats, ref_repeats)):  # interleaved: a shared CPU drifts
-        if rep < ref_repeats:
-            row, ref_vectors = measure(ref.encode, texts, device, lengths, flops)
-            ref_runs.append(row)
-            log(f"   reference run {rep + 1}: {row['papers/s']:.1f} papers/s")
-        row, our_vectors = measure(ours.encode, texts, device, lengths, flops)
-        our_runs.append(row)
-        log(f"   ours run {rep + 1}: {row['papers/s']:.1f} papers/s")
+    for rep in range(args.repeats):
+        order = list(encoders)
+        order = order[rep % len(order) :] + order[: rep % len(order)]
+        for label in order:
+            if label == "reference" and rep >= ref_repeats:
+                continue
+            row, vectors[label] = measure(encoders[label].encode, texts, device, lengths, flops)
+            runs[label].append(row)
+            log(f"   {label} run {rep + 1}: {row['papers/s']:.2f} papers/s")
+    ref_runs, our_runs = runs["reference"], runs["ours"]
+    ref_vectors, our_vectors = vectors["reference"], vectors["ours"]
+    for dtype in others:  # same-round ratios: the drift of a shared CPU cancels
+        ratios = [o["papers/s"] / r["papers/s"] for o, r in zip(runs[dtype], our_runs, strict=True)]
+        log(f"   {dtype} / ours ({ours.dtype_name}) per round: {[round(x, 2) for x in ratios]}")
     reference = best_of(ref_runs)
     q = len(quality_texts)
     cosine, overlap = agreement(ref_vectors[:q], our_vectors[:q])
@@ -366,16 +382,22 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
             spec, texts, device, lengths, flops, ours, our_vectors[:q], rate, ids, args, deep
         )
     else:
-        rows += cpu_variants(
-            spec,
-            texts,
-            device,
-            lengths,
-            flops,
-            ref_vectors,
-            [v for v in args.cpu_variants if v != ours.dtype_name],
-            args,
-        )
+        q = len(quality_texts)
+        for dtype in others:
+            cosine, overlap = agreement(ref_vectors[:q], vectors[dtype][:q])
+            ratios = [
+                o["papers/s"] / r["papers/s"] for o, r in zip(runs[dtype], our_runs, strict=True)
+            ]
+            label = f"ours {dtype} ({CPU_LABEL[dtype]})"
+            rows.append(
+                dict(
+                    best_of(runs[dtype]),
+                    path=label,
+                    cos=cosine,
+                    top10=overlap,
+                    vs_default=statistics.median(ratios),
+                )
+            )
     ceiling = next((r for r in rows if r["path"].startswith("ceiling")), None)
     peak = peak_tflops()
     for row in rows:
@@ -394,31 +416,8 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
         columns.insert(7, "% ceiling")
     if ceiling:
         columns[3:3] = ["device papers/s", "device % peak", "device % ceiling"]
-    columns += ["first", "warmup_s", "break_even"]
+    columns += ["first", "warmup_s", "break_even"] if ceiling else ["vs_default"]
     log(table(rows, columns))
-
-
-def cpu_variants(spec, texts, device, lengths, flops, fp32_vectors, variants, args) -> list[dict]:
-    """Other CPU precisions; agreement against the fp32 reference's vectors."""
-    rows = []
-    for dtype in variants:
-        enc = Encoder(spec, device=device, dtype=dtype)
-        enc.encode(texts[:16])
-        runs = []
-        for _ in range(args.repeats):
-            row, vectors = measure(enc.encode, texts, device, lengths, flops)
-            runs.append(row)
-        cosine, overlap = agreement(fp32_vectors, vectors)
-        rows.append(
-            dict(
-                best_of(runs),
-                path=f"ours {dtype} ({CPU_LABEL[dtype]})",
-                cos=cosine,
-                top10=overlap,
-            )
-        )
-        log(f"   {dtype}: {rows[-1]['papers/s']:.1f} papers/s, top10 {overlap:.3f}")
-    return rows
 
 
 def gpu_variants(

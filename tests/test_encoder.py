@@ -330,3 +330,28 @@ def test_chunks_start_small_and_double_up_to_the_chunk_size(tiny_model):
     sizes = [end - start for start, end in encoder._chunks(10000)]
     assert sizes == [512, 1024, 2048, 4096, 2320]
     assert encoder._chunks(100) == [(0, 100)] and encoder._chunks(0) == []
+
+
+def test_concurrent_first_calls_load_the_model_once(tiny_model, monkeypatch):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = Encoder(tiny_model, device="cpu")
+    loads = []
+    both_waiting = threading.Barrier(2)
+    real_load = encoder._load
+
+    def counting_load():
+        loads.append(threading.current_thread().name)
+        real_load()
+
+    monkeypatch.setattr(encoder, "_load", counting_load)
+
+    def first_call():
+        both_waiting.wait(30)  # both threads ask before either has loaded
+        return encoder.encode(TEXTS[:2])
+
+    with ThreadPoolExecutor(2) as pool:
+        results = [f.result() for f in [pool.submit(first_call) for _ in range(2)]]
+    assert len(loads) == 1
+    assert np.allclose(results[0], results[1])

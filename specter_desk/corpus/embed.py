@@ -82,9 +82,77 @@ def embed_corpus(
         raise ConfigError(f"unknown engine {engine!r}; use local or ray")
     spec = get_model(model)
     out = Path(out)
-    plan = plan_corpus(Path(input_path), out, spec.name, shard_size=shard_size, library=library)
     settings = EncoderSettings.resolve(spec, model_path, batch_size=batch_size, dtype=dtype)
     previous = read_manifest(out) or {}
+    early = None
+    if engine == "local":
+        from .engine_local import LocalWorkers, local_devices, run_local
+
+        chosen = local_devices(devices)
+        readable = Path(input_path).is_file()  # else plan_corpus says what is wrong
+        if readable and not _finished_before(previous, Path(input_path), spec.name, shard_size):
+            # the workers load their models while this process reads and checksums the corpus
+            early = LocalWorkers(settings, str(out), chosen)
+
+    def run_engine(plan: Plan, shard_done: Callable[[ShardResult], None]) -> dict[str, Any]:
+        """Embed plan's pending shards with the chosen engine; what ran where."""
+        if engine == "local":
+            info: dict[str, Any] = {"devices": chosen, "worker_deaths": []}
+            if early is not None:
+                early.run(plan, shard_done, info["worker_deaths"])
+            else:
+                run_local(plan, settings, chosen, shard_done, info["worker_deaths"])
+            return info
+        from .engine_ray import run_ray
+
+        return run_ray(
+            plan,
+            settings,
+            shard_done,
+            address=address,
+            workers=workers,
+            use_gpus=ray_gpus,
+            cpus_per_worker=cpus_per_worker,
+            max_restarts=max_restarts,
+            stall_timeout=stall_timeout,
+        )[1]
+
+    try:
+        plan = plan_corpus(Path(input_path), out, spec.name, shard_size=shard_size, library=library)
+        return _embed_plan(plan, engine, previous, run_engine, on_progress, on_shard)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _finished_before(manifest: dict, input_path: Path, model: str, shard_size: int) -> bool:
+    """Whether the last run finished this very input (same file size and time, model and
+    shard size): then no worker is started before the plan confirms there is nothing to do."""
+    try:
+        stat = input_path.stat()
+    except OSError:
+        return False
+    recorded = manifest.get("input") or {}
+    return bool(
+        manifest.get("complete")
+        and manifest.get("model") == model
+        and manifest.get("shard_size") == shard_size
+        and recorded.get("path") == str(input_path.resolve())
+        and recorded.get("size") == stat.st_size
+        and recorded.get("mtime") == int(stat.st_mtime)
+    )
+
+
+def _embed_plan(
+    plan: Plan,
+    engine: str,
+    previous: dict,
+    run_engine: Callable[[Plan, Callable[[ShardResult], None]], dict[str, Any]],
+    on_progress: ProgressFn | None,
+    on_shard: Callable[[ShardResult], None] | None,
+) -> CorpusRun:
+    """Run the engine over a plan, keeping the manifest in step with every committed shard."""
+    out = plan.out
     state: dict[str, Any] = {
         "dim": previous.get("dim") or _committed_dim(plan),
         "papers": 0,
@@ -119,28 +187,8 @@ def embed_corpus(
             on_shard(result)
 
     timer = Timer()
-    info: dict[str, Any] = {}
     try:
-        if engine == "local":
-            from .engine_local import local_devices, run_local
-
-            chosen = local_devices(devices)
-            info = {"devices": chosen, "worker_deaths": []}
-            run_local(plan, settings, chosen, shard_done, info["worker_deaths"])
-        else:
-            from .engine_ray import run_ray
-
-            _, info = run_ray(
-                plan,
-                settings,
-                shard_done,
-                address=address,
-                workers=workers,
-                use_gpus=ray_gpus,
-                cpus_per_worker=cpus_per_worker,
-                max_restarts=max_restarts,
-                stall_timeout=stall_timeout,
-            )
+        info = run_engine(plan, shard_done)
     except BaseException:
         # workers may have committed shards the driver had not heard of yet: record them
         plan.done |= {t.shard for t in plan.pending if shard_is_done(out, t, plan.model)}

@@ -1,10 +1,11 @@
 """The local engine: one process per local GPU (spawned), or in-process on one device.
 
-The driver hands each worker (one spawned process per device) a couple of shards at a
-time over its own pipe, so a faster GPU takes more of them. Workers commit their shards
-themselves; the driver collects results and rewrites the manifest. A worker that dies
-without a word (killed, crashed) has its shards re-queued to the others; one that reports
-an error fails the run. Shards already committed are skipped by the next run either way.
+The workers start before the driver reads the corpus (see LocalWorkers). The driver hands
+each worker a couple of shards at a time over its own pipe, so a faster GPU takes more of
+them. Workers commit their shards themselves; the driver collects results and rewrites the
+manifest. A worker that dies without a word (killed, crashed) has its shards re-queued to
+the others; one that reports an error fails the run. Shards already committed are skipped
+by the next run either way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import queue
 import traceback
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
@@ -64,24 +66,14 @@ def run_local(
     on_shard: OnShard,
     deaths: list[str] | None = None,
 ) -> list[ShardResult]:
-    """Embed the plan's pending shards on devices; on_shard runs in this process per shard.
-
-    A worker process that dies without reporting an error (killed, crashed) has its shards
-    handed to the others, and is named in deaths; the run fails only when every worker died.
-    """
-    deaths = deaths if deaths is not None else []
-    pending = plan.pending
-    if not pending:
+    """Embed the plan's pending shards on devices; on_shard runs in this process per shard."""
+    if not plan.pending:
         return []
-    if len(devices) == 1:
-        worker = ShardWorker(settings, str(plan.out), devices[0])
-        results = []
-        for i, task in enumerate(pending):
-            result = worker(task, pending[i + 1] if i + 1 < len(pending) else None)
-            on_shard(result)
-            results.append(result)
-        return results
-    return _run_processes(plan, pending, settings, devices, on_shard, deaths)
+    workers = LocalWorkers(settings, str(plan.out), devices)
+    try:
+        return workers.run(plan, on_shard, deaths)
+    finally:
+        workers.close()
 
 
 @dataclass
@@ -96,27 +88,76 @@ class _Worker:
     alive: bool = True
 
 
-def _run_processes(
-    plan: Plan,
-    pending: list[ShardTask],
-    settings: EncoderSettings,
-    devices: list[str],
-    on_shard: OnShard,
-    deaths: list[str],
-) -> list[ShardResult]:
+class LocalWorkers:
+    """The local engine's workers, started as soon as the devices are known.
+
+    `corpus embed` starts them before it reads and checksums the corpus, so loading the
+    model (seconds per worker: weights, CUDA context, first graphs) overlaps the reading
+    instead of following it. One spawned process per device, or (one device) the worker
+    in this process, loaded in a background thread.
+    """
+
+    def __init__(self, settings: EncoderSettings, out: str, devices: list[str]):
+        self.devices = devices
+        self.processes: list[_Worker] = []
+        self._loader: ThreadPoolExecutor | None = None
+        self._single: Future[ShardWorker] | None = None
+        if len(devices) == 1:
+            self._loader = ThreadPoolExecutor(1, thread_name_prefix="corpus-load")
+            self._single = self._loader.submit(ShardWorker, settings, out, devices[0])
+        else:
+            self.processes = _spawn(settings, out, devices)
+
+    def run(
+        self, plan: Plan, on_shard: OnShard, deaths: list[str] | None = None
+    ) -> list[ShardResult]:
+        """Embed the plan's pending shards. A worker process that dies without reporting an
+        error (killed, crashed) has its shards handed to the others and is named in deaths;
+        the run fails only when every worker died."""
+        deaths = deaths if deaths is not None else []
+        pending = plan.pending
+        if not pending:
+            return []
+        if self._single is not None:
+            worker = self._single.result()
+            results = []
+            for i, task in enumerate(pending):
+                result = worker(task, pending[i + 1] if i + 1 < len(pending) else None)
+                on_shard(result)
+                results.append(result)
+            return results
+        return _drive(self.processes, pending, on_shard, deaths)
+
+    def close(self) -> None:
+        """Tell the worker processes to finish and wait for them (terminate a stuck one)."""
+        if self._loader is not None:
+            self._loader.shutdown(wait=False, cancel_futures=True)
+        for worker in self.processes:
+            try:
+                worker.tasks.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in self.processes:
+            worker.proc.join(timeout=10)
+            if worker.proc.is_alive():
+                worker.proc.terminate()
+                worker.proc.join(timeout=10)
+
+
+def _spawn(settings: EncoderSettings, out: str, devices: list[str]) -> list[_Worker]:
+    """One spawned process per device; each loads its encoder at once, then waits for tasks."""
     import torch.multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     cpu_workers = sum(1 for d in devices if d == "cpu")
     threads = max(1, (os.cpu_count() or 1) // max(cpu_workers, 1))
-    todo: deque[ShardTask] = deque(pending)
     workers: list[_Worker] = []
     for device in devices:
         task_recv, task_send = ctx.Pipe(duplex=False)
         result_recv, result_send = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_child,
-            args=(settings, str(plan.out), device, threads, task_recv, result_send),
+            args=(settings, out, device, threads, task_recv, result_send),
             name=f"specter-desk-corpus-{device}",
             daemon=True,
         )
@@ -124,6 +165,14 @@ def _run_processes(
         task_recv.close()
         result_send.close()
         workers.append(_Worker(device, proc, task_send, result_recv))
+    return workers
+
+
+def _drive(
+    workers: list[_Worker], pending: list[ShardTask], on_shard: OnShard, deaths: list[str]
+) -> list[ShardResult]:
+    """Hand shards to the worker processes (PREFETCH each) and collect their results."""
+    todo: deque[ShardTask] = deque(pending)
 
     def feed(worker: _Worker) -> None:
         while todo and len(worker.inflight) < PREFETCH:
@@ -142,52 +191,40 @@ def _run_processes(
         worker.inflight.clear()
 
     done: list[ShardResult] = []
-    try:
-        for worker in workers:
-            feed(worker)
-        while len(done) < len(pending):
-            alive = [w for w in workers if w.alive]
-            if not alive:
-                raise CorpusError(
-                    f"every worker died ({'; '.join(deaths)}); {len(done)} shards of this run "
-                    "are committed and kept; run the same command again to resume"
-                )
-            ready = set(wait([w.results for w in alive] + [w.proc.sentinel for w in alive]))
-            for worker in alive:
-                gone = worker.proc.sentinel in ready
-                while (worker.results in ready or gone) and worker.results.poll():
-                    try:
-                        kind, payload = worker.results.recv()
-                    except (EOFError, OSError, pickle.UnpicklingError):
-                        gone = True  # its end of the pipe closed: the process is gone
-                        break
-                    if kind == "error":
-                        raise CorpusError(
-                            f"a worker failed: {payload}; {len(done)} shards of this run are "
-                            "committed and kept; fix the cause and run the same command again"
-                        )
-                    worker.inflight.popleft()
-                    result = ShardResult(**payload)
-                    done.append(result)
-                    on_shard(result)
-                    feed(worker)
-                if gone:
-                    worker.proc.join(timeout=10)
-                    lose(worker)
-            for worker in workers:
-                if worker.alive:
-                    feed(worker)
-    finally:
-        for worker in workers:
-            try:
-                worker.tasks.send(None)
-            except (OSError, ValueError):
-                pass
-        for worker in workers:
-            worker.proc.join(timeout=10)
-            if worker.proc.is_alive():
-                worker.proc.terminate()
+    for worker in workers:
+        feed(worker)
+    while len(done) < len(pending):
+        alive = [w for w in workers if w.alive]
+        if not alive:
+            raise CorpusError(
+                f"every worker died ({'; '.join(deaths)}); {len(done)} shards of this run "
+                "are committed and kept; run the same command again to resume"
+            )
+        ready = set(wait([w.results for w in alive] + [w.proc.sentinel for w in alive]))
+        for worker in alive:
+            gone = worker.proc.sentinel in ready
+            while (worker.results in ready or gone) and worker.results.poll():
+                try:
+                    kind, payload = worker.results.recv()
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    gone = True  # its end of the pipe closed: the process is gone
+                    break
+                if kind == "error":
+                    raise CorpusError(
+                        f"a worker failed: {payload}; {len(done)} shards of this run are "
+                        "committed and kept; fix the cause and run the same command again"
+                    )
+                worker.inflight.popleft()
+                result = ShardResult(**payload)
+                done.append(result)
+                on_shard(result)
+                feed(worker)
+            if gone:
                 worker.proc.join(timeout=10)
+                lose(worker)
+        for worker in workers:
+            if worker.alive:
+                feed(worker)
     return done
 
 

@@ -165,6 +165,7 @@ class Encoder:
         self._graphs: dict[tuple[int, int], tuple] = {}
         self._graph_pool = None
         self._graph_lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self._prefetch_lock = threading.Lock()
         self._prefetch_pool: ThreadPoolExecutor | None = None
         self._prefetched: tuple[Sequence[str], Any] | None = None
@@ -214,9 +215,14 @@ class Encoder:
         )
 
     def load(self) -> None:
-        """Load tokenizer and model (idempotent)."""
+        """Load tokenizer and model (idempotent; concurrent first callers load it once)."""
         if self._model is not None:
             return
+        with self._load_lock:
+            if self._model is None:
+                self._load()
+
+    def _load(self) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -250,7 +256,6 @@ class Encoder:
             model = model.to(device=self.device)  # fp32 weights; matmuls run in bf16
         else:
             model = model.to(device=self.device, dtype=getattr(torch, self.dtype_name))
-        self._model = model
         # adapters' head model flattens the mask to 2-d (for multiple choice), which brings
         # back the per-batch sync of _forward; its base model runs the same active adapters
         core = model.base_model if self.spec.adapter else model
@@ -266,6 +271,7 @@ class Encoder:
             self._forward_model = core
         else:
             self._forward_model = torch.compile(core, dynamic=True) if self.compile else core
+        self._model = model  # last: other threads take a set _model as "loaded"
 
     def _load_packed(self, core) -> None:
         """Set up the packed path, or fall back to padded batches (asked: say why)."""

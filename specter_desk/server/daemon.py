@@ -253,7 +253,7 @@ class Daemon:
         paths = self.config.paths
         lock = DaemonLock(paths.data_dir)
         lock.acquire(host=self.host, port=self.port)
-        desk = worker_desk = None
+        desk = worker_desk = ctx = None
         sockets: list[socket.socket] = []
         try:
             self.log_file = setup_logging(
@@ -298,8 +298,7 @@ class Daemon:
             elif why_not is None:
 
                 def has_sources() -> bool:
-                    with ctx.lock:
-                        return bool(zotero_sources(desk))
+                    return bool(zotero_sources(ctx.reader()))
             else:
 
                 def has_sources() -> bool:
@@ -333,6 +332,8 @@ class Daemon:
                 )
             for sock in sockets:
                 sock.close()
+            if ctx is not None:
+                ctx.close()
             # a worker still inside a chunk keeps its connection until the process exits
             for d in (worker_desk if stopped else None, desk):
                 if d is not None:

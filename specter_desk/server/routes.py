@@ -1,7 +1,12 @@
-"""The /v1 routes: each parses, calls a service under the read lock, and returns a model."""
+"""The /v1 routes: each parses, calls a service through its thread's reader, returns a model.
+
+No route holds a lock that another route needs (see BridgeContext); duplicates over the
+whole library run in the context's slow-work executor.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
 from datetime import UTC, date, datetime
@@ -117,16 +122,16 @@ def health() -> dict[str, Any]:
 )
 def status(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
-    with ctx.lock:
-        store = ctx.desk.store
-        data = {
-            "version": __version__,
-            "model": ctx.desk.config.model,
-            "papers": store.count_papers(pool=LIBRARY_POOL),
-            "candidates": store.count_papers(pool=CANDIDATE_POOL),
-            "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
-            "vectors": store.vector_counts(),
-        }
+    desk = ctx.reader()
+    store = desk.store
+    data = {
+        "version": __version__,
+        "model": desk.config.model,
+        "papers": store.count_papers(pool=LIBRARY_POOL),
+        "candidates": store.count_papers(pool=CANDIDATE_POOL),
+        "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
+        "vectors": store.vector_counts(),
+    }
     data["sync"] = _sync_status(ctx)
     return data
 
@@ -147,14 +152,12 @@ def related(
 ) -> dict[str, Any]:
     from ..services.related import related as related_papers
 
-    ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        name = _model(desk, model)
-        paper = desk.store.get_paper(key)
-        if paper is None or paper.deleted:
-            raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
-        rows = related_papers(desk.store, desk.index(name), paper, k)
+    desk = _ctx(request).reader()
+    name = _model(desk, model)
+    paper = desk.store.get_paper(key)
+    if paper is None or paper.deleted:
+        raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
+    rows = related_papers(desk.store, desk.index(name), paper, k)
     return {
         "item": {
             "key": paper.key,
@@ -175,14 +178,12 @@ def related(
 )
 def search(request: Request, body: SearchRequest) -> dict[str, Any]:
     service = _service("search")
-    ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        spec = desk.model_spec()
-        encoder = desk.encoder(query_model(spec).name)
-        hits = service.search(
-            desk.store, desk.index(spec.name), encoder, body.query, k=body.k, hybrid=body.hybrid
-        )
+    desk = _ctx(request).reader()
+    spec = desk.model_spec()
+    encoder = desk.encoder(query_model(spec).name)  # encodes holding no lock of the bridge
+    hits = service.search(
+        desk.store, desk.index(spec.name), encoder, body.query, k=body.k, hybrid=body.hybrid
+    )
     if hasattr(hits, "to_dict"):
         hits = hits.to_dict().get("results", [])
     return {"query": body.query, "model": spec.name, "results": _dicts(hits)}
@@ -237,10 +238,8 @@ def recommendations(
             "results": [],
             "message": f"nothing was added after {since}: it is ahead",
         }
-    ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        result = service.recommend(desk.store, desk.index(), since=since, n=n)
+    desk = _ctx(request).reader()
+    result = service.recommend(desk.store, desk.index(), since=since, n=n)
     return result.to_dict() if hasattr(result, "to_dict") else dict(result)
 
 
@@ -250,16 +249,18 @@ def recommendations(
     responses=_errors(*COMMON, 503),
     summary="Clusters of duplicate papers in the library",
 )
-def duplicates(
+async def duplicates(
     request: Request,
     min_score: float = Query(0.9, ge=0.0, le=1.0),
 ) -> dict[str, Any]:
     service = _service("duplicates")
     ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        clusters = service.find_duplicates(desk.store, desk.index(), min_score=min_score)
-    return {"clusters": _dicts(clusters)}
+
+    def find() -> list[Any]:  # seconds on a big library: its own executor, its own reader
+        desk = ctx.reader()
+        return _dicts(service.find_duplicates(desk.store, desk.index(), min_score=min_score))
+
+    return {"clusters": await asyncio.get_running_loop().run_in_executor(ctx.slow, find)}
 
 
 @router.post(
@@ -271,10 +272,8 @@ def duplicates(
 def duplicates_check(request: Request, body: DuplicateCheckRequest) -> dict[str, Any]:
     service = _service("duplicates")
     incoming = [_incoming_paper(i, item) for i, item in enumerate(body.items)]
-    ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        matches = service.check_papers(desk.store, incoming, index=desk.index())
+    desk = _ctx(request).reader()
+    matches = service.check_papers(desk.store, incoming, index=desk.index())
     return {"matches": _dicts(matches)}
 
 
@@ -363,6 +362,4 @@ def _sync_status(ctx: BridgeContext) -> dict[str, Any]:
 )
 def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
     service = _service("feedback")
-    ctx = _ctx(request)
-    with ctx.lock:
-        return service.record_feedback(ctx.desk.store, body.key, body.vote)
+    return service.record_feedback(_ctx(request).reader().store, body.key, body.vote)
