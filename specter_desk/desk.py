@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .config import Config, Paths
 from .embed.encoder import Encoder
+from .embed.precision import CACHE_FILE as PRECISION_CACHE
 from .embed.registry import ModelSpec, get_model
 from .index import IndexParams, Notice, PaperIndex, open_index, sync_index
 from .store import Store
@@ -70,6 +71,7 @@ class Desk:
                     batch_size=batch_size or self.config.get("model", "batch_size") or None,
                     dtype=dtype,
                     threads=self.threads,
+                    precision_cache=self.paths.data_dir / PRECISION_CACHE,
                 )
             return self._encoders[cache_key]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -130,6 +131,7 @@ class Encoder:
         cuda_graphs: bool | None = None,
         packed: bool | None = None,
         threads: int | None = None,
+        precision_cache: str | Path | None = None,
     ):
         self.spec = spec
         self.threads = threads  # CPU threads for torch (None: every core)
@@ -139,6 +141,11 @@ class Encoder:
         if (dtype or "auto") not in PRECISIONS:
             raise ConfigError(f"unknown precision {dtype!r}; use one of {', '.join(PRECISIONS)}")
         self.dtype_name = default_dtype(self.device) if dtype in (None, "auto") else dtype
+        # auto on a CPU with native bf16: bf16 only if a probe finds it faster (precision.py)
+        self.probe_precision = kind == "cpu" and dtype in (None, "auto")
+        self.probe_precision = self.probe_precision and self.dtype_name == "bfloat16"
+        self.precision_cache = Path(precision_cache) if precision_cache else None
+        self.precision_choice: dict | None = None  # what the probe measured, once loaded
         if self.dtype_name == "int8" and kind != "cpu":
             raise ConfigError(
                 "--fast (int8) runs on the CPU only; leave it out on a GPU, whose defaults "
@@ -271,7 +278,51 @@ class Encoder:
             self._forward_model = core
         else:
             self._forward_model = torch.compile(core, dynamic=True) if self.compile else core
+        if self.probe_precision:
+            self._choose_cpu_precision()
         self._model = model  # last: other threads take a set _model as "loaded"
+
+    def _choose_cpu_precision(self) -> None:
+        """bf16 autocast or fp32 for `auto` on a CPU with native bf16: the cached choice for
+        this CPU and model, or time a fixed batch both ways once (see precision.py)."""
+        import torch
+
+        from .precision import (
+            PROBE_TEXT,
+            cached_choice,
+            decide,
+            measure_speedup,
+            probe_key,
+            save_choice,
+        )
+
+        key = probe_key(self.spec.name, self._base_location()[0], torch.get_num_threads())
+        choice = cached_choice(self.precision_cache, key)
+        if choice is None:
+            enc = self._tokenizer(  # not self.tokenize: that would wait for this load
+                [PROBE_TEXT] * 4,
+                truncation=True,
+                max_length=self.spec.max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            ids, mask = enc["input_ids"], enc["attention_mask"][:, None, :]
+
+            def run(bf16: bool) -> None:
+                autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+                with torch.inference_mode(), autocast:
+                    self._forward(ids, mask)
+
+            speedup = measure_speedup(run)
+            choice = {
+                "choice": decide(speedup),
+                "bf16_speedup": round(speedup, 3),
+                "measured": time.strftime("%Y-%m-%d"),
+            }
+            save_choice(self.precision_cache, key, choice)
+        self.precision_choice = choice
+        self.dtype_name = choice["choice"]
+        self.autocast = self.dtype_name == "bfloat16"
 
     def _load_packed(self, core) -> None:
         """Set up the packed path, or fall back to padded batches (asked: say why)."""
