@@ -44,10 +44,22 @@ def timed_in_thread(call, n: int) -> list[float]:
     return result
 
 
-def clients_related(url, token, keys, clients: int, each: int, background=None) -> dict:
+def clients_related(url, token, keys, clients: int, each: int, background: str | None = None):
     """related() latencies (ms) from `clients` threads with their own keep-alive client, each
-    sending `each` requests for keys in turn; `background(client)` loops in one more thread
-    meanwhile (its calls are counted)."""
+    sending `each` requests for keys in turn, while one more thread loops on `background`
+    ("search" or "duplicates"; its calls are counted). The clients run in a process of their
+    own, as the Zotero plugin does: in the server's process they would share its GIL."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_load_process, (url, token, keys, clients, each, background))
+
+
+SEARCHES = ["platform workers", "digital labour", "algorithmic management", "gig economy"]
+
+
+def _load_process(url, token, keys, clients, each, background) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     start = threading.Barrier(clients + (1 if background else 0))
     stop = threading.Event()
@@ -72,7 +84,12 @@ def clients_related(url, token, keys, clients: int, each: int, background=None) 
         with httpx.Client(base_url=url, timeout=300, headers=headers) as client:
             start.wait()
             while not stop.is_set():
-                background(client)
+                if background == "search":
+                    query = SEARCHES[calls[0] % len(SEARCHES)]
+                    answer = client.post("/v1/search", json={"query": query, "k": 10})
+                else:
+                    answer = client.get("/v1/duplicates", params={"min_score": 0})
+                answer.raise_for_status()
                 calls[0] += 1
 
     threads = [threading.Thread(target=one_client, args=(i,)) for i in range(clients)]
@@ -109,6 +126,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--model", default="minilm")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--home", type=Path, help="data dir to reuse (vectors already there are not re-embedded)"
+    )
     parser.add_argument("--client-requests", type=int, default=40, help="per client")
     parser.add_argument(
         "--data",
@@ -119,7 +139,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
+    home = args.home or Path(tempfile.mkdtemp(prefix="bridge-bench-"))
     os.environ["SPECTER_DESK_HOME"] = str(home)
     import uvicorn
 
@@ -250,7 +270,6 @@ def main() -> None:
     # related() under load; the library is now 2 x papers, all embedded
     url = f"http://127.0.0.1:{port}"
     keys = [p.key for p in papers + later]
-    query_words = ["platform workers", "digital labour", "algorithmic management", "gig economy"]
     slowest = time.perf_counter()
     client.get("/v1/duplicates", params={"min_score": 0}).raise_for_status()
     duplicates_seconds = time.perf_counter() - slowest
@@ -264,20 +283,10 @@ def main() -> None:
     busy.clear()
     client.post("/v1/sync").raise_for_status()
     busy.wait(60)
-    searches = iter(range(1 << 30))
     load.append(
         load_row(
             "1 client while another searches and the worker embeds",
-            clients_related(
-                url,
-                token,
-                keys,
-                1,
-                args.client_requests * 2,
-                background=lambda c: c.post(
-                    "/v1/search", json={"query": query_words[next(searches) % 4], "k": 10}
-                ).raise_for_status(),
-            ),
+            clients_related(url, token, keys, 1, args.client_requests * 2, background="search"),
         )
     )
     print(f"(the worker was still embedding when that scenario ended: {worker.busy})")
@@ -292,14 +301,7 @@ def main() -> None:
         load_row(
             f"{args.clients} clients while another loops on GET /v1/duplicates?min_score=0",
             clients_related(
-                url,
-                token,
-                keys,
-                args.clients,
-                args.client_requests,
-                background=lambda c: c.get(
-                    "/v1/duplicates", params={"min_score": 0}
-                ).raise_for_status(),
+                url, token, keys, args.clients, args.client_requests, background="duplicates"
             ),
         )
     )

@@ -320,7 +320,9 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
     """Reference and ours (and variants on GPU) on one model."""
     log(f"\n== {name}: {len(texts)} papers on {device}")
     ours = Encoder(spec, device=device)
-    ours.load()
+    with Stopwatch() as loading:
+        ours.load()
+    log(f"   load: {loading.seconds:.1f} s (with the CPU precision probe where `auto` runs it)")
     lengths = token_lengths(ours.tokenizer, texts, spec.max_length)
     flops = forward_flops(ours._model, lengths)
     log(f"   mean tokens {np.mean(lengths):.0f}, {flops / len(texts) / 1e9:.1f} GFLOP per paper")
@@ -331,6 +333,8 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
     with Stopwatch() as clock:  # first use: cudnn plans, CUDA graph captures, allocator
         ours.encode(warm)
     log(f"   ours warm-up on {len(warm)} papers: {clock.seconds:.2f} s")
+    if ours.precision_choice:  # `auto` on a CPU with native bf16: what the probe measured
+        log(f"   auto precision (probe at load): {ours.precision_choice}")
     # on a CPU every precision runs in each round (a shared CPU drifts), in rotating order
     others = {}
     if device == "cpu":

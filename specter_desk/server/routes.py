@@ -6,7 +6,6 @@ whole library run in the context's slow-work executor.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import re
 from datetime import UTC, date, datetime
@@ -249,7 +248,7 @@ def recommendations(
     responses=_errors(*COMMON, 503),
     summary="Clusters of duplicate papers in the library",
 )
-async def duplicates(
+def duplicates(
     request: Request,
     min_score: float = Query(0.9, ge=0.0, le=1.0),
 ) -> dict[str, Any]:
@@ -260,7 +259,9 @@ async def duplicates(
         desk = ctx.reader()
         return _dicts(service.find_duplicates(desk.store, desk.index(), min_score=min_score))
 
-    return {"clusters": await asyncio.get_running_loop().run_in_executor(ctx.slow, find)}
+    # a sync route on purpose: FastAPI then validates and serialises the (large) answer in
+    # this worker thread; an async route would do it on the event loop and stall every request
+    return {"clusters": ctx.slow.submit(find).result()}
 
 
 @router.post(
