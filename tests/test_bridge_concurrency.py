@@ -20,7 +20,7 @@ from server_helpers import Bridge, LiveServer, demo_subset, free_port
 from specter_desk.embed.pipeline import embed_missing
 from specter_desk.server.app import BridgeContext, create_app
 from specter_desk.server.token import ensure_token
-from specter_desk.services.library import import_papers
+from specter_desk.sync.writer import import_papers
 
 HOLD = 60  # seconds a held call waits for release before it gives up (a failing test)
 
@@ -44,10 +44,9 @@ class Hold:
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory, tiny_model) -> Iterator[Bridge]:
     """A bridge over 40 demo papers embedded with the tiny model (no sync worker)."""
-    from specter_desk.cli.core import demo_records
     from specter_desk.config import Config
     from specter_desk.desk import Desk
-    from specter_desk.sync.files import paper_from_record
+    from specter_desk.sync.demo import demo_papers
 
     root = tmp_path_factory.mktemp("concurrency")
     with pytest.MonkeyPatch.context() as mp:
@@ -55,7 +54,7 @@ def bridge(tmp_path_factory, tiny_model) -> Iterator[Bridge]:
         config = Config.load()
         config.values["model"]["name"] = "tiny"
         desk = Desk(config, notice=lambda message: None)
-        papers = [paper_from_record(r, library="demo") for r in demo_records()[:40]]
+        papers = demo_papers()[:40]
         import_papers(desk.store, demo_subset(papers, 0, 40))
         embed_missing(desk.store, desk.encoder())
         desk.index(refresh=True)
@@ -113,10 +112,10 @@ def test_related_is_answered_while_a_search_encodes_its_query(bridge, monkeypatc
 
 
 def test_related_and_status_are_answered_while_duplicates_runs(bridge, monkeypatch):
-    import specter_desk.services.duplicates as duplicates
+    from specter_desk.server import routes
 
-    hold = Hold(duplicates.find_duplicates)
-    monkeypatch.setattr(duplicates, "find_duplicates", hold)
+    hold = Hold(routes.find_duplicates)
+    monkeypatch.setattr(routes, "find_duplicates", hold)
     key = _keys(bridge)[1]
 
     def related_and_status():
@@ -133,11 +132,11 @@ def test_related_and_status_are_answered_while_duplicates_runs(bridge, monkeypat
 
 
 def test_a_related_read_does_not_wait_for_another_related_read(bridge, monkeypatch):
-    import specter_desk.services.related as related_service
+    from specter_desk.server import routes
 
     first, second = _keys(bridge)[2:4]
-    hold = Hold(related_service.related, when=lambda store, index, paper, k: paper.key == first)
-    monkeypatch.setattr(related_service, "related", hold)
+    hold = Hold(routes.related_papers, when=lambda store, index, paper, k: paper.key == first)
+    monkeypatch.setattr(routes, "related_papers", hold)
     with _other_client(bridge) as reader:
         held, other = _while_held(
             hold,
@@ -176,7 +175,7 @@ def test_related_is_answered_while_the_worker_saves_the_refreshed_index(bridge, 
 
 
 def test_duplicates_requests_queue_in_their_own_executor(bridge, monkeypatch):
-    import specter_desk.services.duplicates as duplicates
+    from specter_desk.server import routes
 
     names = []
 
@@ -184,7 +183,7 @@ def test_duplicates_requests_queue_in_their_own_executor(bridge, monkeypatch):
         names.append(threading.current_thread().name)
         return []
 
-    monkeypatch.setattr(duplicates, "find_duplicates", record)
+    monkeypatch.setattr(routes, "find_duplicates", record)
     for _ in range(2):
         assert bridge.client.get("/v1/duplicates").json() == {"clusters": []}
     assert names and all(name.startswith("bridge-slow") for name in names)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..embed.registry import get_model
 from ..errors import ConfigError, CorpusError
+from .engine_local import LocalWorkers, local_devices, run_local
+from .engine_ray import run_ray
+from .options import CorpusOptions, Engine, OnShard
 from .shards import (
-    DEFAULT_SHARD_SIZE,
     Plan,
     ShardResult,
     Timer,
@@ -22,7 +24,9 @@ from .shards import (
 from .shards import write_manifest as _write_manifest
 from .worker import EncoderSettings
 
-ENGINES = ("local", "ray")
+# The engines by name: each embeds a plan's pending shards and says what ran where.
+ENGINES: dict[str, Engine] = {"local": run_local, "ray": run_ray}
+
 ProgressFn = Callable[[int, int], None]
 
 
@@ -59,75 +63,48 @@ class CorpusRun:
 def embed_corpus(
     input_path: Path | str,
     out: Path | str,
+    options: CorpusOptions | None = None,
     *,
-    model: str = "specter2",
-    model_path: str | None = None,
-    engine: str = "local",
-    devices: str | None = "auto",
-    address: str | None = None,
-    workers: int | None = None,
-    ray_gpus: bool | None = None,
-    cpus_per_worker: int = 1,
-    max_restarts: int | None = None,
-    stall_timeout: float | None = None,
-    shard_size: int = DEFAULT_SHARD_SIZE,
-    batch_size: int | None = None,
-    dtype: str | None = None,
-    library: str | None = None,
     on_progress: ProgressFn | None = None,
-    on_shard: Callable[[ShardResult], None] | None = None,
+    on_shard: OnShard | None = None,
+    **fields: Any,
 ) -> CorpusRun:
-    """Embed every paper of a corpus file into shards under out, skipping finished shards."""
+    """Embed every paper of a corpus file into shards under out, skipping finished shards.
+
+    options, or its fields as keywords: embed_corpus(path, out, model="tiny", engine="ray").
+    """
+    options = replace(options or CorpusOptions(), **fields)
+    engine = options.engine
     if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; use local or ray")
-    spec = get_model(model)
+        raise ConfigError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
+    spec = get_model(options.model)
     out = Path(out)
-    settings = EncoderSettings.resolve(spec, model_path, batch_size=batch_size, dtype=dtype)
+    settings = EncoderSettings.resolve(
+        spec, options.model_path, batch_size=options.batch_size, dtype=options.dtype
+    )
     previous = read_manifest(out) or {}
-    early = None
+    run = ENGINES[engine]
+    early: LocalWorkers | None = None
     if engine == "local":
-        from .engine_local import LocalWorkers, local_devices, run_local
-
-        chosen = local_devices(devices)
+        devices = local_devices(options.devices)
         readable = Path(input_path).is_file()  # else plan_corpus says what is wrong
-        if readable and not _finished_before(previous, Path(input_path), spec.name, shard_size):
+        if readable and not _finished_before(previous, Path(input_path), spec.name, options):
             # the workers load their models while this process reads and checksums the corpus
-            early = LocalWorkers(settings, str(out), chosen)
-
-    def run_engine(plan: Plan, shard_done: Callable[[ShardResult], None]) -> dict[str, Any]:
-        """Embed plan's pending shards with the chosen engine; what ran where."""
-        if engine == "local":
-            info: dict[str, Any] = {"devices": chosen, "worker_deaths": []}
-            if early is not None:
-                early.run(plan, shard_done, info["worker_deaths"])
-            else:
-                run_local(plan, settings, chosen, shard_done, info["worker_deaths"])
-            return info
-        from .engine_ray import run_ray
-
-        return run_ray(
-            plan,
-            settings,
-            shard_done,
-            address=address,
-            workers=workers,
-            use_gpus=ray_gpus,
-            cpus_per_worker=cpus_per_worker,
-            max_restarts=max_restarts,
-            stall_timeout=stall_timeout,
-        )[1]
-
+            early = LocalWorkers(settings, str(out), devices)
+            run = early.run
     try:
-        plan = plan_corpus(Path(input_path), out, spec.name, shard_size=shard_size, library=library)
-        return _embed_plan(plan, engine, previous, run_engine, on_progress, on_shard)
+        plan = plan_corpus(
+            Path(input_path), out, spec.name, shard_size=options.shard_size, library=options.library
+        )
+        return _embed_plan(plan, settings, options, previous, run, on_progress, on_shard)
     finally:
         if early is not None:
             early.close()
 
 
-def _finished_before(manifest: dict, input_path: Path, model: str, shard_size: int) -> bool:
+def _finished_before(manifest: dict, input_path: Path, model: str, options: CorpusOptions) -> bool:
     """Whether the last run finished this very input (same file size and time, model and
-    shard size): then no worker is started before the plan confirms there is nothing to do."""
+    shard size): then no worker starts before the plan confirms there is nothing to do."""
     try:
         stat = input_path.stat()
     except OSError:
@@ -136,7 +113,7 @@ def _finished_before(manifest: dict, input_path: Path, model: str, shard_size: i
     return bool(
         manifest.get("complete")
         and manifest.get("model") == model
-        and manifest.get("shard_size") == shard_size
+        and manifest.get("shard_size") == options.shard_size
         and recorded.get("path") == str(input_path.resolve())
         and recorded.get("size") == stat.st_size
         and recorded.get("mtime") == int(stat.st_mtime)
@@ -145,13 +122,15 @@ def _finished_before(manifest: dict, input_path: Path, model: str, shard_size: i
 
 def _embed_plan(
     plan: Plan,
-    engine: str,
+    settings: EncoderSettings,
+    options: CorpusOptions,
     previous: dict,
-    run_engine: Callable[[Plan, Callable[[ShardResult], None]], dict[str, Any]],
+    run: Engine,
     on_progress: ProgressFn | None,
-    on_shard: Callable[[ShardResult], None] | None,
+    on_shard: OnShard | None,
 ) -> CorpusRun:
-    """Run the engine over a plan, keeping the manifest in step with every committed shard."""
+    """Run an engine over a plan, keeping the manifest in step with every committed shard."""
+    engine = options.engine
     out = plan.out
     state: dict[str, Any] = {
         "dim": previous.get("dim") or _committed_dim(plan),
@@ -188,7 +167,7 @@ def _embed_plan(
 
     timer = Timer()
     try:
-        info = run_engine(plan, shard_done)
+        info = run(plan, settings, options, shard_done)
     except BaseException:
         # workers may have committed shards the driver had not heard of yet: record them
         plan.done |= {t.shard for t in plan.pending if shard_is_done(out, t, plan.model)}

@@ -15,17 +15,18 @@ import pickle
 import queue
 import traceback
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, CorpusError
 from .shards import Plan, ShardResult, ShardTask
 from .worker import EncoderSettings, ShardWorker
 
-OnShard = Callable[[ShardResult], None]
+if TYPE_CHECKING:
+    from .options import CorpusOptions, OnShard
+
 # shards a worker holds: the one it embeds, the next (tokenised meanwhile) and one more, so
 # the next-but-one is already there when a shard finishes and the pipeline never drains
 PREFETCH = 3
@@ -60,18 +61,20 @@ def local_devices(requested: str | None = "auto") -> list[str]:
 
 
 def run_local(
-    plan: Plan,
-    settings: EncoderSettings,
-    devices: list[str],
-    on_shard: OnShard,
-    deaths: list[str] | None = None,
-) -> list[ShardResult]:
-    """Embed the plan's pending shards on devices; on_shard runs in this process per shard."""
+    plan: Plan, settings: EncoderSettings, options: CorpusOptions, on_shard: OnShard
+) -> dict[str, Any]:
+    """Embed the plan's pending shards on options.devices; on_shard runs in this process.
+
+    A worker process that dies without reporting an error (killed, crashed) has its shards
+    handed to the others, and is named in worker_deaths; the run fails only when every worker
+    died.
+    """
+    devices = local_devices(options.devices)
     if not plan.pending:
-        return []
+        return {"devices": devices, "worker_deaths": []}
     workers = LocalWorkers(settings, str(plan.out), devices)
     try:
-        return workers.run(plan, on_shard, deaths)
+        return workers.run(plan, settings, options, on_shard)
     finally:
         workers.close()
 
@@ -94,7 +97,7 @@ class LocalWorkers:
     `corpus embed` starts them before it reads and checksums the corpus, so loading the
     model (seconds per worker: weights, CUDA context, first graphs) overlaps the reading
     instead of following it. One spawned process per device, or (one device) the worker
-    in this process, loaded in a background thread.
+    in this process, loaded in a background thread. `run` is an Engine (options.py).
     """
 
     def __init__(self, settings: EncoderSettings, out: str, devices: list[str]):
@@ -109,24 +112,20 @@ class LocalWorkers:
             self.processes = _spawn(settings, out, devices)
 
     def run(
-        self, plan: Plan, on_shard: OnShard, deaths: list[str] | None = None
-    ) -> list[ShardResult]:
-        """Embed the plan's pending shards. A worker process that dies without reporting an
-        error (killed, crashed) has its shards handed to the others and is named in deaths;
-        the run fails only when every worker died."""
-        deaths = deaths if deaths is not None else []
+        self, plan: Plan, settings: EncoderSettings, options: CorpusOptions, on_shard: OnShard
+    ) -> dict[str, Any]:
+        """Embed the plan's pending shards with these workers; what ran where."""
+        info: dict[str, Any] = {"devices": self.devices, "worker_deaths": []}
         pending = plan.pending
         if not pending:
-            return []
+            return info
         if self._single is not None:
             worker = self._single.result()
-            results = []
             for i, task in enumerate(pending):
-                result = worker(task, pending[i + 1] if i + 1 < len(pending) else None)
-                on_shard(result)
-                results.append(result)
-            return results
-        return _drive(self.processes, pending, on_shard, deaths)
+                on_shard(worker(task, pending[i + 1] if i + 1 < len(pending) else None))
+        else:
+            _drive(self.processes, pending, on_shard, info["worker_deaths"])
+        return info
 
     def close(self) -> None:
         """Tell the worker processes to finish and wait for them (terminate a stuck one)."""
@@ -170,7 +169,7 @@ def _spawn(settings: EncoderSettings, out: str, devices: list[str]) -> list[_Wor
 
 def _drive(
     workers: list[_Worker], pending: list[ShardTask], on_shard: OnShard, deaths: list[str]
-) -> list[ShardResult]:
+) -> None:
     """Hand shards to the worker processes (PREFETCH each) and collect their results."""
     todo: deque[ShardTask] = deque(pending)
 
@@ -190,14 +189,14 @@ def _drive(
         todo.extendleft(reversed(worker.inflight))  # its shards go to the others
         worker.inflight.clear()
 
-    done: list[ShardResult] = []
+    done = 0
     for worker in workers:
         feed(worker)
-    while len(done) < len(pending):
+    while done < len(pending):
         alive = [w for w in workers if w.alive]
         if not alive:
             raise CorpusError(
-                f"every worker died ({'; '.join(deaths)}); {len(done)} shards of this run "
+                f"every worker died ({'; '.join(deaths)}); {done} shards of this run "
                 "are committed and kept; run the same command again to resume"
             )
         ready = set(wait([w.results for w in alive] + [w.proc.sentinel for w in alive]))
@@ -211,13 +210,12 @@ def _drive(
                     break
                 if kind == "error":
                     raise CorpusError(
-                        f"a worker failed: {payload}; {len(done)} shards of this run are "
+                        f"a worker failed: {payload}; {done} shards of this run are "
                         "committed and kept; fix the cause and run the same command again"
                     )
                 worker.inflight.popleft()
-                result = ShardResult(**payload)
-                done.append(result)
-                on_shard(result)
+                done += 1
+                on_shard(ShardResult(**payload))
                 feed(worker)
             if gone:
                 worker.proc.join(timeout=10)
@@ -225,7 +223,6 @@ def _drive(
         for worker in workers:
             if worker.alive:
                 feed(worker)
-    return done
 
 
 def _child(settings, out, device, threads, tasks, results) -> None:  # in a spawned process

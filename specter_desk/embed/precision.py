@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import write_atomic
+from ..disk import write_atomic
 
 CACHE_FILE = "cpu-precision.json"
 # bf16 must beat fp32 by this much: a smaller gain is within a shared CPU's noise, and fp32

@@ -6,9 +6,8 @@ whole library run in the context's slow-work executor.
 
 from __future__ import annotations
 
-import importlib
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -17,9 +16,17 @@ from pydantic import AfterValidator, WithJsonSchema
 from .. import __version__
 from ..desk import Desk
 from ..embed.registry import query_model
-from ..errors import ConfigError, InputError, ItemNotFoundError
-from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
-from .app import BridgeContext, GuardedRoute, NotAvailableError, SyncNotConfiguredError
+from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfiguredError
+from ..models import Paper
+from ..services.duplicates import check_papers, find_duplicates
+from ..services.feedback import record_feedback
+from ..services.recommend import recommend
+from ..services.related import related as related_papers
+from ..services.search import search as search_papers
+from ..services.status import library_status
+from ..sync.zotero_items import paper_from_item
+from .context import BridgeContext
+from .handlers import GuardedRoute
 from .schemas import (
     MAX_K,
     MAX_N,
@@ -80,19 +87,8 @@ def _ctx(request: Request) -> BridgeContext:
     return request.app.state.ctx
 
 
-def _service(name: str):
-    """A service module, or a clean 503 if this build does not have it yet."""
-    module = f"specter_desk.services.{name}"
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            raise NotAvailableError(f"{name} is not available in this specter-desk build") from None
-        raise
-
-
 def _dicts(items: Any) -> list[dict[str, Any]]:
-    return [item.to_dict() if hasattr(item, "to_dict") else dict(item) for item in items]
+    return [item.to_dict() for item in items]
 
 
 def _model(desk: Desk, name: str | None) -> str:
@@ -121,16 +117,7 @@ def health() -> dict[str, Any]:
 )
 def status(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
-    desk = ctx.reader()
-    store = desk.store
-    data = {
-        "version": __version__,
-        "model": desk.config.model,
-        "papers": store.count_papers(pool=LIBRARY_POOL),
-        "candidates": store.count_papers(pool=CANDIDATE_POOL),
-        "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
-        "vectors": store.vector_counts(),
-    }
+    data = library_status(ctx.reader(), indexes=False)
     data["sync"] = _sync_status(ctx)
     return data
 
@@ -149,8 +136,6 @@ def related(
         None, min_length=1, max_length=100, description="A model name (`specter-desk models`)"
     ),
 ) -> dict[str, Any]:
-    from ..services.related import related as related_papers
-
     desk = _ctx(request).reader()
     name = _model(desk, model)
     paper = desk.store.get_paper(key)
@@ -176,15 +161,12 @@ def related(
     summary="Free-text search over the library (and candidate pools)",
 )
 def search(request: Request, body: SearchRequest) -> dict[str, Any]:
-    service = _service("search")
     desk = _ctx(request).reader()
     spec = desk.model_spec()
     encoder = desk.encoder(query_model(spec).name)  # encodes holding no lock of the bridge
-    hits = service.search(
+    hits = search_papers(
         desk.store, desk.index(spec.name), encoder, body.query, k=body.k, hybrid=body.hybrid
     )
-    if hasattr(hits, "to_dict"):
-        hits = hits.to_dict().get("results", [])
     return {"query": body.query, "model": spec.name, "results": _dicts(hits)}
 
 
@@ -228,18 +210,9 @@ def recommendations(
     ] = "week",
     n: int = Query(10, ge=1, le=MAX_N),
 ) -> dict[str, Any]:
-    service = _service("recommend")
-    if "-" in since and date.fromisoformat(since) > datetime.now(UTC).date():
-        return {
-            "since": since,
-            "seeds": [],
-            "ranker": "similarity",
-            "results": [],
-            "message": f"nothing was added after {since}: it is ahead",
-        }
     desk = _ctx(request).reader()
-    result = service.recommend(desk.store, desk.index(), since=since, n=n)
-    return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    result = recommend(desk.store, desk.index(), since=since, n=n)
+    return result.to_dict()
 
 
 @router.get(
@@ -252,12 +225,11 @@ def duplicates(
     request: Request,
     min_score: float = Query(0.9, ge=0.0, le=1.0),
 ) -> dict[str, Any]:
-    service = _service("duplicates")
     ctx = _ctx(request)
 
     def find() -> list[Any]:  # seconds on a big library: its own executor, its own reader
         desk = ctx.reader()
-        return _dicts(service.find_duplicates(desk.store, desk.index(), min_score=min_score))
+        return _dicts(find_duplicates(desk.store, desk.index(), min_score=min_score))
 
     # a sync route on purpose: FastAPI then validates and serialises the (large) answer in
     # this worker thread; an async route would do it on the event loop and stall every request
@@ -271,10 +243,9 @@ def duplicates(
     summary="Is an item being added already in the library?",
 )
 def duplicates_check(request: Request, body: DuplicateCheckRequest) -> dict[str, Any]:
-    service = _service("duplicates")
     incoming = [_incoming_paper(i, item) for i, item in enumerate(body.items)]
     desk = _ctx(request).reader()
-    matches = service.check_papers(desk.store, incoming, index=desk.index())
+    matches = check_papers(desk.store, incoming, index=desk.index())
     return {"matches": _dicts(matches)}
 
 
@@ -283,8 +254,6 @@ _INCOMING_ALIASES = {"doi": "DOI", "abstract": "abstractNote", "year": "date", "
 
 def _incoming_paper(position: int, item: dict[str, Any]) -> Paper:
     """A Paper from Zotero item JSON (or a flat record); odd values are dropped, not fatal."""
-    from ..sync.zotero_items import paper_from_item
-
     data = item.get("data") if isinstance(item.get("data"), dict) else item
     data = {
         **{_INCOMING_ALIASES[k]: v for k, v in data.items() if k in _INCOMING_ALIASES},
@@ -362,5 +331,4 @@ def _sync_status(ctx: BridgeContext) -> dict[str, Any]:
     summary="Thumbs up or down on a paper (trains the recommendation ranker)",
 )
 def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
-    service = _service("feedback")
-    return service.record_feedback(_ctx(request).reader().store, body.key, body.vote)
+    return record_feedback(_ctx(request).reader().store, body.key, body.vote)
