@@ -50,8 +50,8 @@ from specter_desk.embed.encoder import Encoder  # noqa: E402
 from specter_desk.embed.registry import ModelSpec, get_model, with_path  # noqa: E402
 
 CPU_LABEL = {
-    "float32": "fp32, auto on CPUs without native bf16",
-    "bfloat16": "bf16 autocast, auto on CPUs with native bf16",
+    "float32": "fp32: auto without native bf16, and for narrow models on AMX CPUs",
+    "bfloat16": "bf16 autocast: auto on CPUs with native bf16",
     "int8": "--fast: per-channel int8",
 }
 BF16_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
@@ -322,7 +322,7 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
     ours = Encoder(spec, device=device)
     with Stopwatch() as loading:
         ours.load()
-    log(f"   load: {loading.seconds:.1f} s (with the CPU precision probe where `auto` runs it)")
+    log(f"   load: {loading.seconds:.1f} s; auto precision here: {ours.dtype_name}")
     lengths = token_lengths(ours.tokenizer, texts, spec.max_length)
     flops = forward_flops(ours._model, lengths)
     log(f"   mean tokens {np.mean(lengths):.0f}, {flops / len(texts) / 1e9:.1f} GFLOP per paper")
@@ -333,8 +333,6 @@ def bench_model(name, spec, texts, device, args, results, quality_texts) -> None
     with Stopwatch() as clock:  # first use: cudnn plans, CUDA graph captures, allocator
         ours.encode(warm)
     log(f"   ours warm-up on {len(warm)} papers: {clock.seconds:.2f} s")
-    if ours.precision_choice:  # `auto` on a CPU with native bf16: what the probe measured
-        log(f"   auto precision (probe at load): {ours.precision_choice}")
     # on a CPU every precision runs in each round (a shared CPU drifts), in rotating order
     others = {}
     if device == "cpu":

@@ -11,7 +11,6 @@ from typing import TypedDict, Unpack
 from .config import Config, Paths
 from .embed.encoder import Encoder
 from .embed.pipeline import EmbedResult, embed_missing
-from .embed.precision import CACHE_FILE as PRECISION_CACHE
 from .embed.registry import ModelSpec, get_model
 from .index import IndexParams, Notice, PaperIndex, open_index, sync_index
 from .store import Store
@@ -84,7 +83,6 @@ class Desk:
                     batch_size=batch_size or self.config.get("model", "batch_size") or None,
                     dtype=dtype,
                     threads=self.threads,
-                    precision_cache=self.paths.data_dir / PRECISION_CACHE,
                 )
             return self._encoders[cache_key]
 

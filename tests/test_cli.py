@@ -149,29 +149,16 @@ def test_doctor_flags_the_missing_default_model(home):
     assert f"precision auto = {default_dtype(pick_device())}" in checks["torch"]["detail"]
 
 
-def test_doctor_shows_the_cpu_precision_measured_per_model(home, monkeypatch):
+def test_doctor_says_narrow_models_run_fp32_on_an_amx_cpu(home, monkeypatch):
     import torch
 
+    from specter_desk.embed import encoder
+
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "cpu-precision.json").write_text(
-        json.dumps(
-            {
-                "Some CPU | torch 2.13.0 | minilm (/m) | 2 threads": {
-                    "choice": "float32",
-                    "bf16_speedup": 0.95,
-                },
-                "Some CPU | torch 2.13.0 | specter2 (/s) | 2 threads": {
-                    "choice": "bfloat16",
-                    "bf16_speedup": 1.68,
-                },
-            }
-        )
-    )
+    monkeypatch.setattr(encoder, "cpu_has_amx", lambda: True)
     checks = {c["check"]: c for c in json.loads(invoke("doctor", "--json").stdout)["checks"]}
     detail = checks["torch"]["detail"]
-    assert "precision auto = bfloat16 where measured >= 1.15x faster than fp32" in detail
-    assert "minilm float32 (0.95x), specter2 bfloat16 (1.68x)" in detail
+    assert "precision auto = bfloat16 (float32 for models narrower than 768: AMX CPU)" in detail
 
 
 def test_doctor_passes_with_minilm_configured(home):

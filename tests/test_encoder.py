@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
 import pytest
 
@@ -360,87 +357,34 @@ def test_concurrent_first_calls_load_the_model_once(tiny_model, monkeypatch):
     assert np.allclose(results[0], results[1])
 
 
-# -- the automatic CPU precision: measured per model where the CPU has native bf16 ----------
+# -- the automatic CPU precision: bf16 autocast, except narrow models on AMX CPUs -----------
 
 
-def _native_bf16(monkeypatch):
+@pytest.mark.parametrize(
+    ("amx", "expected"), [(False, "bfloat16"), (True, "float32")], ids=["avx512-bf16", "amx"]
+)
+def test_auto_runs_a_narrow_model_in_fp32_on_amx_cpus_only(tiny_model, monkeypatch, amx, expected):
     import torch
 
-    from specter_desk.embed import precision
+    from specter_desk.embed import encoder as encoder_module
 
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
-    monkeypatch.setattr(precision, "_decided", {})  # no choice made earlier in this process
+    monkeypatch.setattr(encoder_module, "cpu_has_amx", lambda: amx)
+    encoder = Encoder(tiny_model, device="cpu")  # tiny is 32 wide: "narrow"
+    assert encoder.dtype_name == "bfloat16"  # the candidate until the model's width is known
+    vectors = encoder.encode(TEXTS[:2])
+    assert encoder.dtype_name == expected and encoder.autocast == (expected == "bfloat16")
+    assert vectors.shape == (2, 32)
+    explicit = Encoder(tiny_model, device="cpu", dtype="bfloat16")
+    explicit.load()
+    assert explicit.dtype_name == "bfloat16" and explicit.autocast  # asked for: never overruled
 
 
-def test_auto_on_a_native_bf16_cpu_keeps_bf16_only_if_measured_faster(
-    tiny_model, tmp_path, monkeypatch
-):
-    from specter_desk.embed import precision
+def test_bf16_pays_on_amx_from_bert_base_width(monkeypatch):
+    from specter_desk.embed import encoder as encoder_module
 
-    cache = tmp_path / "cpu-precision.json"
-    for speedup, expected in ((1.0, "float32"), (1.6, "bfloat16")):
-        _native_bf16(monkeypatch)
-        cache.unlink(missing_ok=True)
-        monkeypatch.setattr(precision, "measure_speedup", lambda run, s=speedup: s)
-        encoder = Encoder(tiny_model, device="cpu", precision_cache=cache)
-        assert encoder.dtype_name == "bfloat16"  # the candidate, until the model is loaded
-        encoder.encode(TEXTS[:1])
-        assert encoder.dtype_name == expected and encoder.autocast == (expected == "bfloat16")
-        [(key, saved)] = json.loads(cache.read_text()).items()
-        assert saved["choice"] == expected and saved["bf16_speedup"] == speedup
-        assert "tiny" in key and "threads" in key
-
-
-def test_a_cached_choice_is_used_without_probing_again(tiny_model, tmp_path, monkeypatch):
-    from specter_desk.embed import precision
-
-    _native_bf16(monkeypatch)
-    cache = tmp_path / "cpu-precision.json"
-    monkeypatch.setattr(precision, "measure_speedup", lambda run: 1.5)
-    Encoder(tiny_model, device="cpu", precision_cache=cache).load()
-    _native_bf16(monkeypatch)  # a new process: only the file remembers
-
-    def no_probe(run):
-        raise AssertionError("probed although the choice was cached")
-
-    monkeypatch.setattr(precision, "measure_speedup", no_probe)
-    again = Encoder(tiny_model, device="cpu", precision_cache=cache)
-    again.load()
-    assert again.dtype_name == "bfloat16" and again.precision_choice["bf16_speedup"] == 1.5
-    explicit = Encoder(tiny_model, device="cpu", dtype="float32", precision_cache=cache)
-    assert not explicit.probe_precision  # an explicit precision is never second-guessed
-
-
-def test_the_probe_times_both_precisions_in_alternating_order():
-    from specter_desk.embed.precision import decide, measure_speedup
-
-    order = []
-
-    def run(bf16):
-        order.append(bf16)
-        time.sleep(0.002 if bf16 else 0.006)
-
-    speedup = measure_speedup(run, rounds=3)
-    assert order == [False, True, False, True, True, False, False, True]
-    assert 1.5 < speedup < 6  # fp32 took three times as long
-    assert decide(speedup) == "bfloat16" and decide(1.05) == "float32"
-
-
-def test_the_probe_runs_real_forward_passes_in_both_precisions(tiny_model, monkeypatch):
-    import torch
-
-    _native_bf16(monkeypatch)
-    autocast_at_forward = []
-    real_forward = Encoder._forward
-
-    def forward(self, *args):
-        autocast_at_forward.append(torch.is_autocast_enabled("cpu"))
-        return real_forward(self, *args)
-
-    monkeypatch.setattr(Encoder, "_forward", forward)
-    encoder = Encoder(tiny_model, device="cpu")
-    encoder.load()
-    # one untimed pass each, then 3 rounds of both: fp32 and bf16 autocast alternate
-    assert autocast_at_forward.count(True) == 4 and autocast_at_forward.count(False) == 4
-    assert encoder.precision_choice["bf16_speedup"] > 0
-    assert encoder.dtype_name in ("float32", "bfloat16")
+    monkeypatch.setattr(encoder_module, "cpu_has_amx", lambda: True)
+    assert not encoder_module.cpu_bf16_pays(384)  # MiniLM
+    assert encoder_module.cpu_bf16_pays(768)  # SPECTER, SPECTER2, mpnet
+    monkeypatch.setattr(encoder_module, "cpu_has_amx", lambda: False)
+    assert encoder_module.cpu_bf16_pays(384)

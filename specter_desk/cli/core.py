@@ -162,20 +162,6 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         )
 
 
-def _measured_precisions(desk) -> str:
-    """What `auto` chose per model on this CPU with native bf16 (cached by the probe)."""
-    from ..embed.precision import CACHE_FILE, PROBE_MARGIN, read_choices
-
-    choices = read_choices(desk.paths.data_dir / CACHE_FILE) if desk else {}
-    found = ", ".join(
-        f"{key.split(' | ')[2].split(' (')[0]} {c.get('choice')} ({c.get('bf16_speedup')}x)"
-        for key, c in sorted(choices.items())
-    )
-    return f" where measured >= {PROBE_MARGIN}x faster than fp32, per model on first use" + (
-        f": {found}" if found else ""
-    )
-
-
 def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
     spec = MODELS[name]
     configured = desk.model_path(name)
@@ -222,14 +208,14 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
     try:
         import torch
 
-        from ..embed.encoder import default_dtype, pick_device
+        from ..embed.encoder import AMX_MIN_BF16_WIDTH, cpu_has_amx, default_dtype, pick_device
 
         device = pick_device("auto")
         precision = desk.config.get("model", "precision") if desk else "auto"
         if precision == "auto":
             precision = f"auto = {default_dtype(device)}"
-            if device == "cpu" and default_dtype(device) == "bfloat16":
-                precision += _measured_precisions(desk)
+            if device == "cpu" and default_dtype(device) == "bfloat16" and cpu_has_amx():
+                precision += f" (float32 for models narrower than {AMX_MIN_BF16_WIDTH}: AMX CPU)"
         check(
             "torch",
             "ok",

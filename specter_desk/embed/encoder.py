@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -77,10 +77,35 @@ def native_cpu_bf16() -> bool:
         return False
 
 
+@functools.cache
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles for bf16 (Intel Sapphire Rapids and later; Linux's
+    /proc/cpuinfo flags; False where that file does not exist)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in fh)
+    except OSError:
+        return False
+
+
+# Models narrower than this run fp32 on AMX CPUs: their small matrix products gained nothing
+# from bf16 there (MiniLM, 384 wide: 0.78-1.05x fp32's speed), while BERT-base-size models
+# (768) gained 1.7-2.1x (Intel Xeon with AMX, benchmarks/RESULTS.md, issue 18). On AMD Zen 4
+# (AVX512-BF16, no AMX) bf16 paid for both (MiniLM 1.4-1.7x, BERT-base 1.9-3.2x).
+AMX_MIN_BF16_WIDTH = 768
+
+
+def cpu_bf16_pays(hidden_size: int) -> bool:
+    """Whether `auto` keeps bf16 autocast for a model this wide on this CPU (which has native
+    bf16): yes, except for narrow models on AMX CPUs."""
+    return not (cpu_has_amx() and hidden_size < AMX_MIN_BF16_WIDTH)
+
+
 def default_dtype(device: str) -> str:
     """The precision `auto` picks: fp16 on CUDA; on a CPU bf16 autocast where the CPU has
-    native bf16 (3.3x fp32's speed on BERT-base, top-10 neighbours 0.99 of fp32's), else
-    fp32 (emulated bf16 is several times slower); fp32 elsewhere (MPS)."""
+    native bf16 (3.3x fp32's speed on BERT-base, top-10 neighbours 0.99 of fp32's; but see
+    cpu_bf16_pays for narrow models on AMX CPUs), else fp32 (emulated bf16 is several times
+    slower); fp32 elsewhere (MPS)."""
     kind = device.split(":")[0]
     if kind == "cuda":
         return "float16"
@@ -131,7 +156,6 @@ class Encoder:
         cuda_graphs: bool | None = None,
         packed: bool | None = None,
         threads: int | None = None,
-        precision_cache: str | Path | None = None,
     ):
         self.spec = spec
         self.threads = threads  # CPU threads for torch (None: every core)
@@ -141,11 +165,9 @@ class Encoder:
         if (dtype or "auto") not in PRECISIONS:
             raise ConfigError(f"unknown precision {dtype!r}; use one of {', '.join(PRECISIONS)}")
         self.dtype_name = default_dtype(self.device) if dtype in (None, "auto") else dtype
-        # auto on a CPU with native bf16: bf16 only if a probe finds it faster (precision.py)
-        self.probe_precision = kind == "cpu" and dtype in (None, "auto")
-        self.probe_precision = self.probe_precision and self.dtype_name == "bfloat16"
-        self.precision_cache = Path(precision_cache) if precision_cache else None
-        self.precision_choice: dict | None = None  # what the probe measured, once loaded
+        # `auto` on a CPU with native bf16 is settled once the model's size is known (load)
+        self._auto_cpu_bf16 = kind == "cpu" and dtype in (None, "auto")
+        self._auto_cpu_bf16 = self._auto_cpu_bf16 and self.dtype_name == "bfloat16"
         if self.dtype_name == "int8" and kind != "cpu":
             raise ConfigError(
                 "--fast (int8) runs on the CPU only; leave it out on a GPU, whose defaults "
@@ -278,51 +300,9 @@ class Encoder:
             self._forward_model = core
         else:
             self._forward_model = torch.compile(core, dynamic=True) if self.compile else core
-        if self.probe_precision:
-            self._choose_cpu_precision()
+        if self._auto_cpu_bf16 and not cpu_bf16_pays(model.config.hidden_size):
+            self.dtype_name, self.autocast = "float32", False  # weights are fp32 already
         self._model = model  # last: other threads take a set _model as "loaded"
-
-    def _choose_cpu_precision(self) -> None:
-        """bf16 autocast or fp32 for `auto` on a CPU with native bf16: the cached choice for
-        this CPU and model, or time a fixed batch both ways once (see precision.py)."""
-        import torch
-
-        from .precision import (
-            PROBE_TEXT,
-            cached_choice,
-            decide,
-            measure_speedup,
-            probe_key,
-            save_choice,
-        )
-
-        key = probe_key(self.spec.name, self._base_location()[0], torch.get_num_threads())
-        choice = cached_choice(self.precision_cache, key)
-        if choice is None:
-            enc = self._tokenizer(  # not self.tokenize: that would wait for this load
-                [PROBE_TEXT] * 4,
-                truncation=True,
-                max_length=self.spec.max_length,
-                padding=True,
-                return_tensors="pt",
-            )
-            ids, mask = enc["input_ids"], enc["attention_mask"][:, None, :]
-
-            def run(bf16: bool) -> None:
-                autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
-                with torch.inference_mode(), autocast:
-                    self._forward(ids, mask)
-
-            speedup = measure_speedup(run)
-            choice = {
-                "choice": decide(speedup),
-                "bf16_speedup": round(speedup, 3),
-                "measured": time.strftime("%Y-%m-%d"),
-            }
-            save_choice(self.precision_cache, key, choice)
-        self.precision_choice = choice
-        self.dtype_name = choice["choice"]
-        self.autocast = self.dtype_name == "bfloat16"
 
     def _load_packed(self, core) -> None:
         """Set up the packed path, or fall back to padded batches (asked: say why)."""
