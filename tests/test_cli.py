@@ -152,10 +152,10 @@ def test_doctor_flags_the_missing_default_model(home):
 def test_doctor_says_narrow_models_run_fp32_on_an_amx_cpu(home, monkeypatch):
     import torch
 
-    from specter_desk.embed import encoder
+    from specter_desk.embed import device
 
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
-    monkeypatch.setattr(encoder, "cpu_has_amx", lambda: True)
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: True)
     checks = {c["check"]: c for c in json.loads(invoke("doctor", "--json").stdout)["checks"]}
     detail = checks["torch"]["detail"]
     assert "precision auto = bfloat16 (float32 for models narrower than 768: AMX CPU)" in detail

@@ -366,10 +366,10 @@ def test_concurrent_first_calls_load_the_model_once(tiny_model, monkeypatch):
 def test_auto_runs_a_narrow_model_in_fp32_on_amx_cpus_only(tiny_model, monkeypatch, amx, expected):
     import torch
 
-    from specter_desk.embed import encoder as encoder_module
+    from specter_desk.embed import device
 
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
-    monkeypatch.setattr(encoder_module, "cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: amx)
     encoder = Encoder(tiny_model, device="cpu")  # tiny is 32 wide: "narrow"
     assert encoder.dtype_name == "bfloat16"  # the candidate until the model's width is known
     vectors = encoder.encode(TEXTS[:2])
@@ -381,10 +381,10 @@ def test_auto_runs_a_narrow_model_in_fp32_on_amx_cpus_only(tiny_model, monkeypat
 
 
 def test_bf16_pays_on_amx_from_bert_base_width(monkeypatch):
-    from specter_desk.embed import encoder as encoder_module
+    from specter_desk.embed import device
 
-    monkeypatch.setattr(encoder_module, "cpu_has_amx", lambda: True)
-    assert not encoder_module.cpu_bf16_pays(384)  # MiniLM
-    assert encoder_module.cpu_bf16_pays(768)  # SPECTER, SPECTER2, mpnet
-    monkeypatch.setattr(encoder_module, "cpu_has_amx", lambda: False)
-    assert encoder_module.cpu_bf16_pays(384)
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: True)
+    assert not device.cpu_bf16_pays(384)  # MiniLM
+    assert device.cpu_bf16_pays(768)  # SPECTER, SPECTER2, mpnet
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: False)
+    assert device.cpu_bf16_pays(384)

@@ -208,7 +208,7 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
     try:
         import torch
 
-        from ..embed.encoder import AMX_MIN_BF16_WIDTH, cpu_has_amx, default_dtype, pick_device
+        from ..embed.device import AMX_MIN_BF16_WIDTH, cpu_has_amx, default_dtype, pick_device
 
         device = pick_device("auto")
         precision = desk.config.get("model", "precision") if desk else "auto"
