@@ -18,7 +18,7 @@ from ..desk import Desk
 from ..embed.registry import query_model
 from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfiguredError
 from ..models import Paper
-from ..services.duplicates import check_papers, find_duplicates
+from ..services.duplicates import check_papers, distinct_pairs, find_duplicates, mark_distinct
 from ..services.feedback import record_feedback
 from ..services.recommend import recommend
 from ..services.related import related as related_papers
@@ -30,6 +30,9 @@ from .handlers import GuardedRoute
 from .schemas import (
     MAX_K,
     MAX_N,
+    Distinct,
+    DistinctPairs,
+    DistinctRequest,
     DuplicateCheck,
     DuplicateCheckRequest,
     Duplicates,
@@ -219,7 +222,7 @@ def recommendations(
     "/duplicates",
     response_model=Duplicates,
     responses=_errors(*COMMON, 503),
-    summary="Clusters of duplicate papers in the library",
+    summary="Duplicate clusters (merge) and groups of versions of one work (merge or relate)",
 )
 def duplicates(
     request: Request,
@@ -227,13 +230,33 @@ def duplicates(
 ) -> dict[str, Any]:
     ctx = _ctx(request)
 
-    def find() -> list[Any]:  # seconds on a big library: its own executor, its own reader
+    def find() -> dict[str, Any]:  # seconds on a big library: its own executor, its own reader
         desk = ctx.reader()
-        return _dicts(find_duplicates(desk.store, desk.index(), min_score=min_score))
+        return find_duplicates(desk.store, desk.index(), min_score=min_score).to_dict()
 
     # a sync route on purpose: FastAPI then validates and serialises the (large) answer in
     # this worker thread; an async route would do it on the event loop and stall every request
-    return {"clusters": ctx.slow.submit(find).result()}
+    return ctx.slow.submit(find).result()
+
+
+@router.post(
+    "/duplicates/distinct",
+    response_model=Distinct,
+    responses=_errors(*COMMON, 404, 503),
+    summary='Mark papers as "not duplicates" (or forget the mark); remembered in the store',
+)
+def duplicates_distinct(request: Request, body: DistinctRequest) -> dict[str, Any]:
+    return mark_distinct(_ctx(request).reader().store, body.keys, distinct=body.distinct)
+
+
+@router.get(
+    "/duplicates/distinct",
+    response_model=DistinctPairs,
+    responses=_errors(*COMMON, 503),
+    summary='Every pair of papers marked "not duplicates"',
+)
+def duplicates_distinct_list(request: Request) -> dict[str, Any]:
+    return {"pairs": distinct_pairs(_ctx(request).reader().store)}
 
 
 @router.post(
