@@ -176,14 +176,15 @@ def test_related_is_answered_while_the_worker_saves_the_refreshed_index(bridge, 
 
 def test_duplicates_requests_queue_in_their_own_executor(bridge, monkeypatch):
     from specter_desk.server import routes
+    from specter_desk.services.duplicates.clustering import DuplicateReport
 
     names = []
 
     def record(*args, **kwargs):
         names.append(threading.current_thread().name)
-        return []
+        return DuplicateReport(clusters=[], versions=[])
 
     monkeypatch.setattr(routes, "find_duplicates", record)
     for _ in range(2):
-        assert bridge.client.get("/v1/duplicates").json() == {"clusters": []}
+        assert bridge.client.get("/v1/duplicates").json() == {"clusters": [], "versions": []}
     assert names and all(name.startswith("bridge-slow") for name in names)
