@@ -57,12 +57,14 @@ def _torch(config: Config) -> Check:
     try:
         import torch
 
-        from .embed.encoder import default_dtype, pick_device
+        from .embed.device import AMX_MIN_BF16_WIDTH, cpu_has_amx, default_dtype, pick_device
 
         device = pick_device("auto")
         precision = config.get("model", "precision")
         if precision == "auto":
             precision = f"auto = {default_dtype(device)}"
+            if device == "cpu" and default_dtype(device) == "bfloat16" and cpu_has_amx():
+                precision += f" (float32 for models narrower than {AMX_MIN_BF16_WIDTH}: AMX CPU)"
         return Check(
             "torch",
             "ok",
