@@ -42,12 +42,20 @@ class SwitchState:
         return asdict(self)
 
 
-def pending_switch(desk: Desk) -> SwitchState | None:
-    """The switch in progress, if any, with how many papers the new model has embedded."""
+def _request(desk: Desk) -> dict[str, str] | None:
+    """The switch asked for (the store's meta row), finished or not."""
     raw = desk.store.get_meta(META)
-    if not raw:
+    return json.loads(raw) if raw else None
+
+
+def pending_switch(desk: Desk) -> SwitchState | None:
+    """The switch in progress, if any, with how many papers the new model has embedded.
+
+    A request whose model is already active is finished: config.toml is written before the
+    request is cleared, so no reader sees the new model and a pending switch at once."""
+    data = _request(desk)
+    if data is None or data["model"] == desk.active_model:
         return None
-    data = json.loads(raw)
     embedded, total = _coverage(desk, data["model"])
     return SwitchState(
         "pending", data["model"], data["previous"], embedded, total, data.get("started_at")
@@ -89,17 +97,18 @@ def advance_switch(
     should_stop: Callable[[], bool] | None = None,
 ) -> SwitchState | None:
     """Embed what the pending switch still lacks; switch when complete. None: no switch."""
-    state = pending_switch(desk)
-    if state is None:
+    data = _request(desk)
+    if data is None:
         return None
-    if state.model == desk.active_model:
+    model, previous = data["model"], data["previous"]
+    if model == desk.active_model:  # finished by a process stopped before it cleared the row
         desk.store.set_meta(META, "")
-        return SwitchState("active", state.model, state.previous)
-    desk.embed_missing(state.model, on_progress=on_progress, should_stop=should_stop)
-    embedded, total = _coverage(desk, state.model)
+        return SwitchState("active", model, previous)
+    desk.embed_missing(model, on_progress=on_progress, should_stop=should_stop)
+    embedded, total = _coverage(desk, model)
     if embedded < total:  # stopped, or papers arrived meanwhile
         return pending_switch(desk)
-    return _finish(desk, state.model, state.previous)
+    return _finish(desk, model, previous)
 
 
 def cancel_switch(desk: Desk) -> SwitchState | None:

@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from conftest import make_paper
 from specter_desk.cli import app
-from specter_desk.config import Config
+from specter_desk.config import Config, save_settings
 from specter_desk.desk import Desk
 from specter_desk.embed.pipeline import CHUNK, embed_missing
 from specter_desk.index import paths_for
+from specter_desk.server.daemon import carry_on_switch
 from specter_desk.services.related import related
 from specter_desk.switch import advance_switch, pending_switch, request_switch
 
@@ -99,6 +100,24 @@ def test_cancel_keeps_the_old_model_and_the_vectors_made(home, tiny_model, tiny_
     result = runner.invoke(app, ["model", "use", "tiny-adapter", "--cancel"])
     assert result.exit_code == 0 and "cancelled" in result.output
     assert pending_switch(desk) is None and Config.load().model == "tiny"
+
+
+def test_a_switch_is_over_once_config_names_its_model(home, tiny_model, tiny_adapter_model):
+    """config.toml is written before the request is cleared: a reader in between (the bridge's
+    status) and a process stopped in between both see the switch as done, never the new model
+    with a pending switch; the daemon clears the left-over request."""
+    configure(home)
+    desk = Desk(Config.load(), notice=lambda m: None)
+    library(desk, 10)
+    request_switch(desk, "tiny-adapter")
+    save_settings(desk.paths, {"model": {"name": "tiny-adapter"}})  # the switch's own write
+    status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert status["model"] == "tiny-adapter" and status["model_switch"] is None
+    assert pending_switch(desk) is None and desk.store.get_meta("model_switch")
+    assert carry_on_switch(desk, lambda *a: None, lambda: False) is None  # the daemon's pass
+    assert not desk.store.get_meta("model_switch")
+    save_settings(desk.paths, {"model": {"name": "tiny"}})  # the user goes back by hand
+    assert pending_switch(desk) is None  # the old request does not come back
 
 
 def test_use_refuses_a_model_that_is_not_installed_and_an_env_override(home, tiny_model):

@@ -168,7 +168,10 @@ def carry_on_switch(
 ) -> dict[str, Any] | None:
     """Embed for a pending `model use` (the old index keeps answering); switch when done."""
     pending = pending_switch(desk)
-    if pending is None or should_stop():
+    if pending is None:
+        advance_switch(desk)  # clears a request a stopped process had finished, if any
+        return None
+    if should_stop():
         return None
     stage = f"embedding for the switch to {pending.model}"
     state = advance_switch(
