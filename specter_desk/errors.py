@@ -96,3 +96,16 @@ class CorpusError(SpecterDeskError):
 
     code = "corpus_error"
     exit_code = 7
+
+
+class CitationSourceError(SyncError):
+    """A citation source (OpenAlex, Crossref, Semantic Scholar) failed or cannot be reached."""
+
+    code = "citations_failed"
+
+
+class NoCitationDataError(SpecterDeskError):
+    """A paper has no citation data yet: not matched to a work, or never fetched."""
+
+    code = "no_citations"
+    exit_code = 3

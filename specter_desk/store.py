@@ -16,6 +16,7 @@ import sqlite_utils
 
 from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_title
+from .store_citations import CitationTables, migration_5
 
 PAPER_COLUMNS = (
     "key",
@@ -162,6 +163,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_2,
     _migration_3,
     _migration_4,
+    migration_5,  # citations (store_citations.py)
 ]
 
 
@@ -170,7 +172,7 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-class Store:
+class Store(CitationTables):
     """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
 
     def __init__(self, path: Path | str):
@@ -379,6 +381,11 @@ class Store:
     def keys_in_pool(self, pool: str) -> set[str]:
         """Keys of the live papers of a pool."""
         cur = self.db.execute("SELECT key FROM papers WHERE pool = ? AND deleted = 0", [pool])
+        return {r[0] for r in cur}
+
+    def keys_in_library(self, library: str) -> set[str]:
+        """Keys of the live papers of a library (a Zotero library, a file, a fetched pool)."""
+        cur = self.db.execute("SELECT key FROM papers WHERE library = ? AND deleted = 0", [library])
         return {r[0] for r in cur}
 
     def versions(self, library: str, *, include_deleted: bool = False) -> dict[str, int]:

@@ -25,6 +25,11 @@ def home(tmp_path, monkeypatch) -> Path:
         "SPECTER_DESK_DEVICE",
         "SPECTER_DESK_ZOTERO_URL",
         "SPECTER_DESK_ZOTERO_LOCAL_URL",
+        "SPECTER_DESK_OPENALEX_URL",
+        "SPECTER_DESK_CROSSREF_URL",
+        "SPECTER_DESK_SEMANTICSCHOLAR_URL",
+        "SPECTER_DESK_MAILTO",
+        "OPENALEX_API_KEY",
     ):
         monkeypatch.delenv(var, raising=False)
     return root

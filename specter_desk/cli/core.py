@@ -317,6 +317,9 @@ def config_show(json_out: bool = JsonOpt) -> None:
     secret["zotero"] = dict(secret["zotero"])
     if secret["zotero"].get("api_key"):
         secret["zotero"]["api_key"] = "***"
+    secret["citations"] = dict(secret["citations"])
+    if secret["citations"].get("openalex_api_key"):
+        secret["citations"]["openalex_api_key"] = "***"
     paths = {k: str(v) for k, v in vars(config.paths).items()}
     paths["config_file"] = str(config.paths.config_file)
     if json_out:

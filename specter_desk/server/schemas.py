@@ -137,6 +137,9 @@ class Because(Model):
 
 class Recommendation(PaperHit):
     because: list[Because]
+    reasons: list[str] = Field(
+        default_factory=list, description='What citations say, e.g. "cites 3 of your papers"'
+    )
 
 
 class LabelCounts(Model):
