@@ -20,7 +20,7 @@ from ..desk import Desk
 from ..embed.encoder import pick_device
 from ..embed.pipeline import embed_missing
 from ..embed.registry import MODELS
-from ..errors import ConfigError, SpecterDeskError
+from ..errors import ConfigError, InputError, SpecterDeskError
 from ..index import build_index, index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.library import import_papers
@@ -105,18 +105,21 @@ def embed_cmd(
         )
 
 
-def related_table(rows, title: str) -> Table:
+def related_table(rows, title: str, reasons: list[list[str]] | None = None) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("score", justify="right")
-    table.add_column("title")
+    table.add_column("title", ratio=3)
     table.add_column("year", justify="right")
     table.add_column("first author")
+    if reasons is not None:
+        table.add_column("why (citations)", ratio=2)
     table.add_column("key", style="dim")
-    for row in rows:
+    for i, row in enumerate(rows):
         marker = "" if row.pool == LIBRARY_POOL else " [cyan](candidate)[/]"
-        table.add_row(
-            f"{row.score:.3f}", row.title + marker, str(row.year or ""), row.first_author, row.key
-        )
+        cells = [f"{row.score:.3f}", row.title + marker, str(row.year or ""), row.first_author]
+        if reasons is not None:
+            cells.append("; ".join(reasons[i]))
+        table.add_row(*cells, row.key)
     return table
 
 
@@ -127,27 +130,48 @@ def related_cmd(
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
     pool: str = typer.Option(None, "--pool", help="Only from: library or candidates."),
+    by: str = typer.Option(
+        "meaning",
+        "--by",
+        help="meaning (embedding similarity), citations (co-citation, coupling, direct links; "
+        "after `citations sync`) or both (fused by reciprocal rank).",
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Papers most similar to ITEM."""
+    """Papers most related to ITEM, by meaning, citations or both."""
+    from ..services.citations.related import BY, related_by
+
+    if by not in BY:
+        raise InputError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     desk = open_desk()
     paper = resolve_item(desk.store, item)
     spec = desk.model_spec(model)
-    index = desk.index(spec.name)
-    if paper.key not in index:
-        run_embedding(desk, spec.name, model_path=model_path, quiet=json_out)
+    index = None
+    if by != "citations":
         index = desk.index(spec.name)
-    rows = related(desk.store, index, paper, k, pool=pool)
+        if paper.key not in index:
+            run_embedding(desk, spec.name, model_path=model_path, quiet=json_out)
+            index = desk.index(spec.name)
+    answer = related_by(desk.store, index, paper, k, by=by, pool=pool)
     if json_out:
-        print_json(
-            {
-                "item": {"key": paper.key, "title": paper.title, "year": paper.year},
-                "model": spec.name,
-                "related": [r.to_dict() for r in rows],
-            }
-        )
+        data = {
+            "item": {"key": paper.key, "title": paper.title, "year": paper.year},
+            "model": spec.name if index is not None else None,
+            "by": by,
+            "related": [r.to_dict() for r in answer.rows],
+        }
+        if answer.message:
+            data["message"] = answer.message
+        print_json(data)
         return
-    console.print(related_table(rows, f"Related to: {paper.title} ({paper.year or 'n.d.'})"))
+    if answer.message:
+        notice(answer.message)
+    rows = [r.paper for r in answer.rows]
+    reasons = [r.reasons for r in answer.rows] if by != "meaning" else None
+    how = {"meaning": "", "citations": ", by citations", "both": ", by meaning and citations"}[by]
+    console.print(
+        related_table(rows, f"Related to: {paper.title} ({paper.year or 'n.d.'}){how}", reasons)
+    )
 
 
 @command("status")

@@ -120,7 +120,7 @@ class Crossref:
                 "Crossref",
                 base_url,
                 params={"mailto": mailto},
-                setting=f"[citations] crossref_url or ${URL_ENV}",
+                setting=f"citations.crossref_url in config.toml or ${URL_ENV}",
                 **kwargs,
             )
         )

@@ -123,7 +123,7 @@ class OpenAlex:
                 "OpenAlex",
                 base_url,
                 params={"mailto": mailto, "api_key": api_key},
-                setting=f"[citations] openalex_url or ${URL_ENV}",
+                setting=f"citations.openalex_url in config.toml or ${URL_ENV}",
                 **kwargs,
             )
         )

@@ -68,7 +68,7 @@ class SemanticScholar:
                 "Semantic Scholar",
                 base_url,
                 headers=headers,
-                setting=f"[citations] semanticscholar_url or ${URL_ENV}",
+                setting=f"citations.semanticscholar_url in config.toml or ${URL_ENV}",
                 **kwargs,
             )
         )

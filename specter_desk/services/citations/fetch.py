@@ -77,18 +77,18 @@ class Sources:
         common: dict[str, Any] = {"on_wait": on_wait, "should_stop": should_stop}
         return cls(
             OpenAlex.connect(
-                check_base_url(settings.openalex_url, "[citations] openalex_url"),
+                check_base_url(settings.openalex_url, "citations.openalex_url (config.toml)"),
                 mailto=settings.mailto,
                 api_key=settings.openalex_api_key,
                 **common,
             ),
             Crossref.connect(
-                check_base_url(settings.crossref_url, "[citations] crossref_url"),
+                check_base_url(settings.crossref_url, "citations.crossref_url (config.toml)"),
                 mailto=settings.mailto,
                 **common,
             ),
             SemanticScholar.connect(
-                check_base_url(settings.semanticscholar_url, "[citations] semanticscholar_url"),
+                check_base_url(settings.semanticscholar_url, "citations.semanticscholar_url (config.toml)"),
                 **common,
             )
             if settings.semantic_scholar
@@ -460,3 +460,15 @@ def sync_citations(
         now=now,
         on_progress=on_progress,
     ).run()
+
+
+def citation_status(store: Store) -> dict[str, Any]:
+    """How much of the library is matched, and what the store holds (no network)."""
+    items = store.count_papers(pool=LIBRARY_POOL)
+    matched = len(store.matched_works(LIBRARY_POOL))
+    return {
+        "items": items,
+        "matched": matched,
+        "match_rate": round(matched / items, 4) if items else 0.0,
+        **store.citation_counts(),
+    }
