@@ -88,7 +88,9 @@ class Sources:
                 **common,
             ),
             SemanticScholar.connect(
-                check_base_url(settings.semanticscholar_url, "citations.semanticscholar_url (config.toml)"),
+                check_base_url(
+                    settings.semanticscholar_url, "citations.semanticscholar_url (config.toml)"
+                ),
                 **common,
             )
             if settings.semantic_scholar

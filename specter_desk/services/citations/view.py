@@ -157,6 +157,7 @@ def build_graph(
                 links[other] = links.get(other, 0) + 1
     details = store.get_works([*works_of_core, *links])
     budget = max(0, max_nodes - len(core))
+
     def order(work: str) -> tuple:
         known = details.get(work) or Work(id=work)
         return (not known.title, -links[work], -(known.cited_by_count or 0), work)
