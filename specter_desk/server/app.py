@@ -29,6 +29,7 @@ from ..errors import (
     InputError,
     ItemNotFoundError,
     ModelNotFoundError,
+    NoCitationDataError,
     NotEmbeddedError,
     SpecterDeskError,
     StoreError,
@@ -55,6 +56,7 @@ class SyncNotConfiguredError(SpecterDeskError):
 ERROR_STATUS: list[tuple[type[SpecterDeskError], int, str]] = [
     (ItemNotFoundError, 404, "not_found"),
     (NotEmbeddedError, 409, "not_embedded"),
+    (NoCitationDataError, 409, "no_citations"),
     (AmbiguousItemError, 409, "ambiguous"),
     (ModelNotFoundError, 503, "model_not_found"),
     (NotAvailableError, 503, "not_available"),

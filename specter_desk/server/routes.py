@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import AfterValidator, WithJsonSchema
@@ -17,8 +17,10 @@ from ..errors import ConfigError, InputError, ItemNotFoundError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
 from .app import BridgeContext, GuardedRoute, NotAvailableError, SyncNotConfiguredError
 from .schemas import (
+    MAX_CITATION_ROWS,
     MAX_K,
     MAX_N,
+    Citations,
     DuplicateCheck,
     DuplicateCheckRequest,
     Duplicates,
@@ -131,11 +133,18 @@ def status(request: Request) -> dict[str, Any]:
     return data
 
 
+def _paper(desk: Desk, key: str) -> Paper:
+    paper = desk.store.get_paper(key)
+    if paper is None or paper.deleted:
+        raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
+    return paper
+
+
 @router.get(
     "/papers/{key}/related",
     response_model=Related,
     responses=_errors(*COMMON, 400, 404, 409, 503),
-    summary="Papers most similar to one paper",
+    summary="Papers most related to one paper: by meaning, citations or both",
 )
 def related(
     request: Request,
@@ -144,27 +153,51 @@ def related(
     model: str | None = Query(
         None, min_length=1, max_length=100, description="A model name (`specter-desk models`)"
     ),
+    by: Literal["meaning", "citations", "both"] = Query(
+        "meaning", description="citations and both need `specter-desk citations sync` first"
+    ),
 ) -> dict[str, Any]:
-    from ..services.related import related as related_papers
+    from ..services.citations.related import related_by
 
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
         name = _model(desk, model)
-        paper = desk.store.get_paper(key)
-        if paper is None or paper.deleted:
-            raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
-        rows = related_papers(desk.store, desk.index(name), paper, k)
-    return {
+        paper = _paper(desk, key)
+        index = desk.index(name) if by != "citations" else None
+        answer = related_by(desk.store, index, paper, k, by=by)
+    data = {
         "item": {
             "key": paper.key,
             "title": paper.title,
             "year": paper.year,
             "has_abstract": bool(paper.abstract),
         },
-        "model": name,
-        "related": _dicts(rows),
+        "model": name if index is not None else None,
+        "by": by,
+        "related": [r.to_dict() for r in answer.rows],
     }
+    if answer.message:
+        data["message"] = answer.message
+    return data
+
+
+@router.get(
+    "/papers/{key}/citations",
+    response_model=Citations,
+    responses=_errors(*COMMON, 404),
+    summary="What a paper cites and what cites it, library papers marked (stored lists)",
+)
+def citations(
+    request: Request,
+    key: str,
+    limit: int = Query(100, ge=1, le=MAX_CITATION_ROWS, description="Rows per list"),
+) -> dict[str, Any]:
+    service = _service("citations.lists")
+    ctx = _ctx(request)
+    with ctx.lock:
+        paper = _paper(ctx.desk, key)
+        return service.citation_lists(ctx.desk.store, paper, limit=limit).to_dict()
 
 
 @router.post(
@@ -227,6 +260,9 @@ def recommendations(
         Query(description="day, week, month, year, Nh/Nd/Nw/Nm (e.g. 14d), Ny or an ISO date"),
     ] = "week",
     n: int = Query(10, ge=1, le=MAX_N),
+    by: Literal["meaning", "citations", "both"] = Query(
+        "meaning", description="Rank by meaning, citations to your seeds, or both fused"
+    ),
 ) -> dict[str, Any]:
     service = _service("recommend")
     if "-" in since and date.fromisoformat(since) > datetime.now(UTC).date():
@@ -240,7 +276,7 @@ def recommendations(
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
-        result = service.recommend(desk.store, desk.index(), since=since, n=n)
+        result = service.recommend(desk.store, desk.index(), since=since, n=n, by=by)
     return result.to_dict() if hasattr(result, "to_dict") else dict(result)
 
 

@@ -23,6 +23,8 @@ class CitationEntry:
     title: str
     year: int | None
     first_author: str
+    authors: list[str]
+    venue: str
     doi: str | None
     url: str
     cited_by_count: int | None
@@ -38,6 +40,8 @@ class CitationEntry:
             title=work.title,
             year=work.year,
             first_author=work.first_author,
+            authors=work.authors,
+            venue=work.venue,
             doi=work.doi,
             url=work.url,
             cited_by_count=work.cited_by_count,
@@ -74,7 +78,9 @@ def citation_lists(store: Store, paper: Paper, *, limit: int | None = None) -> C
     match = store.work_matches([paper.key]).get(paper.key)
     if not match or not match["work"]:
         answer.message = NOT_MATCHED
-        answer.counts = {"cites": 0, "cited_by": 0, "cites_in_library": 0, "cited_by_in_library": 0}
+        answer.counts = dict.fromkeys(
+            ("cites", "cited_by", "cited_by_listed", "cites_in_library", "cited_by_in_library"), 0
+        )
         return answer
     work_id = match["work"]
     answer.work, answer.matched_by = work_id, match["matched_by"]

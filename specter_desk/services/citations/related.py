@@ -103,6 +103,8 @@ def related_by(
         if index is None:
             raise InputError("related by meaning needs an index")
         meaning = related(store, index, paper, max(MEANING_DEPTH, k), pool=pool)
+    if by == "meaning":
+        return RelatedAnswer(by, [LinkedPaper(r, scores={"meaning": r.score}) for r in meaning[:k]])
     work = paper_work(store, paper)
     if work is None:
         if by == "citations":
@@ -110,7 +112,7 @@ def related_by(
         return RelatedAnswer(
             by,
             [LinkedPaper(r, scores={"meaning": r.score, "citations": None}) for r in meaning[:k]],
-            None if by == "meaning" else f"meaning only: {NOT_MATCHED}",
+            f"meaning only: {NOT_MATCHED}",
         )
     found = evidence(CitationGraph.around(store, [work]), [work])
     linked = _linked_papers(store, found, paper, pool)
@@ -122,10 +124,7 @@ def related_by(
     citation_order = sorted(linked, key=lambda key: (-found[linked[key]].score, key))
     papers = store.get_papers(citation_order)
     by_meaning = {r.key: r for r in meaning}
-    if by == "meaning":
-        order = [r.key for r in meaning]
-        scores = {r.key: r.score for r in meaning}
-    elif by == "citations":
+    if by == "citations":
         order = citation_order
         scores = {key: found[linked[key]].score for key in citation_order}
     else:
