@@ -159,12 +159,47 @@ def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
                 total[name] += int(getattr(result, name, 0) or 0)
             if getattr(result, "stopped", False):
                 break
+        citations = citations_after_sync(desk, on_progress, should_stop)
+        if citations is not None:
+            total["citations"] = citations
         # embedding here (not inside run_sync) so a stop request is honoured between chunks
+        # (it embeds the new papers citing the library too)
         total["embedded"] = embed_pending(desk, on_progress, should_stop)
         total["stopped"] = should_stop()
         return {**total, "seconds": round(time.perf_counter() - started, 2)}
 
     return run, None
+
+
+def citations_after_sync(
+    desk: Desk, on_progress: Callable[[str, int, int], None], should_stop: Callable[[], bool]
+) -> dict[str, Any] | None:
+    """`citations sync` after a library sync when [citations] after_sync is on (None if off).
+
+    A citation source failing is logged and reported, never a failed sync: the library sync
+    has committed already, and the citations keep what they fetched before.
+    """
+    if not desk.config.get("citations", "after_sync") or should_stop():
+        return None
+    from ..services.citations.fetch import CitationSettings, sync_citations
+
+    try:
+        result = sync_citations(
+            desk.store,
+            CitationSettings.from_config(desk.config),
+            on_progress=lambda stage, done, total: on_progress(f"citations: {stage}", done, total),
+            should_stop=should_stop,
+        )
+    except SpecterDeskError as exc:
+        log.warning("citations after sync: %s", exc)
+        return {"error": str(exc)}
+    log.info(
+        "citations: %d of %d papers matched, %d new papers citing the library",
+        result.matched,
+        result.items,
+        result.citing_candidates,
+    )
+    return result.to_dict()
 
 
 def embed_pending(
