@@ -102,9 +102,14 @@ def test_related_by_both_fuses(client):
     assert all(set(hit["scores"]) == {"meaning", "citations"} for hit in data["related"])
 
 
-def test_related_by_meaning_is_unchanged_by_default(client):
-    data = client.get("/v1/papers/LIB00000/related", params={"k": 3}).json()
+def test_related_by_meaning_has_no_citation_reasons(client):
+    data = client.get("/v1/papers/LIB00000/related", params={"k": 3, "by": "meaning"}).json()
     assert data["by"] == "meaning" and all(hit["reasons"] == [] for hit in data["related"])
+
+
+def test_related_by_default_fuses_when_the_paper_has_citation_data(client):
+    assert client.get("/v1/papers/LIB00000/related").json()["by"] == "both"
+    assert client.get("/v1/papers/UNKNOWN1/related").json()["by"] == "meaning"
 
 
 def test_related_by_citations_without_data_is_409(client):

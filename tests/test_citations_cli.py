@@ -116,7 +116,8 @@ def test_related_by_citations_without_data_is_one_line(server, library):
 
 def test_related_by_an_unknown_mode_is_refused(library):
     result = invoke("related", "LIB00002", "--by", "vibes")
-    assert result.exit_code == 2 and "--by must be one of meaning, citations, both" in result.output
+    assert result.exit_code == 2
+    assert "--by must be one of auto, meaning, citations, both" in result.output
 
 
 def test_related_by_both_fuses_meaning_and_citations(server, library, desk, monkeypatch):

@@ -131,10 +131,11 @@ def related_cmd(
     model_path: Path = ModelPathOpt,
     pool: str = typer.Option(None, "--pool", help="Only from: library or candidates."),
     by: str = typer.Option(
-        "meaning",
+        "auto",
         "--by",
         help="meaning (embedding similarity), citations (co-citation, coupling, direct links; "
-        "after `citations sync`) or both (fused by reciprocal rank).",
+        "after `citations sync`), both (fused by reciprocal rank) or auto (both when ITEM has "
+        "citation data, else meaning).",
     ),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -157,7 +158,7 @@ def related_cmd(
         data = {
             "item": {"key": paper.key, "title": paper.title, "year": paper.year},
             "model": spec.name if index is not None else None,
-            "by": by,
+            "by": answer.by,
             "related": [r.to_dict() for r in answer.rows],
         }
         if answer.message:
@@ -167,8 +168,9 @@ def related_cmd(
     if answer.message:
         notice(answer.message)
     rows = [r.paper for r in answer.rows]
-    reasons = [r.reasons for r in answer.rows] if by != "meaning" else None
-    how = {"meaning": "", "citations": ", by citations", "both": ", by meaning and citations"}[by]
+    reasons = [r.reasons for r in answer.rows] if answer.by != "meaning" else None
+    how = {"meaning": "", "citations": ", by citations", "both": ", by meaning and citations"}
+    how = how[answer.by]
     console.print(
         related_table(rows, f"Related to: {paper.title} ({paper.year or 'n.d.'}){how}", reasons)
     )

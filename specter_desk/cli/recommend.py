@@ -41,9 +41,10 @@ def recommend_cmd(
         "papers untouched for half a year).",
     ),
     by: str = typer.Option(
-        "meaning",
+        "auto",
         "--by",
-        help="Rank by meaning, citations (links to your recent papers) or both (fused).",
+        help="Rank by meaning, citations (links to your recent papers), both (fused), or auto "
+        "(both when the seeds have citation data, else meaning).",
     ),
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,

@@ -153,8 +153,10 @@ def related(
     model: str | None = Query(
         None, min_length=1, max_length=100, description="A model name (`specter-desk models`)"
     ),
-    by: Literal["meaning", "citations", "both"] = Query(
-        "meaning", description="citations and both need `specter-desk citations sync` first"
+    by: Literal["auto", "meaning", "citations", "both"] = Query(
+        "auto",
+        description="auto: both when the paper has citation data (`specter-desk citations "
+        "sync`), else meaning",
     ),
 ) -> dict[str, Any]:
     from ..services.citations.related import related_by
@@ -174,7 +176,7 @@ def related(
             "has_abstract": bool(paper.abstract),
         },
         "model": name if index is not None else None,
-        "by": by,
+        "by": answer.by,
         "related": [r.to_dict() for r in answer.rows],
     }
     if answer.message:
@@ -260,8 +262,10 @@ def recommendations(
         Query(description="day, week, month, year, Nh/Nd/Nw/Nm (e.g. 14d), Ny or an ISO date"),
     ] = "week",
     n: int = Query(10, ge=1, le=MAX_N),
-    by: Literal["meaning", "citations", "both"] = Query(
-        "meaning", description="Rank by meaning, citations to your seeds, or both fused"
+    by: Literal["auto", "meaning", "citations", "both"] = Query(
+        "auto",
+        description="meaning, citations to your seeds, both fused, or auto (both when "
+        "the seeds have citation data)",
     ),
 ) -> dict[str, Any]:
     service = _service("recommend")

@@ -20,7 +20,7 @@ from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper, normalize_title
 from ..store import Store
-from .citations.fusion import BY, citation_links, fused_scores
+from .citations.fusion import BY, citation_links, fused_scores, resolve_by
 from .citations.pool import CITING_LIBRARY, CITING_POOL
 from .citations.related import reasons_for
 from .feedback import labels, train_classifier
@@ -237,7 +237,7 @@ def recommend(
     now: datetime | None = None,
     tau: float = TAU,
     diversity: bool = True,
-    by: str = "meaning",
+    by: str = "auto",
 ) -> Recommendations:
     """Up to n papers for recent seeds from the candidates, the library (source="library",
     rediscover) or the works citing the library (source="citing"), ranked by meaning,
@@ -261,7 +261,7 @@ def recommend(
         model=index.model,
         source=source,
         labels=counts,
-        by=by,
+        by="meaning" if by == "auto" else by,  # auto is resolved once the seeds are known
     )
     seed_rows = find_seeds(store, start, now)
     answer.seeds = [{"key": p.key, "title": p.title} for p, _ in seed_rows]
@@ -282,6 +282,7 @@ def recommend(
     weights = seed_weights(ages, (now - start).total_seconds() / 86400)
 
     seed_set = set(seed_keys)
+    by = answer.by = resolve_by(store, seed_keys, by)
     if source == CANDIDATE_POOL:
         pool_keys = [k for k in store.keys_in_pool(CANDIDATE_POOL) if votes.get(k, 0) >= 0]
     elif source == CITING_POOL:

@@ -15,7 +15,18 @@ from ...store import Store
 from ..search import RRF_K
 from .graph import CitationGraph, Evidence, evidence
 
-BY = ("meaning", "citations", "both")
+# auto: both when the seeds have citation data, else meaning (measured: benchmarks/RESULTS.md)
+BY = ("auto", "meaning", "citations", "both")
+
+
+def resolve_by(store: Store, keys: list[str], by: str) -> str:
+    """The ranking to use: `by` itself, or for auto "both" when a paper among keys has stored
+    citation links and "meaning" otherwise."""
+    if by != "auto":
+        return by
+    works = [m["work"] for m in store.work_matches(keys).values() if m["work"]]
+    degrees = store.citation_degrees(works)
+    return "both" if any(refs or citers for refs, citers in degrees.values()) else "meaning"
 
 
 def citation_links(

@@ -15,7 +15,7 @@ from ...models import Paper, normalize_title
 from ...store import Store
 from ..related import RelatedPaper, related
 from ..search import reciprocal_rank_fusion
-from .fusion import BY
+from .fusion import BY, resolve_by
 from .graph import CitationGraph, Evidence, evidence
 from .lists import NOT_MATCHED
 
@@ -92,12 +92,14 @@ def related_by(
     paper: Paper,
     k: int = 10,
     *,
-    by: str = "both",
+    by: str = "auto",
     pool: str | None = None,
 ) -> RelatedAnswer:
-    """The k papers related to paper by citations, meaning or both (see the module doc)."""
+    """The k papers related to paper by citations, meaning or both (auto: both when the paper
+    has citation data, else meaning; see the module doc)."""
     if by not in BY:
         raise InputError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+    by = resolve_by(store, [paper.key], by)
     meaning: list[RelatedPaper] = []
     if by != "citations":
         if index is None:
