@@ -244,6 +244,13 @@ def summarise(title: str, per_method: dict, reference: str = "meaning (MiniLM)")
             delta = f"{mean:+.3f} ({low:+.3f}, {high:+.3f})"
         cells = " | ".join(f"{m:.3f}" for m in means)
         lines.append(f"| {method} | {cells} | {ratio:.2f}x | {delta} |")
+    for a, b in (("both (RRF)", "citations"), ("both (RRF)", "meaning + BM25 (RRF)")):
+        for metric in ("ndcg@20", "recall@20"):
+            diffs = [
+                x[metric] - y[metric] for x, y in zip(per_method[a], per_method[b], strict=True)
+            ]
+            mean, low, high = t_interval(diffs)
+            lines.append(f"\n{a} minus {b}, {metric}: {mean:+.3f} (95% CI {low:+.3f}, {high:+.3f})")
     return lines
 
 

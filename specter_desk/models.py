@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -278,6 +279,23 @@ _WORK_ITEM_TYPES = {
     "report": "report",
     "dataset": "dataset",
 }
+
+
+# markup seen in OpenAlex / Crossref titles and abstracts (HTML, JATS, MathML); a bare "<" or
+# ">" in the text (p < 0.05) is not a tag and stays
+_TAG = re.compile(
+    r"</?(?:jats:|mml:)?(?:p|i|b|em|strong|sub|sup|sc|scp|span|div|br|u|a|title|italic|bold|"
+    r"sec|list|list-item|label|inline-formula|tex-math|math|mi|mo|mn|mrow|msub|msup)"
+    r"""(?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+))*\s*/?>""",
+    re.I,
+)
+
+
+def plain_text(value: Any) -> str:
+    """Text without markup: HTML entities decoded, tags (<i>, <p>, JATS) dropped, spaces
+    collapsed ("&lt;p&gt;Clinical Evidence&lt;/p&gt;" -> "Clinical Evidence")."""
+    text = html.unescape(str(value or ""))
+    return " ".join(_TAG.sub(" ", text).split())
 
 
 def author_surname(name: str) -> str:

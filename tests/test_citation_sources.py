@@ -14,6 +14,7 @@ from citation_helpers import CROSSREF_ONLY_DOI, donners_works
 from fake_citations import FIXTURES, FakeCitations, load_json
 
 from specter_desk.errors import CitationSourceError
+from specter_desk.models import plain_text
 from specter_desk.sync.crossref import Crossref, parse_message
 from specter_desk.sync.openalex import OpenAlex, abstract_text, parse_work
 from specter_desk.sync.semanticscholar import SemanticScholar
@@ -278,3 +279,17 @@ def test_a_stop_request_ends_a_wait(server):
     with pytest.raises(Stopped):
         client.work("W2741809807")
     assert time.monotonic() - started < 5
+
+
+def test_titles_lose_their_markup_but_not_their_symbols():
+    raw = next(
+        w
+        for w in load_json(FIXTURES / "openalex" / "donners_works.json.gz")
+        if w["id"].endswith("W3003302859")
+    )
+    assert raw["title"].startswith("&lt;p&gt;")  # as OpenAlex recorded it
+    work = parse_work(raw)
+    assert work.title.startswith("Clinical Evidence and Safety Profile of Emicizumab")
+    assert "&lt;" not in work.title and "</p>" not in work.title
+    assert plain_text("effect (p < 0.05) when a<b and c>d") == "effect (p < 0.05) when a<b and c>d"
+    assert plain_text('<jats:p xml:lang="en">A <i>B</i></jats:p>') == "A B"

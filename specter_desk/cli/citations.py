@@ -101,11 +101,15 @@ def citations_sync(
         print_json({**result.to_dict(), "embedded": embedded})
         return
     console.print(match_line(result), highlight=False)
-    requests = ", ".join(f"{n} to {name}" for name, n in result.requests.items() if n)
+    names = {"openalex": "OpenAlex", "crossref": "Crossref", "semanticscholar": "Semantic Scholar"}
+    requests = ", ".join(f"{n} to {names[s]}" for s, n in result.requests.items() if n)
     console.print(
-        f"fetched {result.cited_by_fetched} citing lists and "
-        f"{result.references_fetched} reference lists from Crossref / Semantic Scholar; "
-        f"{result.works_fetched} works ({requests or 'no requests'}) in {result.seconds:.1f} s",
+        f"fetched {plural(result.works_fetched, 'work')}, "
+        f"{plural(result.cited_by_fetched, 'citing list')} and "
+        f"{plural(result.references_fetched, 'reference list')} from the fallbacks in "
+        f"{plural(sum(result.requests.values()), 'request')}"
+        + (f" ({requests})" if requests else "")
+        + f", {result.seconds:.1f} s",
         highlight=False,
     )
     console.print(
@@ -138,8 +142,12 @@ def citations_status(json_out: bool = JsonOpt) -> None:
     )
 
 
-def _entries_table(title: str, entries: list[CitationEntry], total: int) -> Table:
-    table = Table(title=f"{title} ({total})", title_justify="left")
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _entries_table(title: str, entries: list[CitationEntry]) -> Table:
+    table = Table(title=title, title_justify="left")
     table.add_column("year", justify="right")
     table.add_column("title")
     table.add_column("first author")
@@ -175,17 +183,17 @@ def citations_show(
     counts = lists.counts
     console.print(
         _entries_table(
-            f"{paper.title[:70]} cites ({counts['cites_in_library']} in your library)",
+            f"{paper.title[:70]}\ncites {plural(counts['cites'], 'work')} "
+            f"({counts['cites_in_library']} in your library)",
             lists.cites,
-            counts["cites"],
         )
     )
     console.print(
         _entries_table(
-            f"Cited by ({counts['cited_by_in_library']} in your library; "
-            f"{counts['cited_by_listed']} listed)",
+            f"cited by {plural(counts['cited_by'], 'work')} "
+            f"({counts['cited_by_in_library']} in your library; "
+            f"{counts['cited_by_listed']} fetched)",
             lists.cited_by,
-            counts["cited_by"],
         )
     )
 

@@ -77,6 +77,11 @@ def recommend_cmd(
         else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
         f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
     )
+    how += {
+        "meaning": "",
+        "both": "; fused with citation links to your seeds",
+        "citations": "; by citation links to your seeds",
+    }[answer.by]
     table = Table(
         title=f"Recommended from {answer.source} for {len(answer.seeds)} papers added since "
         f"{answer.since[:10]} ({spec.name})",

@@ -8,18 +8,16 @@ folded into OpenAlex works once their DOI is looked up there).
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CitationSourceError
-from ..models import Work, normalize_doi, parse_year
+from ..models import Work, normalize_doi, parse_year, plain_text
 from .webapi import JsonApi
 
 CROSSREF_URL = "https://api.crossref.org"
 URL_ENV = "SPECTER_DESK_CROSSREF_URL"
-_TAGS = re.compile(r"<[^>]+>")
 
 
 @dataclass
@@ -39,7 +37,7 @@ def placeholder_id(doi: str) -> str:
 def _first(value: Any) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
-    return " ".join(str(value or "").split())
+    return plain_text(value)
 
 
 def _year(message: dict[str, Any]) -> int | None:
@@ -61,7 +59,7 @@ def parse_reference(entry: Any) -> Work | None:
     author = str(entry.get("author") or "").strip()
     return Work(
         id=placeholder_id(doi),
-        title=" ".join(str(title or "").split()),
+        title=plain_text(title),
         doi=doi,
         year=parse_year(entry.get("year")),
         authors=[author] if author else [],
@@ -92,7 +90,7 @@ def parse_message(message: Any) -> CrossrefWork | None:
     work = Work(
         id=placeholder_id(doi),
         title=_first(message.get("title")),
-        abstract=" ".join(_TAGS.sub(" ", str(message.get("abstract") or "")).split()),
+        abstract=plain_text(message.get("abstract")),
         doi=doi,
         year=_year(message),
         authors=authors,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import CitationSourceError
-from ..models import Work, find_arxiv_id, normalize_doi, normalize_pmid, parse_year
+from ..models import Work, find_arxiv_id, normalize_doi, normalize_pmid, parse_year, plain_text
 from .webapi import JsonApi
 
 OPENALEX_URL = "https://api.openalex.org"
@@ -86,8 +86,8 @@ def parse_work(data: Any) -> Work | None:
     count = data.get("cited_by_count")
     return Work(
         id=ident,
-        title=" ".join(str(data.get("title") or data.get("display_name") or "").split()),
-        abstract=abstract_text(data.get("abstract_inverted_index")),
+        title=plain_text(data.get("title") or data.get("display_name")),
+        abstract=plain_text(abstract_text(data.get("abstract_inverted_index"))),
         doi=data.get("doi") or ids.get("doi"),
         pmid=normalize_pmid(pmid),
         arxiv_id=find_arxiv_id(*urls),
