@@ -159,10 +159,11 @@ def build_graph(
     budget = max(0, max_nodes - len(core))
 
     def order(work: str) -> tuple:
-        known = details.get(work) or Work(id=work)
-        return (not known.title, -links[work], -(known.cited_by_count or 0), work)
+        known = details[work]
+        return (-links[work], -(known.cited_by_count or 0), work)
 
-    ranked = sorted(links, key=order)  # works OpenAlex gave no details for come last
+    # a work OpenAlex gave no details for (a merged id) would be a dot without a name: left out
+    ranked = sorted((w for w in links if w in details and details[w].title), key=order)
     if collection is not None:
         ranked = [w for w in ranked if links[w] >= 2] or ranked  # shared by several papers
     chosen = ranked[:budget]
