@@ -30,10 +30,12 @@ import gzip
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+from fake_http import LocalHTTPFake
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "citations"
 DROPPED_HEADERS = {"content-encoding", "content-length", "transfer-encoding", "connection"}
@@ -87,7 +89,7 @@ class Recorded:
     sidecar: Path | None = None
 
 
-class FakeCitations:
+class FakeCitations(LocalHTTPFake):
     """The server; start()/stop() or a context manager."""
 
     def __init__(self, *, works: list[dict[str, Any]] | None = None):
@@ -98,7 +100,6 @@ class FakeCitations:
         self.faults: list[Fault] = []
         self.log: list[dict[str, Any]] = []
         self.lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
         self._load_fixtures(works)
 
     # -- data -----------------------------------------------------------------------------
@@ -157,33 +158,10 @@ class FakeCitations:
         with self.lock:
             self.faults.append(Fault(path_part, **kwargs))
 
-    # -- lifecycle ----------------------------------------------------------------------
+    # -- lifecycle (start/stop/with, port, base: LocalHTTPFake) -------------------------
 
-    def start(self) -> FakeCitations:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> FakeCitations:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def base(self) -> str:
-        assert self._httpd is not None, "start() the server first"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def env(self) -> dict[str, str]:
         """Environment variables that point specter-desk at this server."""

@@ -11,7 +11,14 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ..desk import Desk
 from ..errors import SpecterDeskError
@@ -114,6 +121,30 @@ def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[
         elapsed = time.perf_counter() - start
         rate = f"{done / elapsed:.1f}/s" if elapsed > 0 and done else ""
         progress.update(task, completed=done, total=total, rate=rate)
+
+    with progress:
+        yield update
+
+
+@contextmanager
+def stage_progress(*, quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar for work in named stages; yields a (stage, done, total)
+    callback. A stage that says "waiting" (a Retry-After) is also printed as a notice."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
+    task = progress.add_task("", total=None)
+
+    def update(stage: str, done: int, total: int) -> None:
+        if "waiting" in stage and not quiet:
+            notice(stage)  # Backoff / Retry-After: say why nothing moves
+        progress.update(task, description=stage, completed=done, total=total or None)
 
     with progress:
         yield update

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import InputError
@@ -17,7 +16,7 @@ from ..services.citations.fetch import (
 )
 from ..services.citations.lists import CitationEntry, citation_lists
 from ..services.related import resolve_item
-from .app import app, console, err_console, notice, one_line_errors, open_desk, print_json
+from .app import app, console, notice, one_line_errors, open_desk, print_json, stage_progress
 from .core import JsonOpt, ModelOpt, run_embedding
 
 citations_app = typer.Typer(
@@ -66,31 +65,14 @@ def citations_sync(
     """Fetch references and citing works of your library (online), for offline use later."""
     desk = open_desk()
     settings = CitationSettings.from_config(desk.config)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=json_out,
-    )
-    task = progress.add_task("citations", total=None)
-
-    def on_wait(seconds: float, why: str) -> None:
-        if not json_out:
-            notice(f"waiting {seconds:.0f} s: {why}")
-
-    with progress:
+    with stage_progress(quiet=json_out) as on_progress:
         result = sync_citations(
             desk.store,
             settings,
             refresh=refresh,
             include_candidates=candidates,
-            on_progress=lambda stage, done, total: progress.update(
-                task, description=stage, completed=done, total=total or None
-            ),
-            on_wait=on_wait,
+            on_progress=on_progress,
+            on_wait=lambda seconds, why: on_progress(f"waiting {seconds:.0f} s: {why}", 0, 0),
         )
     embedded = 0
     if result.citing_candidates and not no_embed:

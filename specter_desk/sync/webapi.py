@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import CitationSourceError, InputError
-from .writer import Stopped
+from .writer import Stopped, pause
 
 MAX_ATTEMPTS = 5
 MAX_WAIT_S = 120.0
@@ -140,11 +140,7 @@ class JsonApi:
         """Sleep (visibly, and stoppable) before the next request."""
         seconds = max(0.0, min(float(seconds), MAX_WAIT_S))
         self.on_wait(seconds, why)
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            if self.should_stop():
-                raise Stopped
-            time.sleep(min(left, 0.2))
+        pause(seconds, self.should_stop)
 
     def _pace(self) -> None:
         if self.should_stop():
