@@ -84,7 +84,7 @@ def test_show_lists_cites_and_cited_by_with_library_marks(server, library):
     marked = [e for e in data["cited_by"] if e["in_library"]]
     assert marked and all(e["key"].startswith(("LIB", "PMID", "TITLE")) for e in marked)
     human = invoke("citations", "show", "LIB00000")
-    assert human.exit_code == 0 and "Cited by" in human.stdout
+    assert human.exit_code == 0 and "cited by" in human.stdout
 
 
 def test_show_of_an_unmatched_paper_says_what_to_do(server, library):
