@@ -195,11 +195,12 @@ def citations(
     key: str,
     limit: int = Query(100, ge=1, le=MAX_CITATION_ROWS, description="Rows per list"),
 ) -> dict[str, Any]:
-    service = _service("citations.lists")
+    from ..services.citations.lists import citation_lists
+
     ctx = _ctx(request)
     with ctx.lock:
         paper = _paper(ctx.desk, key)
-        return service.citation_lists(ctx.desk.store, paper, limit=limit).to_dict()
+        return citation_lists(ctx.desk.store, paper, limit=limit).to_dict()
 
 
 @router.post(
