@@ -293,3 +293,11 @@ def test_titles_lose_their_markup_but_not_their_symbols():
     assert "&lt;" not in work.title and "</p>" not in work.title
     assert plain_text("effect (p < 0.05) when a<b and c>d") == "effect (p < 0.05) when a<b and c>d"
     assert plain_text('<jats:p xml:lang="en">A <i>B</i></jats:p>') == "A B"
+
+
+def test_a_404_where_a_list_was_expected_is_one_line_with_the_page_title(server):
+    page = (FIXTURES / "openalex" / "works_doi_not_in_openalex_404.html").read_bytes()
+    server.fail("/openalex/works?", status=404, body=page, headers={"Content-Type": "text/html"})
+    with pytest.raises(CitationSourceError) as caught:
+        openalex(server).works("doi", ["10.1056/nejmoa1511769"])
+    assert str(caught.value) == "OpenAlex answered HTTP 404 for /works: 404 Not Found"
