@@ -273,17 +273,27 @@ class CitationTables:
             )
             return self.db.conn.total_changes - before
 
-    def citation_edges(self, ids: Iterable[str]) -> list[tuple[str, str]]:
-        """Distinct (citing, cited) edges with either end among ids (any source)."""
+    def citation_edges(
+        self, ids: Iterable[str], *, ends: str = "both", citing_in_store: bool = False
+    ) -> list[tuple[str, str]]:
+        """Distinct (citing, cited) edges (any source) whose citing end ("citing"), cited end
+        ("cited") or either end ("both") is among ids; with citing_in_store, only edges whose
+        citing work is a paper of the store (library or candidates)."""
+        columns = {"citing": ("citing",), "cited": ("cited",), "both": ("citing", "cited")}[ends]
+        only = (
+            " AND EXISTS (SELECT 1 FROM work_matches m WHERE m.work = c.citing)"
+            if citing_in_store
+            else ""
+        )
         edges: set[tuple[str, str]] = set()
         for chunk in _chunks(list(dict.fromkeys(ids))):
-            marks = _marks(chunk)
-            for sql in (
-                f"SELECT citing, cited FROM citations WHERE citing IN ({marks})",
-                f"SELECT citing, cited FROM citations WHERE cited IN ({marks})",
-            ):
+            for column in columns:
+                sql = (
+                    f"SELECT c.citing, c.cited FROM citations c "
+                    f"WHERE c.{column} IN ({_marks(chunk)}){only}"
+                )
                 edges.update(self.db.execute(sql, chunk).fetchall())
-        return sorted(edges)
+        return list(edges)
 
     def citation_degrees(self, ids: Iterable[str]) -> dict[str, tuple[int, int]]:
         """{work: (how many works it cites, how many stored works cite it)}."""

@@ -37,7 +37,9 @@ def citation_links(
     seed_works = {matches[k]["work"]: k for k in seeds if matches.get(k, {}).get("work")}
     if not seed_works:
         return {}, {}
-    found = evidence(CitationGraph.around(store, seed_works), seed_works)
+    targets = {m["work"] for k, m in matches.items() if m["work"] and k not in seeds}
+    graph = CitationGraph.around(store, seed_works, targets)
+    found = evidence(graph, seed_works, targets=targets)
     links = {}
     for key in candidates:
         work = (matches.get(key) or {}).get("work")

@@ -37,20 +37,31 @@ class CitationGraph:
         return graph
 
     @classmethod
-    def around(cls, store: Store, works: Iterable[str]) -> CitationGraph:
-        """The stored edges two steps around works, with the degrees of the works reached."""
+    def around(
+        cls, store: Store, works: Iterable[str], targets: set[str] | None = None
+    ) -> CitationGraph:
+        """What evidence() needs about works from the store: their edges, what their citers cite
+        (co-citation), who else cites their references (coupling), and the full degrees of
+        the works reached (of those among targets, when given: the only ones scored)."""
         works = list(dict.fromkeys(works))
         graph = cls.from_edges(store.citation_edges(works))
-        first = set(graph.refs) | set(graph.citers)
-        first.update(w for targets in graph.refs.values() for w in targets)
-        graph.add(store.citation_edges(first - set(works)))
-        reached = (
-            set(graph.refs)
-            | set(graph.citers)
-            | {w for targets in graph.refs.values() for w in targets}
-        )
-        graph.degrees = store.citation_degrees(reached - first - set(works))
+        seeds = set(works)
+        citers = {a for a, b in graph.edges() if b in seeds} - seeds
+        refs = {b for a, b in graph.edges() if a in seeds} - seeds
+        graph.add(store.citation_edges(citers, ends="citing"))
+        # coupling: other works citing the references; only store papers can be scored
+        graph.add(store.citation_edges(refs, ends="cited", citing_in_store=targets is not None))
+        reached = graph.nodes() - seeds
+        graph.degrees = store.citation_degrees(reached if targets is None else reached & targets)
         return graph
+
+    def edges(self) -> list[tuple[str, str]]:
+        """Every (citing, cited) edge of the graph."""
+        return [(a, b) for a, targets in self.refs.items() for b in targets]
+
+    def nodes(self) -> set[str]:
+        """Every work with an edge in the graph."""
+        return set(self.refs) | set(self.citers)
 
     def add(self, edges: Iterable[tuple[str, str]]) -> None:
         for citing, cited in edges:
@@ -90,26 +101,35 @@ class Evidence:
 
 
 def evidence(
-    graph: CitationGraph, seeds: Iterable[str], *, exclude: Iterable[str] = ()
+    graph: CitationGraph,
+    seeds: Iterable[str],
+    *,
+    exclude: Iterable[str] = (),
+    targets: set[str] | None = None,
 ) -> dict[str, Evidence]:
-    """{work: Evidence} for every work linked to a seed (seeds and exclude left out)."""
+    """{work: Evidence} for every work (among targets, when given) linked to a seed; seeds and
+    exclude are left out."""
     seeds = list(dict.fromkeys(seeds))
     skip = set(seeds) | set(exclude)
+
+    def wanted(work: str) -> bool:
+        return targets is None or work in targets
+
     found: dict[str, Evidence] = defaultdict(Evidence)
     for seed in seeds:
         refs = graph.references_of(seed)
         citers = graph.citers_of(seed)
-        for work in refs:
+        for work in filter(wanted, refs):
             found[work].cited_by.append(seed)
-        for work in citers:
+        for work in filter(wanted, citers):
             found[work].cites.append(seed)
         co_cited: dict[str, int] = defaultdict(int)
         for citer in citers:
-            for work in graph.references_of(citer):
+            for work in filter(wanted, graph.references_of(citer)):
                 co_cited[work] += 1
         coupled: dict[str, int] = defaultdict(int)
         for ref in refs:
-            for work in graph.citers_of(ref):
+            for work in filter(wanted, graph.citers_of(ref)):
                 coupled[work] += 1
         seed_citers, seed_refs = graph.n_citers(seed), graph.n_refs(seed)
         for work, shared in co_cited.items():

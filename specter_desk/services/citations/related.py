@@ -116,7 +116,8 @@ def related_by(
             [LinkedPaper(r, scores={"meaning": r.score, "citations": None}) for r in meaning[:k]],
             f"meaning only: {NOT_MATCHED}",
         )
-    found = evidence(CitationGraph.around(store, [work]), [work])
+    targets = set(store.matched_works().values())  # works that are papers in the store
+    found = evidence(CitationGraph.around(store, [work], targets), [work], targets=targets)
     linked = _linked_papers(store, found, paper, pool)
     if by == "citations" and not linked:
         raise NoCitationDataError(
