@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
 import os
@@ -15,9 +16,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# The shared data folder next to the repository (real data sets; see its README).
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 if str(REPO) not in sys.path:  # runnable alone: `python benchmarks/x.py` from anywhere
     sys.path.insert(0, str(REPO))
+
+
+def add_data_option(parser: argparse.ArgumentParser, used_for: str = "") -> None:
+    """--data: the shared data folder, ../shared/data next to the repository by default."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help=f"the shared data folder (default: ../shared/data next to the repository){used_for}",
+    )
 
 
 def real_papers(data: Path) -> list[tuple[str, str]]:

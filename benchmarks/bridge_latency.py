@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import machine, median, percentile, table
+from _common import add_data_option, machine, median, percentile, table
 
 
 def timed(call, n: int) -> list[float]:
@@ -46,20 +46,13 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=300)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--model", default="minilm")
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="unused: the demo library ships "
-        "in the package (kept for the benchmarks' common interface)",
-    )
+    add_data_option(parser, "; unused: the demo library ships in the package")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
     os.environ["SPECTER_DESK_HOME"] = str(home)
     import uvicorn
 
-    from specter_desk.cli.core import demo_records
     from specter_desk.config import Config
     from specter_desk.desk import Desk
     from specter_desk.embed.pipeline import embed_missing
@@ -67,17 +60,17 @@ def main() -> None:
     from specter_desk.server.daemon import _refresh_indexes, bind_sockets
     from specter_desk.server.token import ensure_token
     from specter_desk.server.worker import SyncWorker
-    from specter_desk.services.library import import_papers
     from specter_desk.services.related import related
     from specter_desk.services.search import search
-    from specter_desk.sync.files import paper_from_record
+    from specter_desk.sync.demo import demo_papers
+    from specter_desk.sync.writer import import_papers
 
     config = Config.load()
     config.values["model"]["name"] = args.model
     desk = Desk(config, notice=lambda m: None)
-    records = demo_records()
-    papers = [paper_from_record(r, library="demo") for r in records[: args.papers]]
-    later = [paper_from_record(r, library="demo") for r in records[args.papers : 2 * args.papers]]
+    shipped = demo_papers()
+    papers = shipped[: args.papers]
+    later = shipped[args.papers : 2 * args.papers]
     import_papers(desk.store, papers)
     started = time.perf_counter()
     embed_missing(desk.store, desk.encoder())

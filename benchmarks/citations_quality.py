@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from _common import DEFAULT_DATA, machine  # noqa: E402
+from _common import add_data_option, machine  # noqa: E402
 
 from specter_desk.services.citations.fusion import fused_scores  # noqa: E402
 from specter_desk.services.citations.graph import CitationGraph, evidence  # noqa: E402
@@ -256,7 +256,7 @@ def summarise(title: str, per_method: dict, reference: str = "meaning (MiniLM)")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    add_data_option(parser, " (its citations/openalex/synergy sets)")
     parser.add_argument("--model", default="minilm")
     parser.add_argument("--draws", type=int, default=50, help="seed draws per set for recommend")
     parser.add_argument("--seeds-per-draw", default="3,5")

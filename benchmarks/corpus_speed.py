@@ -25,13 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import machine
-
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # runnable alone from anywhere
-    sys.path.insert(0, str(REPO))
-
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+from _common import add_data_option, machine
 
 
 def real_records(data: Path, n: int) -> list[dict]:
@@ -99,7 +93,7 @@ def run_one(corpus: Path, work: Path, label: str, args, **engine) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    add_data_option(parser)
     parser.add_argument("--papers", type=int, default=240)
     parser.add_argument("--model", default="minilm")
     parser.add_argument(

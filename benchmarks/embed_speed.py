@@ -31,9 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    DEFAULT_DATA,
     PeakRSS,
     Stopwatch,
+    add_data_option,
     machine,
     paper_texts,
     table,
@@ -471,7 +471,7 @@ def precision_check(spec: ModelSpec, texts: list[str], device: str, results: dic
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    add_data_option(parser)
     parser.add_argument("--models", default="minilm,bert-base,specter2")
     parser.add_argument(
         "--papers",

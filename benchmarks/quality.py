@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from _common import machine  # noqa: E402
+from _common import add_data_option, machine  # noqa: E402
 
 from specter_desk.services.recommend import TAU, mmr, softmax_scores  # noqa: E402
 from specter_desk.services.search import BM25, RRF_K  # noqa: E402
@@ -360,7 +360,7 @@ def table(title: str, rows: dict[str, dict[str, float]], cols: list[str], ref: s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    add_data_option(parser)
     parser.add_argument("--model", default="minilm")
     parser.add_argument("--model-path", default=None)
     parser.add_argument("--users", type=int, default=0, help="test users (0: all not in val)")

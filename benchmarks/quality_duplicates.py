@@ -24,7 +24,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import add_data_option  # noqa: E402  (also puts the repository on sys.path)
 
 from specter_desk.models import Paper, normalize_title, parse_year, strip_diacritics  # noqa: E402
 from specter_desk.services.duplicates import DEFAULT_MIN_SCORE, build_records  # noqa: E402
@@ -471,9 +473,8 @@ def scale_store(papers: list[Paper], gold: set[tuple[str, str]], min_score: floa
 
 
 def main() -> None:
-    here = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(here.parent / "shared" / "data"))
+    add_data_option(parser)
     parser.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE)
     parser.add_argument("--embed", default=None, help="model name, e.g. minilm")
     parser.add_argument("--cache", type=Path, default=None, help="cache vectors here")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _common import cpu_name  # noqa: E402
+from _common import add_data_option, cpu_name  # noqa: E402
 from fake_zotero import FakeZotero, synthetic_library  # noqa: E402
 
 
@@ -30,11 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--changes", type=int, default=50)
-    parser.add_argument(
-        "--data",
-        default=str(ROOT.parent / "shared" / "data"),
-        help="unused: the library is synthetic (kept for a uniform CLI)",
-    )
+    add_data_option(parser, "; unused: the library is synthetic (kept for a uniform CLI)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="specter-desk-bench-"))

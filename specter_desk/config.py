@@ -10,7 +10,7 @@ from typing import Any
 
 import platformdirs
 
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 
 APP_NAME = "specter-desk"
 HOME_ENV = "SPECTER_DESK_HOME"
@@ -85,13 +85,27 @@ class Paths:
     def config_file(self) -> Path:
         return self.config_dir / "config.toml"
 
+    def check(self) -> None:
+        """StoreError (exit 5) when a file stands where one of our folders is or would go."""
+        for folder in (self.data_dir, self.config_dir, self.cache_dir, self.log_dir):
+            place = next((p for p in (folder, *folder.parents) if p.exists()), None)
+            if place is not None and not place.is_dir():
+                raise StoreError(
+                    f"cannot use {folder} as a folder: {place} is a file; point "
+                    f"{HOME_ENV} at a folder (or move the file)"
+                )
+
+    @classmethod
+    def at(cls, root: Path) -> Paths:
+        """Everything under one folder (what $SPECTER_DESK_HOME does)."""
+        return cls(root, root, root / "cache", root / "logs")
+
     @classmethod
     def resolve(cls) -> Paths:
         """Platform dirs, or everything under $SPECTER_DESK_HOME when it is set."""
         home = os.environ.get(HOME_ENV)
         if home:
-            root = Path(home).expanduser()
-            return cls(root, root, root / "cache", root / "logs")
+            return cls.at(Path(home).expanduser())
         return cls(
             Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
@@ -118,6 +132,7 @@ class Config:
     def load(cls, paths: Paths | None = None) -> Config:
         """Read the config file (if any) and apply environment overrides."""
         paths = paths or Paths.resolve()
+        paths.check()
         values = {section: dict(keys) for section, keys in DEFAULTS.items()}
         file = paths.config_file
         if file.exists():
@@ -125,6 +140,8 @@ class Config:
                 data = tomllib.loads(file.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{file}: invalid TOML ({exc}); fix or delete the file") from exc
+            except OSError as exc:
+                raise ConfigError(f"{file}: cannot read ({exc.strerror or exc})") from exc
             _merge(values, data, str(file))
         for env, (section, key) in ENV_OVERRIDES.items():
             if os.environ.get(env):
@@ -147,35 +164,3 @@ def _merge(values: dict[str, dict[str, Any]], data: dict[str, Any], source: str)
                     f"{source}: {section}.{key} must be a {type(default).__name__}, got {value!r}"
                 )
             values[section][key] = value
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write a file we own: temp file, fsync, os.replace, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    """fsync a directory so a rename in it is durable (no-op where unsupported)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -1,15 +1,28 @@
-"""The Desk: one open data directory (config, store, encoders, indexes) shared by CLI and bridge."""
+"""The Desk: one open data directory (config, store, encoders, indexes) shared by CLI and bridge,
+and the compound operations both need (embed what is missing, keep the index in step)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from .config import Config, Paths
 from .embed.encoder import Encoder
+from .embed.pipeline import EmbedResult, embed_missing
 from .embed.registry import ModelSpec, get_model
 from .index import IndexParams, Notice, PaperIndex, open_index, sync_index
 from .store import Store
+
+
+class EncoderOptions(TypedDict, total=False):
+    """Desk.encoder's options beyond the model name (None: the configured value)."""
+
+    model_path: str | None
+    device: str | None
+    batch_size: int | None
+    dtype: str | None
 
 
 class Desk:
@@ -72,6 +85,31 @@ class Desk:
                     threads=self.threads,
                 )
             return self._encoders[cache_key]
+
+    def embed_missing(
+        self,
+        model: str | None = None,
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        **encoder: Unpack[EncoderOptions],
+    ) -> EmbedResult:
+        """Embed the live papers without a current vector for a model (default: the configured
+        one) with the encoder Desk.encoder gives for these options, then bring the model's
+        index up to date. Loads no model when nothing is missing."""
+        spec = self.model_spec(model)
+        if self.store.has_missing_vectors(spec.name):
+            result = embed_missing(
+                self.store,
+                self.encoder(spec.name, **encoder),
+                on_progress=on_progress,
+                should_stop=should_stop,
+            )
+        else:
+            result = EmbedResult(spec.name, 0, self.store.count_papers(pool=None))
+        if self.store.vector_counts().get(spec.name):
+            self.index(spec.name, refresh=True)
+        return result
 
     @property
     def index_params(self) -> IndexParams:

@@ -1,4 +1,8 @@
-"""Errors a user can hit. Each message says what went wrong and what to do."""
+"""Errors a user can hit. Each message says what went wrong and what to do.
+
+Each class says how every surface answers it: the CLI prints the message as one line and
+exits with `exit_code`; the bridge answers `http_status` with `{"error": {"code", "message"}}`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ class SpecterDeskError(Exception):
 
     code = "error"
     exit_code = 1
+    http_status = 500
 
 
 class ConfigError(SpecterDeskError):
@@ -15,13 +20,15 @@ class ConfigError(SpecterDeskError):
 
     code = "bad_config"
     exit_code = 2
+    http_status = 400
 
 
 class InputError(SpecterDeskError):
-    """A file or argument given by the user cannot be used."""
+    """A file, argument or request value given by the user cannot be used."""
 
-    code = "bad_input"
+    code = "bad_request"
     exit_code = 2
+    http_status = 400
 
 
 class ItemNotFoundError(SpecterDeskError):
@@ -29,6 +36,7 @@ class ItemNotFoundError(SpecterDeskError):
 
     code = "not_found"
     exit_code = 3
+    http_status = 404
 
 
 class AmbiguousItemError(SpecterDeskError):
@@ -36,13 +44,7 @@ class AmbiguousItemError(SpecterDeskError):
 
     code = "ambiguous"
     exit_code = 3
-
-
-class ModelNotFoundError(SpecterDeskError):
-    """Model weights are not on disk and cannot be downloaded."""
-
-    code = "model_not_found"
-    exit_code = 4
+    http_status = 409
 
 
 class NotEmbeddedError(SpecterDeskError):
@@ -50,13 +52,23 @@ class NotEmbeddedError(SpecterDeskError):
 
     code = "not_embedded"
     exit_code = 3
+    http_status = 409
+
+
+class ModelNotFoundError(SpecterDeskError):
+    """Model weights are not on disk and cannot be downloaded."""
+
+    code = "model_not_found"
+    exit_code = 4
+    http_status = 503
 
 
 class StoreError(SpecterDeskError):
-    """The store cannot be opened or is from a newer version."""
+    """The data dir or the store cannot be used, or the store is from a newer version."""
 
     code = "store_error"
     exit_code = 5
+    http_status = 503
 
 
 class SyncError(SpecterDeskError):
@@ -91,11 +103,34 @@ class SyncFileError(SyncError, InputError):
     exit_code = 2
 
 
+class SyncNotConfiguredError(SpecterDeskError):
+    """POST /v1/sync on a bridge that runs without a sync worker."""
+
+    code = "not_configured"
+    exit_code = 2
+    http_status = 409
+
+
 class CorpusError(SpecterDeskError):
     """A corpus output directory or a corpus embedding run cannot be used or did not finish."""
 
     code = "corpus_error"
     exit_code = 7
+
+
+class DaemonRunningError(SpecterDeskError):
+    """Another `specter-desk serve` already owns this data dir."""
+
+    code = "daemon_running"
+    exit_code = 7
+    http_status = 409
+
+
+class BindError(SpecterDeskError):
+    """The bridge cannot listen on the requested address."""
+
+    code = "bind_failed"
+    exit_code = 2
 
 
 class CitationSourceError(SyncError):
@@ -109,3 +144,4 @@ class NoCitationDataError(SpecterDeskError):
 
     code = "no_citations"
     exit_code = 3
+    http_status = 409

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import write_atomic
+from .disk import write_atomic
 from .store import Store
 
 FORMAT = 1

@@ -7,13 +7,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sqlite_utils
 
+from .clock import now_iso
+from .disk import ensure_dir
 from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_title
 from .store_citations import CitationTables, migration_5
@@ -167,17 +168,12 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 ]
 
 
-def now_iso() -> str:
-    """Current UTC time as ISO 8601 with 'Z'."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 class Store(CitationTables):
     """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.path.parent)
         try:
             conn = sqlite3.connect(
                 str(self.path), timeout=30, isolation_level=None, check_same_thread=False
@@ -228,6 +224,10 @@ class Store(CitationTables):
         """The applied migration count (PRAGMA user_version)."""
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
+    def integrity_check(self) -> str:
+        """SQLite's quick_check: "ok", or what is damaged."""
+        return self.db.execute("PRAGMA quick_check").fetchone()[0]
+
     def migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
         current = self.schema_version
@@ -240,22 +240,6 @@ class Store(CitationTables):
             with self.transaction():
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
-
-    # -- meta -------------------------------------------------------------------------
-
-    def get_meta(self, name: str, default: str | None = None) -> str | None:
-        """A value from the meta table."""
-        row = self.db.execute("SELECT value FROM meta WHERE name = ?", [name]).fetchone()
-        return row[0] if row else default
-
-    def set_meta(self, name: str, value: str) -> None:
-        """Set a value in the meta table."""
-        with self.transaction():
-            self.db.execute(
-                "INSERT INTO meta(name, value) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                [name, value],
-            )
 
     # -- papers -----------------------------------------------------------------------
 
@@ -336,10 +320,19 @@ class Store(CitationTables):
         pool: str | None = LIBRARY_POOL,
         library: str | None = None,
         include_deleted: bool = False,
+    ) -> Iterator[Paper]:
+        """Iterate over papers (by key), filtered by pool and library."""
+        return self._select_papers(pool=pool, library=library, include_deleted=include_deleted)
+
+    def _select_papers(
+        self,
+        *,
+        pool: str | None = LIBRARY_POOL,
+        library: str | None = None,
+        include_deleted: bool = False,
         where: str | None = None,
         params: list[Any] | None = None,
     ) -> Iterator[Paper]:
-        """Iterate over papers, filtered by pool, library and an optional SQL condition."""
         clauses, args = [], []
         if pool is not None:
             clauses.append("pool = ?")
@@ -364,19 +357,23 @@ class Store(CitationTables):
         *,
         pool: str | None = LIBRARY_POOL,
         include_deleted: bool = False,
-        where: str | None = None,
+        title_only: bool = False,
     ) -> int:
-        """Number of papers matching the filter."""
+        """Number of papers in a pool (None: every pool); title_only: those without any text."""
         clauses, args = ["1"], []
         if pool is not None:
             clauses.append("pool = ?")
             args.append(pool)
         if not include_deleted:
             clauses.append("deleted = 0")
-        if where:
-            clauses.append(f"({where})")
+        if title_only:
+            clauses.append("abstract = ''")
         sql = "SELECT count(*) FROM papers WHERE " + " AND ".join(clauses)
         return self.db.execute(sql, args).fetchone()[0]
+
+    def count_deleted(self) -> int:
+        """Number of papers flagged deleted (kept for undo), in every pool."""
+        return self.db.execute("SELECT count(*) FROM papers WHERE deleted = 1").fetchone()[0]
 
     def keys_in_pool(self, pool: str) -> set[str]:
         """Keys of the live papers of a pool."""
@@ -442,13 +439,21 @@ class Store(CitationTables):
 
     # -- vectors ----------------------------------------------------------------------
 
+    _NO_CURRENT_VECTOR = (
+        "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.key = papers.key AND v.model = ? "
+        "AND v.content_hash = papers.content_hash)"
+    )
+
     def missing_vectors(self, model: str, *, pool: str | None = None) -> list[Paper]:
         """Live papers with no vector for model at their current content hash."""
-        where = (
-            "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.key = papers.key AND v.model = ? "
-            "AND v.content_hash = papers.content_hash)"
+        return list(self._select_papers(pool=pool, where=self._NO_CURRENT_VECTOR, params=[model]))
+
+    def has_missing_vectors(self, model: str) -> bool:
+        """Whether any live paper lacks a vector for model at its current content hash."""
+        sql = (
+            f"SELECT EXISTS (SELECT 1 FROM papers WHERE deleted = 0 AND {self._NO_CURRENT_VECTOR})"
         )
-        return list(self.papers(pool=pool, where=where, params=[model]))
+        return bool(self.db.execute(sql, [model]).fetchone()[0])
 
     def save_vectors(self, model: str, items: Iterable[tuple[str, str, np.ndarray]]) -> int:
         """Store (key, content_hash, vector) rows for model in one transaction."""
@@ -572,6 +577,60 @@ class Store(CitationTables):
             {"library": r[0], "pool": r[1], "papers": r[2], "version": r[3], "synced_at": r[4]}
             for r in cur
         ]
+
+    # -- feedback ---------------------------------------------------------------------
+
+    def set_vote(self, key: str, vote: int) -> None:
+        """Record +1 (up) or -1 (down) for a paper, replacing an earlier vote."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO feedback (key, vote, voted_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
+                [key, vote, now_iso()],
+            )
+
+    def clear_vote(self, key: str) -> None:
+        """Forget the vote on a paper."""
+        with self.transaction():
+            self.db.execute("DELETE FROM feedback WHERE key = ?", [key])
+
+    def votes(self) -> dict[str, int]:
+        """{key: +1 | -1} for every live paper with a vote."""
+        cur = self.db.execute(
+            "SELECT f.key, f.vote FROM feedback f JOIN papers p ON p.key = f.key "
+            "WHERE p.deleted = 0"
+        )
+        return dict(cur.fetchall())
+
+    # -- arXiv fetches ----------------------------------------------------------------
+
+    def save_arxiv_fetch(self, query: str, category: str, days: int, keys: list[str]) -> str:
+        """Record a finished arXiv fetch (now) and the keys it brought; returns its time."""
+        fetched_at = now_iso()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO arxiv_fetches (query, category, days, fetched_at, count, keys) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(query) DO UPDATE SET "
+                "fetched_at = excluded.fetched_at, count = excluded.count, keys = excluded.keys",
+                [query, category, days, fetched_at, len(keys), json.dumps(keys)],
+            )
+        return fetched_at
+
+    def arxiv_fetch(self, query: str) -> dict[str, Any] | None:
+        """{'fetched_at', 'count', 'keys'} of the last fetch of a query, or None."""
+        row = self.db.execute(
+            "SELECT fetched_at, count, keys FROM arxiv_fetches WHERE query = ?", [query]
+        ).fetchone()
+        if not row:
+            return None
+        return {"fetched_at": row[0], "count": row[1], "keys": json.loads(row[2])}
+
+    def arxiv_fetches(self) -> list[dict[str, Any]]:
+        """Every recorded arXiv fetch, newest first."""
+        cur = self.db.execute(
+            "SELECT category, days, fetched_at, count FROM arxiv_fetches ORDER BY fetched_at DESC"
+        )
+        return [{"category": r[0], "days": r[1], "fetched_at": r[2], "papers": r[3]} for r in cur]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

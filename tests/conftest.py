@@ -14,25 +14,43 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """SPECTER_DESK_HOME pointing at a fresh temp dir (every path follows it)."""
+# Settings a developer's shell may carry that would reach past the temp dirs below.
+USER_SETTINGS = (
+    "ZOTERO_API_KEY",
+    "SPECTER_DESK_MODEL",
+    "SPECTER_DESK_DEVICE",
+    "SPECTER_DESK_PRECISION",
+    "SPECTER_DESK_ZOTERO_URL",
+    "SPECTER_DESK_ZOTERO_LOCAL_URL",
+    "SPECTER_DESK_ARXIV_URL",
+    "SPECTER_DESK_OPENALEX_URL",
+    "SPECTER_DESK_CROSSREF_URL",
+    "SPECTER_DESK_SEMANTICSCHOLAR_URL",
+    "SPECTER_DESK_MAILTO",
+    "OPENALEX_API_KEY",
+)
+HOME_DIRS = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_home(tmp_path, monkeypatch) -> Path:
+    """Every test runs with SPECTER_DESK_HOME, HOME and the XDG dirs in a fresh temp dir, no OS
+    keyring and none of the user's overrides: no test can touch a real data dir."""
     root = tmp_path / "home"
     monkeypatch.setenv("SPECTER_DESK_HOME", str(root))
-    for var in (
-        "ZOTERO_API_KEY",
-        "SPECTER_DESK_MODEL",
-        "SPECTER_DESK_DEVICE",
-        "SPECTER_DESK_ZOTERO_URL",
-        "SPECTER_DESK_ZOTERO_LOCAL_URL",
-        "SPECTER_DESK_OPENALEX_URL",
-        "SPECTER_DESK_CROSSREF_URL",
-        "SPECTER_DESK_SEMANTICSCHOLAR_URL",
-        "SPECTER_DESK_MAILTO",
-        "OPENALEX_API_KEY",
-    ):
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    for var in HOME_DIRS:
+        monkeypatch.setenv(var, str(tmp_path / "user" / var.lower()))
+    monkeypatch.setenv("SPECTER_DESK_NO_KEYRING", "1")
+    for var in USER_SETTINGS:
         monkeypatch.delenv(var, raising=False)
     return root
+
+
+@pytest.fixture
+def home(hermetic_home) -> Path:
+    """The test's SPECTER_DESK_HOME (every path follows it)."""
+    return hermetic_home
 
 
 @pytest.fixture
@@ -120,7 +138,6 @@ def make_paper(key: str, title: str, abstract: str = "", **fields):
 @pytest.fixture
 def demo_papers():
     """The shipped demo library as Paper objects (1606 real records)."""
-    from specter_desk.cli.core import demo_records
-    from specter_desk.sync.files import paper_from_record
+    from specter_desk.sync.demo import demo_papers as shipped
 
-    return [paper_from_record(r, library="demo") for r in demo_records()]
+    return shipped()

@@ -18,6 +18,7 @@ from specter_desk.cli import app
 from specter_desk.errors import InputError, SyncError
 from specter_desk.services import candidates as cand
 from specter_desk.store import Store
+from specter_desk.sync import arxiv as arxiv_source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "arxiv" / "cs_CL.atom"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -111,7 +112,7 @@ def test_fetch_stores_arxiv_papers_as_candidates(store, arxiv):
 
 
 def test_fetch_follows_pages(store, arxiv, monkeypatch):
-    monkeypatch.setattr(cand, "PAGE_SIZE", 2)
+    monkeypatch.setattr(arxiv_source, "PAGE_SIZE", 2)
     result = fetch(store)
     assert result.papers == 5
     assert [q["start"] for q in arxiv.requests] == ["0", "2", "4"]

@@ -94,6 +94,19 @@ def test_no_seeds_is_a_message_not_an_error(home, tmp_path, tiny_model):
     assert text.exit_code == 0 and "no papers were added to the library" in text.output
 
 
+def test_a_window_ahead_of_now_is_a_message_as_in_the_bridge(home, tmp_path, tiny_model):
+    """GET /v1/recommendations?since=2999-01-01 answers 200 with a message (test_server.py);
+    the CLI answers the same input the same way: no seeds, the message, exit code 0."""
+    import_world(tmp_path)
+    result = runner.invoke(app, ["recommend", "--model", "tiny", "--since", "2999-01-01", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["seeds"] == [] and data["results"] == [] and "ahead" in data["message"]
+    assert data["since"] == "2999-01-01T00:00:00Z"
+    text = runner.invoke(app, ["recommend", "--model", "tiny", "--since", "2999-01-01"])
+    assert text.exit_code == 0 and "it is ahead" in text.stderr
+
+
 def test_no_candidates_is_a_message_naming_the_commands(home, tmp_path, tiny_model):
     import_world(tmp_path, candidates=False)
     result = runner.invoke(app, ["recommend", "--model", "tiny"])

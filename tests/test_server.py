@@ -24,7 +24,7 @@ from specter_desk.server.daemon import _refresh_indexes
 from specter_desk.server.schemas import MAX_BODY_BYTES
 from specter_desk.server.token import ensure_token, read_token, token_path
 from specter_desk.server.worker import SyncWorker
-from specter_desk.services.library import import_papers
+from specter_desk.sync.writer import import_papers
 
 OPENAPI = Path(__file__).resolve().parents[1] / "bridge" / "openapi.json"
 
@@ -97,10 +97,9 @@ _PAPERS: list = []
 def demo_papers_once() -> list:
     """The first 120 demo papers (parsed once)."""
     if not _PAPERS:
-        from specter_desk.cli.core import demo_records
-        from specter_desk.sync.files import paper_from_record
+        from specter_desk.sync.demo import demo_papers
 
-        _PAPERS.extend(paper_from_record(r, library="demo") for r in demo_records()[:120])
+        _PAPERS.extend(demo_papers()[:120])
     return _PAPERS
 
 
@@ -366,8 +365,7 @@ def test_a_failing_sync_is_reported_and_the_bridge_keeps_serving(
     desk.config.values["zotero"].update(
         url=f"http://127.0.0.1:{free_port()}", api_key="k", library_id="42"
     )
-    runner, why_not = default_sync_runner(desk.sibling())
-    assert why_not is None
+    runner = default_sync_runner(desk.sibling())
     with running_bridge(desk, papers, tmp_path, runner=runner) as (bridge, _):
         assert bridge.client.post("/v1/sync", json={"library": "user"}).status_code == 202
         status = wait_sync_done(bridge)
@@ -526,15 +524,6 @@ def test_an_unexpected_exception_is_500_internal_without_traceback(bridge, monke
     monkeypatch.undo()
     # the keep-alive connection survives the error
     assert bridge.client.get("/v1/status").status_code == 200
-
-
-def test_a_missing_service_answers_503_not_available(bridge, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "specter_desk.services.search", None)
-    response = bridge.client.post("/v1/search", json={"query": "anything"})
-    assert response.status_code == 503, response.text
-    assert error_code(response) == "not_available"
 
 
 # -- the token file and the schema --------------------------------------------------------

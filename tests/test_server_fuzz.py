@@ -34,7 +34,7 @@ def fuzz_bridge(tmp_path_factory, tiny_model) -> Iterator[Bridge]:
             url=f"http://127.0.0.1:{free_port()}", api_key="k", library_id="1"
         )
         desk = Desk(config, notice=lambda message: None)
-        runner, _ = default_sync_runner(desk.sibling())
+        runner = default_sync_runner(desk.sibling())
         with running_bridge(desk, demo_papers_once(), root, runner=runner) as (bridge, _gate):
             yield bridge
         desk.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -10,10 +11,12 @@ from typer.testing import CliRunner
 
 from specter_desk.cli import app
 from specter_desk.config import Config
+from specter_desk.corpus import read_corpus
 from specter_desk.desk import Desk
 from specter_desk.errors import InputError, SyncFileError
 from specter_desk.sync import run_sync
-from specter_desk.sync.files import paper_from_record, read_file, read_jsonl
+from specter_desk.sync.files import paper_from_record, read_file, read_jsonl, read_jsonl_records
+from specter_desk.sync.writer import import_papers
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 
@@ -115,6 +118,34 @@ def test_jsonl_still_reads_and_reports_the_bad_line(home, tmp_path):
     with pytest.raises(InputError, match="refs.jsonl:2: record b has no title"):
         list(read_jsonl(path, library="file:refs.jsonl"))
     assert paper_from_record({"id": "x", "title": "T"}, library="l").key == "x"
+
+
+def test_jsonl_is_read_by_one_parser_with_or_without_gzip_or_a_bom(tmp_path):
+    lines = '{"key": "K1", "title": "First"}\n\n{"key": "K2", "title": "Second"}\n'
+    plain = tmp_path / "refs.jsonl"
+    plain.write_text("\ufeff" + lines, encoding="utf-8")
+    packed = tmp_path / "refs.jsonl.gz"
+    packed.write_bytes(gzip.compress(lines.encode("utf-8")))
+    for path in (plain, packed):
+        assert [n for n, _ in read_jsonl_records(path)] == [1, 3]
+        assert [p.key for p in read_file(path, library="f").papers] == ["K1", "K2"]
+    corpus = [p.key for p in read_corpus(plain, library="corpus")]
+    assert corpus == ["K1", "K2"]
+    plain.write_text(lines + "{oops\n", encoding="utf-8")
+    with pytest.raises(SyncFileError, match=r"refs.jsonl:4: not JSON"):
+        list(read_jsonl_records(plain))
+
+
+def test_import_counts_by_the_sync_writer_rules(store):
+    papers = [paper_from_record({"key": "K1", "title": "First"}, library="file:a.jsonl")]
+    assert import_papers(store, papers).added == 1
+    assert import_papers(store, papers).unchanged == 1
+    store.mark_deleted(["K1"])
+    again = import_papers(store, papers)  # back from the dead: added, as a sync counts it
+    assert (again.added, again.updated, again.unchanged) == (1, 0, 0)
+    other = [paper_from_record({"key": "K1", "title": "Not mine"}, library="file:b.jsonl")]
+    assert import_papers(store, other).clashes == ["K1"]
+    assert store.get_paper("K1").title == "First"
 
 
 def test_cli_import_every_format_as_library_or_candidates(home):

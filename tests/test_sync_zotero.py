@@ -108,7 +108,7 @@ def test_full_sync_maps_real_zotero_items(web_env):
     assert desk.store.sync_state(USER)["version"] == fake.library().version
     title_only = sum(1 for d in real.values() if not d.get("abstractNote"))
     assert title_only == 17  # the real fixture: 17 of 20 items lack an abstract
-    assert desk.store.count_papers(where="abstract = ''") == title_only
+    assert desk.store.count_papers(title_only=True) == title_only
 
 
 def test_no_change_sync_makes_one_request_and_embeds_nothing(web_env, tiny_model):

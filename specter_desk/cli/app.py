@@ -1,13 +1,14 @@
-"""The Typer app and what every command shares: the Desk, errors, progress, JSON output."""
+"""The Typer app and what every command shares: the one error boundary, the Desk, progress,
+JSON output."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,24 +16,47 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from typer.core import TyperGroup
 
 from ..desk import Desk
 from ..errors import SpecterDeskError
 
+INTERRUPTED = "interrupted"  # ctx.meta key: what a Ctrl-C leaves behind for this command
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: the one error boundary of every command.
+
+    A SpecterDeskError becomes one line on stderr and its exit code (the traceback only with
+    --debug); Ctrl-C says what is kept (ctx.meta[INTERRUPTED], set by a command group).
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SpecterDeskError as exc:
+            if ctx.params.get("debug"):
+                raise
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail(ctx.meta.get(INTERRUPTED, "interrupted; everything committed so far is kept"), 130)
+
+
 app = typer.Typer(
     name="specter-desk",
     help="Related papers, recommendations and duplicates for your Zotero library, offline.",
+    cls=OneLineErrors,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 console = Console()
 err_console = Console(stderr=True)
-state: dict[str, Any] = {"debug": False}
 
 
 @app.callback()
@@ -40,46 +64,12 @@ def main_options(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
 ) -> None:
     """specter-desk: SPECTER embeddings for your Zotero library."""
-    state["debug"] = debug
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line and exit."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
-
-
-def one_line_errors(
-    func: Callable | None = None,
-    *,
-    interrupted: str = "interrupted; everything committed so far is kept",
-) -> Callable:
-    """Wrap a command so a SpecterDeskError becomes one error line and its exit code."""
-
-    def decorate(inner: Callable) -> Callable:
-        @wraps(inner)
-        def wrapper(*a: Any, **kw: Any) -> Any:
-            try:
-                return inner(*a, **kw)
-            except SpecterDeskError as exc:
-                if state["debug"]:
-                    raise
-                fail(str(exc), exc.exit_code)
-            except KeyboardInterrupt:
-                fail(interrupted, 130)
-
-        return wrapper
-
-    return decorate(func) if func is not None else decorate
-
-
-def command(*args: Any, **kwargs: Any) -> Callable:
-    """app.command with one-line errors (see one_line_errors)."""
-
-    def decorator(func: Callable) -> Callable:
-        return app.command(*args, **kwargs)(one_line_errors(func))
-
-    return decorator
 
 
 def notice(message: str) -> None:
@@ -99,7 +89,8 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar; yields a (done, total) callback."""
+    """A rich progress bar, shown from the first report on (an error before it stays one line);
+    yields a (done, total) callback."""
     if quiet:
         yield lambda done, total: None
         return
@@ -112,24 +103,29 @@ def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[
         console=err_console,
         transient=False,
     )
-    task = progress.add_task(description, total=None, rate="")
-    import time
-
     start = time.perf_counter()
+    tasks: list[TaskID] = []
 
     def update(done: int, total: int) -> None:
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task(description, total=None, rate=""))
         elapsed = time.perf_counter() - start
         rate = f"{done / elapsed:.1f}/s" if elapsed > 0 and done else ""
-        progress.update(task, completed=done, total=total, rate=rate)
+        progress.update(tasks[0], completed=done, total=total, rate=rate)
 
-    with progress:
+    try:
         yield update
+    finally:
+        if tasks:
+            progress.stop()
 
 
 @contextmanager
 def stage_progress(*, quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
-    """A transient progress bar for work in named stages; yields a (stage, done, total)
-    callback. A stage that says "waiting" (a Retry-After) is also printed as a notice."""
+    """A transient progress bar for work in named stages, shown from the first report (so an
+    early error stays one line); yields a (stage, done, total) callback. A stage that says
+    "waiting" (a Retry-After) is also printed as a notice."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -139,12 +135,18 @@ def stage_progress(*, quiet: bool = False) -> Iterator[Callable[[str, int, int],
         transient=True,
         disable=quiet,
     )
-    task = progress.add_task("", total=None)
+    tasks: list[TaskID] = []
 
     def update(stage: str, done: int, total: int) -> None:
         if "waiting" in stage and not quiet:
             notice(stage)  # Backoff / Retry-After: say why nothing moves
-        progress.update(task, description=stage, completed=done, total=total or None)
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task(stage, total=None))
+        progress.update(tasks[0], description=stage, completed=done, total=total or None)
 
-    with progress:
+    try:
         yield update
+    finally:
+        if tasks:
+            progress.stop()

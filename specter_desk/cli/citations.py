@@ -16,8 +16,8 @@ from ..services.citations.fetch import (
 )
 from ..services.citations.lists import CitationEntry, citation_lists
 from ..services.related import resolve_item
-from .app import app, console, notice, one_line_errors, open_desk, print_json, stage_progress
-from .core import JsonOpt, ModelOpt, run_embedding
+from .app import app, console, notice, open_desk, print_json, stage_progress
+from .core import JsonOpt, ModelOpt, embed_with_progress
 
 citations_app = typer.Typer(
     help="The library's citation graph: fetch it once (OpenAlex, Crossref), use it offline.",
@@ -48,7 +48,6 @@ def match_line(result: CitationSyncResult) -> str:
 
 
 @citations_app.command("sync")
-@one_line_errors
 def citations_sync(
     refresh: bool = typer.Option(
         False, "--refresh", help="Fetch everything again, even lists younger than the TTL."
@@ -64,6 +63,8 @@ def citations_sync(
 ) -> None:
     """Fetch references and citing works of your library (online), for offline use later."""
     desk = open_desk()
+    if not no_embed:
+        desk.model_spec(model)  # an unknown model fails before the network work, not after
     settings = CitationSettings.from_config(desk.config)
     with stage_progress(quiet=json_out) as on_progress:
         result = sync_citations(
@@ -75,10 +76,8 @@ def citations_sync(
             on_wait=lambda seconds, why: on_progress(f"waiting {seconds:.0f} s: {why}", 0, 0),
         )
     embedded = 0
-    if result.citing_candidates and not no_embed:
-        spec = desk.model_spec(model)
-        if desk.store.missing_vectors(spec.name):
-            embedded = run_embedding(desk, spec.name, quiet=json_out).embedded
+    if result.citing_candidates and not no_embed:  # the new papers citing the library
+        embedded = embed_with_progress(desk, model, quiet=json_out).embedded
     if json_out:
         print_json({**result.to_dict(), "embedded": embedded})
         return
@@ -106,7 +105,6 @@ def citations_sync(
 
 
 @citations_app.command("status")
-@one_line_errors
 def citations_status(json_out: bool = JsonOpt) -> None:
     """How much of the library is matched, how many works and links are stored."""
     desk = open_desk()
@@ -145,7 +143,6 @@ def _entries_table(title: str, entries: list[CitationEntry]) -> Table:
 
 
 @citations_app.command("show")
-@one_line_errors
 def citations_show(
     item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
     limit: int = typer.Option(20, "--limit", min=1, max=10000, help="Rows per list."),
@@ -181,7 +178,6 @@ def citations_show(
 
 
 @app.command("graph")
-@one_line_errors
 def graph_cmd(
     item: str = typer.Argument(None, help="Key, DOI, arXiv id or part of a title."),
     collection: str = typer.Option(

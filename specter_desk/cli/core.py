@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import shutil
 import time
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
+from typing import Unpack
 
 import typer
 from rich.table import Table
 
-from .. import __version__
 from ..config import Config, Paths
-from ..desk import Desk
+from ..desk import Desk, EncoderOptions
 from ..embed.encoder import pick_device
-from ..embed.pipeline import embed_missing
-from ..embed.registry import MODELS
+from ..embed.pipeline import EmbedResult
+from ..embed.registry import MODELS, get_model
 from ..errors import ConfigError, InputError, SpecterDeskError
 from ..index import build_index, index_health
-from ..models import CANDIDATE_POOL, LIBRARY_POOL
-from ..services.library import import_papers
+from ..models import LIBRARY_POOL
 from ..services.related import related, resolve_item
-from .app import app, command, console, notice, open_desk, print_json, progress_bar
+from ..services.status import library_status
+from ..sync.demo import EXAMPLES, demo_papers
+from ..sync.writer import import_papers
+from .app import app, console, notice, open_desk, print_json, progress_bar
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
 ModelPathOpt = typer.Option(None, "--model-path", help="Load the model from this directory.")
@@ -33,27 +31,16 @@ DeviceOpt = typer.Option(None, "--device", help="auto, cpu, cuda or mps.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
-def run_embedding(
-    desk: Desk,
-    model: str | None,
-    *,
-    model_path=None,
-    device=None,
-    batch_size=None,
-    quiet=False,
-    dtype=None,
-):
-    """Embed missing papers with a progress bar and refresh the index; returns EmbedResult."""
-    encoder = desk.encoder(
-        model, model_path=model_path, device=device, batch_size=batch_size, dtype=dtype
-    )
-    with progress_bar(f"embedding ({encoder.spec.name}, {encoder.device})", quiet=quiet) as bar:
-        result = embed_missing(desk.store, encoder, on_progress=bar)
-    desk.index(encoder.spec.name, refresh=True)
-    return result
+def embed_with_progress(
+    desk: Desk, model: str | None, *, quiet: bool = False, **options: Unpack[EncoderOptions]
+) -> EmbedResult:
+    """Desk.embed_missing with a progress bar."""
+    name = desk.model_spec(model).name
+    with progress_bar(f"embedding ({name})", quiet=quiet) as bar:
+        return desk.embed_missing(name, on_progress=bar, **options)
 
 
-@command("embed")
+@app.command("embed")
 def embed_cmd(
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
@@ -78,16 +65,15 @@ def embed_cmd(
                 "(leave out --fast, or pass --device cpu)"
             )
         dtype = "int8"
-    started = time.perf_counter()
-    result = run_embedding(
-        desk,
-        model,
-        model_path=model_path,
+    options = EncoderOptions(
+        model_path=str(model_path) if model_path else None,
         device=device,
         batch_size=batch_size,
-        quiet=json_out,
         dtype=dtype,
     )
+    desk.encoder(model, **options)  # a bad device or precision fails even with nothing to do
+    started = time.perf_counter()
+    result = embed_with_progress(desk, model, quiet=json_out, **options)
     seconds = round(time.perf_counter() - started, 2)
     if json_out:
         print_json(
@@ -123,7 +109,7 @@ def related_table(rows, title: str, reasons: list[list[str]] | None = None) -> T
     return table
 
 
-@command("related")
+@app.command("related")
 def related_cmd(
     item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
     k: int = typer.Option(10, "-k", min=1, max=1000, help="How many related papers."),
@@ -145,13 +131,13 @@ def related_cmd(
     if by not in BY:
         raise InputError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     desk = open_desk()
-    paper = resolve_item(desk.store, item)
     spec = desk.model_spec(model)
+    paper = resolve_item(desk.store, item)
     index = None
     if by != "citations":
         index = desk.index(spec.name)
         if paper.key not in index:
-            run_embedding(desk, spec.name, model_path=model_path, quiet=json_out)
+            embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)
             index = desk.index(spec.name)
     answer = related_by(desk.store, index, paper, k, by=by, pool=pool)
     if json_out:
@@ -176,27 +162,10 @@ def related_cmd(
     )
 
 
-@command("status")
+@app.command("status")
 def status_cmd(json_out: bool = JsonOpt) -> None:
     """What is stored: papers, vectors per model, index health, data dir."""
-    desk = open_desk()
-    store = desk.store
-    data = {
-        "version": __version__,
-        "data_dir": str(desk.paths.data_dir),
-        "store": str(desk.paths.store_path),
-        "schema_version": store.schema_version,
-        "papers": store.count_papers(pool=LIBRARY_POOL),
-        "candidates": store.count_papers(pool=CANDIDATE_POOL),
-        "deleted": store.count_papers(pool=None, include_deleted=True, where="deleted = 1"),
-        "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
-        "libraries": store.libraries(),
-        "vectors": store.vector_counts(),
-        "indexes": {},
-    }
-    for model in sorted(set(data["vectors"]) | {desk.config.model}):
-        state, detail = index_health(store, model, desk.paths.index_dir)
-        data["indexes"][model] = {"state": state, "detail": detail}
+    data = library_status(open_desk())
     if json_out:
         print_json(data)
         return
@@ -248,7 +217,7 @@ def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
     )
 
 
-@command("doctor")
+@app.command("doctor")
 def doctor_cmd(json_out: bool = JsonOpt) -> None:
     """Check torch, device, models, store and indexes; print fixes."""
     checks: list[dict] = []
@@ -280,6 +249,8 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
     except Exception as exc:  # noqa: BLE001
         check("torch", "fail", f"{exc}; reinstall with `pip install torch`")
     if desk is not None:
+        if desk.config.model not in MODELS:
+            check(f"model {desk.config.model}", "fail", f"unknown; use one of {', '.join(MODELS)}")
         for name in MODELS:
             state, detail = _model_presence(desk, name)
             if name == desk.config.model and state != "ok":
@@ -293,7 +264,7 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
                 f"{desk.paths.store_path} (schema {store.schema_version}, "
                 f"{store.count_papers(pool=None)} papers)",
             )
-            quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
+            quick = store.integrity_check()
             check(
                 "store integrity",
                 "ok" if quick == "ok" else "fail",
@@ -332,13 +303,7 @@ app.add_typer(config_app, name="config")
 @config_app.command("show")
 def config_show(json_out: bool = JsonOpt) -> None:
     """The merged configuration (defaults, config file, environment) and the paths."""
-    try:
-        config = Config.load()
-    except Exception as exc:  # noqa: BLE001
-        from .app import fail
-
-        fail(str(exc), 2)
-        return
+    config = Config.load()
     secret = dict(config.values)
     secret["zotero"] = dict(secret["zotero"])
     if secret["zotero"].get("api_key"):
@@ -359,7 +324,7 @@ def config_show(json_out: bool = JsonOpt) -> None:
             console.print(f"  {key} = {json.dumps(value)}", highlight=False)
 
 
-@command("models")
+@app.command("models")
 def models_cmd(json_out: bool = JsonOpt) -> None:
     """The models specter-desk knows."""
     rows = [
@@ -389,50 +354,27 @@ def index_rebuild(model: str = ModelOpt) -> None:
 
 # -- the demo ---------------------------------------------------------------------------
 
-DEMO_EXAMPLES = (
-    "Can Reputation Discipline the Gig Economy",
-    "co-living spaces in digital nomads",
-    "No teleworker is an island",
-)
 
-
-def demo_records() -> list[dict]:
-    """The shipped demo library with dateAdded shifted so the newest record is today."""
-    source = resources.files("specter_desk") / "data" / "demo_library.jsonl.gz"
-    with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
-    newest = max(datetime.fromisoformat(r["date_added"]) for r in records)
-    shift = datetime.now(UTC) - newest
-    for r in records:
-        r["date_added"] = (datetime.fromisoformat(r["date_added"]) + shift).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"
-        )
-    return records
-
-
-@command("demo")
+@app.command("demo")
 def demo_cmd(
     model: str = typer.Option("minilm", "--model", "-m", help="Model for the demo."),
     k: int = typer.Option(5, "-k", min=1, max=50),
     keep: bool = typer.Option(False, "--keep", help="Reuse an existing demo data dir."),
 ) -> None:
     """Import the demo library into a fresh data dir, embed it, and show related papers."""
+    model = get_model(model).name  # an unknown name fails before any work
     home = Paths.resolve().cache_dir / "demo"
     if home.exists() and not keep:
         shutil.rmtree(home)
-    os.environ["SPECTER_DESK_HOME"] = str(home)
-    desk = Desk(Config.load(Paths.resolve()), notice=notice)
-    from ..sync.files import paper_from_record
-
-    papers = [paper_from_record(r, library="demo") for r in demo_records()]
-    result = import_papers(desk.store, papers)
+    desk = Desk(Config.load(Paths.at(home)), notice=notice)
+    result = import_papers(desk.store, demo_papers())
     console.print(f"demo library: {result.added} papers imported into {home}")
     started = time.perf_counter()
-    embedded = run_embedding(desk, model)
+    embedded = embed_with_progress(desk, model)
     console.print(
         f"embedded {embedded.embedded} papers with {model} in {time.perf_counter() - started:.0f} s"
     )
-    for example in DEMO_EXAMPLES:
+    for example in EXAMPLES:
         try:
             paper = resolve_item(desk.store, example)
         except SpecterDeskError as exc:

@@ -8,6 +8,7 @@ import typer
 
 from ..corpus import (
     DEFAULT_SHARD_SIZE,
+    CorpusOptions,
     build_corpus_index,
     embed_corpus,
     import_corpus,
@@ -15,7 +16,7 @@ from ..corpus import (
     read_manifest,
 )
 from ..errors import CorpusError
-from .app import app, console, notice, one_line_errors, open_desk, print_json, progress_bar
+from .app import INTERRUPTED, app, console, notice, open_desk, print_json, progress_bar
 
 corpus_app = typer.Typer(
     help="Embed a whole candidate corpus (JSONL/Parquet) on every GPU or a Ray cluster, "
@@ -24,11 +25,15 @@ corpus_app = typer.Typer(
 )
 app.add_typer(corpus_app, name="corpus")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
-RESUME_HINT = "interrupted; finished shards are kept: run the same command to resume"
+
+
+@corpus_app.callback()
+def corpus_options(ctx: typer.Context) -> None:
+    """What a Ctrl-C during any corpus command keeps."""
+    ctx.meta[INTERRUPTED] = "interrupted; finished shards are kept: run the same command to resume"
 
 
 @corpus_app.command("embed")
-@one_line_errors(interrupted=RESUME_HINT)
 def corpus_embed(
     input_path: Path = typer.Argument(
         ...,
@@ -90,25 +95,23 @@ def corpus_embed(
     json_out: bool = JsonOpt,
 ) -> None:
     """Embed every paper of INPUT into shards under --out; a re-run skips finished shards."""
+    options = CorpusOptions(
+        model=model,
+        model_path=str(model_path) if model_path else None,
+        batch_size=batch_size,
+        dtype=dtype,
+        shard_size=shard_size,
+        engine=engine,
+        devices=devices,
+        address=address,
+        workers=workers,
+        ray_gpus=gpus,
+        cpus_per_worker=cpus_per_worker,
+        max_restarts=max_restarts,
+        stall_timeout=stall_timeout,
+    )
     with progress_bar(f"corpus ({model}, {engine})", quiet=json_out) as bar:
-        run = embed_corpus(
-            input_path,
-            out,
-            model=model,
-            model_path=str(model_path) if model_path else None,
-            engine=engine,
-            devices=devices,
-            address=address,
-            workers=workers,
-            ray_gpus=gpus,
-            cpus_per_worker=cpus_per_worker,
-            max_restarts=max_restarts,
-            stall_timeout=stall_timeout,
-            shard_size=shard_size,
-            batch_size=batch_size,
-            dtype=dtype,
-            on_progress=bar,
-        )
+        run = embed_corpus(input_path, out, options, on_progress=bar)
     if json_out:
         print_json(run.to_dict())
         return
@@ -130,7 +133,6 @@ def corpus_embed(
 
 
 @corpus_app.command("index")
-@one_line_errors(interrupted=RESUME_HINT)
 def corpus_index(
     directory: Path = typer.Argument(..., metavar="DIR", help="A `corpus embed` output dir."),
     json_out: bool = JsonOpt,
@@ -148,7 +150,6 @@ def corpus_index(
 
 
 @corpus_app.command("import")
-@one_line_errors(interrupted=RESUME_HINT)
 def corpus_import(
     directory: Path = typer.Argument(..., metavar="DIR", help="A finished `corpus embed` dir."),
     library: str = typer.Option(None, "--library", help="Pool name (default: corpus:FILE)."),
@@ -176,7 +177,6 @@ def corpus_import(
 
 
 @corpus_app.command("status")
-@one_line_errors(interrupted=RESUME_HINT)
 def corpus_status(
     directory: Path = typer.Argument(..., metavar="DIR", help="A `corpus embed` output dir."),
     json_out: bool = JsonOpt,

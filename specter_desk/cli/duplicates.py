@@ -12,7 +12,7 @@ from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.duplicates import DEFAULT_MIN_SCORE, check_papers, find_duplicates
 from ..sync.files import read_file
-from .app import app, console, notice, one_line_errors, open_desk, print_json
+from .app import app, console, notice, open_desk, print_json
 
 duplicates_app = typer.Typer(
     help="Find papers that are in the library more than once, or already there before an import.",
@@ -42,7 +42,6 @@ def _index(desk: Desk, use: bool) -> PaperIndex | None:
 
 
 @duplicates_app.callback(invoke_without_command=True)
-@one_line_errors
 def duplicates(
     ctx: typer.Context,
     min_score: float = MinScoreOpt,
@@ -93,7 +92,6 @@ def duplicates(
 
 
 @duplicates_app.command("check")
-@one_line_errors
 def check(
     file: Path = typer.Argument(..., help="A BibTeX, RIS, CSL-JSON or JSONL file to import."),
     min_score: float = MinScoreOpt,

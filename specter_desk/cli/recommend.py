@@ -10,24 +10,18 @@ from rich.table import Table
 from ..embed.registry import query_model
 from ..errors import InputError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
-from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv, fetches
+from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv
 from ..services.citations.fusion import BY
 from ..services.citations.pool import CITING_POOL
 from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
 from ..services.search import search
-from .app import app, command, console, notice, one_line_errors, open_desk, print_json
-from .core import JsonOpt, ModelOpt, ModelPathOpt, related_table, run_embedding
+from .app import app, console, notice, open_desk, print_json
+from .core import JsonOpt, ModelOpt, ModelPathOpt, embed_with_progress, related_table
 
 
-def _embed_if_needed(desk, model: str, model_path, quiet: bool) -> None:
-    """Embed papers without a vector (new seeds or candidates) before ranking."""
-    if desk.store.missing_vectors(model):
-        run_embedding(desk, model, model_path=model_path, quiet=quiet)
-
-
-@command("recommend")
+@app.command("recommend")
 def recommend_cmd(
     since: str = typer.Option(
         "week", "--since", help="Seeds: papers added since day, week, month, Nd or an ISO date."
@@ -60,7 +54,7 @@ def recommend_cmd(
     parse_since(since)  # a typo fails before any embedding work
     desk = open_desk()
     spec = desk.model_spec(model)
-    _embed_if_needed(desk, spec.name, model_path, json_out)
+    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
     answer = recommend(
         desk.store, desk.index(spec.name, refresh=True), since=since, n=n, source=from_, by=by
     )
@@ -114,7 +108,7 @@ def recommend_cmd(
     console.print(table)
 
 
-@command("search")
+@app.command("search")
 def search_cmd(
     query: str = typer.Argument(..., help="Free text, e.g. 'contrastive sentence embeddings'."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="How many results."),
@@ -128,7 +122,7 @@ def search_cmd(
     """Search library and candidates by meaning (the model's query encoder embeds the query)."""
     desk = open_desk()
     spec = desk.model_spec(model)
-    _embed_if_needed(desk, spec.name, model_path, json_out)
+    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
     index = desk.index(spec.name, refresh=True)
     qspec = query_model(spec)
     encoder = desk.encoder(qspec.name, model_path=model_path if qspec is spec else None)
@@ -148,7 +142,7 @@ def search_cmd(
     console.print(related_table(hits, f"Search: {query} ({spec.name}, {how})"))
 
 
-@command("feedback")
+@app.command("feedback")
 def feedback_cmd(
     item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
     up: bool = typer.Option(False, "--up", help="More like this."),
@@ -185,7 +179,6 @@ app.add_typer(candidates_app, name="candidates")
 
 
 @candidates_app.command("add")
-@one_line_errors
 def candidates_add(
     file: Path = typer.Argument(
         ...,
@@ -215,7 +208,6 @@ def candidates_add(
 
 
 @candidates_app.command("fetch")
-@one_line_errors
 def candidates_fetch(
     source: str = typer.Argument(..., help="Only 'arxiv' for now."),
     category: str = typer.Option("cs.CL", "--category", help="arXiv category, e.g. cs.CL."),
@@ -248,11 +240,10 @@ def candidates_fetch(
 
 
 @candidates_app.command("list")
-@one_line_errors
 def candidates_list(json_out: bool = JsonOpt) -> None:
     """Candidate pools and the arXiv fetches behind them."""
     desk = open_desk()
-    data = {"sources": candidate_sources(desk.store), "arxiv_fetches": fetches(desk.store)}
+    data = {"sources": candidate_sources(desk.store), "arxiv_fetches": desk.store.arxiv_fetches()}
     if json_out:
         print_json(data)
         return

@@ -12,7 +12,7 @@ import typer
 from ..config import Config
 from ..server.lock import DaemonLock, read_owner
 from ..server.token import ensure_token, new_token, token_path
-from .app import app, command, console, err_console, notice, one_line_errors, print_json
+from .app import app, console, err_console, notice, print_json
 
 bridge_app = typer.Typer(
     help="The localhost bridge the Zotero plugin talks to.", no_args_is_help=True
@@ -28,7 +28,7 @@ app.add_typer(service_app, name="service")
 PlatformOpt = typer.Option(None, "--platform", help="systemd or launchd (default: this system's).")
 
 
-@command("serve")
+@app.command("serve")
 def serve_cmd(
     host: str = typer.Option(
         None, "--host", help="Address to listen on (default from config: 127.0.0.1, plus ::1)."
@@ -69,7 +69,6 @@ def _announce(message: str) -> None:
 
 
 @bridge_app.command("token")
-@one_line_errors
 def token_cmd(
     new: bool = typer.Option(
         False,
@@ -97,7 +96,6 @@ def _health(host: str, port: int) -> dict | None:
 
 
 @service_app.command("install")
-@one_line_errors
 def service_install(
     platform: str = PlatformOpt,
     start: bool = typer.Option(
@@ -123,7 +121,6 @@ def service_install(
 
 
 @service_app.command("uninstall")
-@one_line_errors
 def service_uninstall(platform: str = PlatformOpt) -> None:
     """Stop and disable the service and remove its file."""
     from ..server import units
@@ -141,7 +138,6 @@ def service_uninstall(platform: str = PlatformOpt) -> None:
 
 
 @service_app.command("status")
-@one_line_errors
 def service_status(
     platform: str = PlatformOpt,
     json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts."),

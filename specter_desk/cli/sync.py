@@ -8,11 +8,11 @@ import typer
 
 from ..errors import InputError, ZoteroAuthError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
-from ..services.library import import_papers
 from ..sync import default_source, parse_source, run_sync
 from ..sync.credentials import delete_credentials, save_credentials
 from ..sync.files import read_file
-from .app import command, console, notice, open_desk, print_json, stage_progress
+from ..sync.writer import import_papers
+from .app import app, console, notice, open_desk, print_json, stage_progress
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
@@ -22,7 +22,7 @@ def _check_pool(as_: str) -> None:
         raise InputError(f"--as must be {LIBRARY_POOL} or {CANDIDATE_POOL}, not {as_!r}")
 
 
-@command("sync")
+@app.command("sync")
 def sync_cmd(
     library: str = typer.Option(
         None,
@@ -40,6 +40,8 @@ def sync_cmd(
     """Bring the store up to date with Zotero (or a file), then embed what changed."""
     _check_pool(as_)
     desk = open_desk()
+    if not no_embed:
+        desk.model_spec(model)  # an unknown model fails before the sync, not after it
     library = library or default_source(desk)
     if as_ != LIBRARY_POOL and parse_source(library)[0] != "file":
         raise InputError(
@@ -75,7 +77,7 @@ def sync_cmd(
         notice(f"{len(result.skipped)} records skipped: {'; '.join(result.skipped[:5])}")
 
 
-@command("login")
+@app.command("login")
 def login_cmd(
     api_key: str = typer.Option(
         ...,
@@ -119,14 +121,14 @@ def login_cmd(
     )
 
 
-@command("logout")
+@app.command("logout")
 def logout_cmd() -> None:
     """Forget the saved Zotero API key."""
     delete_credentials(open_desk().paths)
     console.print("forgot the saved Zotero API key")
 
 
-@command("import")
+@app.command("import")
 def import_cmd(
     file: Path = typer.Argument(..., help="A BibTeX, RIS, CSL-JSON or JSONL file."),
     as_: str = typer.Option(LIBRARY_POOL, "--as", help="library or candidates"),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..embed.registry import get_model
 from ..errors import ConfigError, CorpusError
+from .engine_local import run_local
+from .engine_ray import run_ray
+from .options import CorpusOptions, Engine, OnShard
 from .shards import (
-    DEFAULT_SHARD_SIZE,
     Plan,
     ShardResult,
     Timer,
@@ -22,7 +24,9 @@ from .shards import (
 from .shards import write_manifest as _write_manifest
 from .worker import EncoderSettings
 
-ENGINES = ("local", "ray")
+# The engines by name: each embeds a plan's pending shards and says what ran where.
+ENGINES: dict[str, Engine] = {"local": run_local, "ray": run_ray}
+
 ProgressFn = Callable[[int, int], None]
 
 
@@ -59,31 +63,28 @@ class CorpusRun:
 def embed_corpus(
     input_path: Path | str,
     out: Path | str,
+    options: CorpusOptions | None = None,
     *,
-    model: str = "specter2",
-    model_path: str | None = None,
-    engine: str = "local",
-    devices: str | None = "auto",
-    address: str | None = None,
-    workers: int | None = None,
-    ray_gpus: bool | None = None,
-    cpus_per_worker: int = 1,
-    max_restarts: int | None = None,
-    stall_timeout: float | None = None,
-    shard_size: int = DEFAULT_SHARD_SIZE,
-    batch_size: int | None = None,
-    dtype: str | None = None,
-    library: str | None = None,
     on_progress: ProgressFn | None = None,
-    on_shard: Callable[[ShardResult], None] | None = None,
+    on_shard: OnShard | None = None,
+    **fields: Any,
 ) -> CorpusRun:
-    """Embed every paper of a corpus file into shards under out, skipping finished shards."""
+    """Embed every paper of a corpus file into shards under out, skipping finished shards.
+
+    options, or its fields as keywords: embed_corpus(path, out, model="tiny", engine="ray").
+    """
+    options = replace(options or CorpusOptions(), **fields)
+    engine = options.engine
     if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; use local or ray")
-    spec = get_model(model)
+        raise ConfigError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
+    spec = get_model(options.model)
     out = Path(out)
-    plan = plan_corpus(Path(input_path), out, spec.name, shard_size=shard_size, library=library)
-    settings = EncoderSettings.resolve(spec, model_path, batch_size=batch_size, dtype=dtype)
+    plan = plan_corpus(
+        Path(input_path), out, spec.name, shard_size=options.shard_size, library=options.library
+    )
+    settings = EncoderSettings.resolve(
+        spec, options.model_path, batch_size=options.batch_size, dtype=options.dtype
+    )
     previous = read_manifest(out) or {}
     state: dict[str, Any] = {
         "dim": previous.get("dim") or _committed_dim(plan),
@@ -119,28 +120,8 @@ def embed_corpus(
             on_shard(result)
 
     timer = Timer()
-    info: dict[str, Any] = {}
     try:
-        if engine == "local":
-            from .engine_local import local_devices, run_local
-
-            chosen = local_devices(devices)
-            info = {"devices": chosen, "worker_deaths": []}
-            run_local(plan, settings, chosen, shard_done, info["worker_deaths"])
-        else:
-            from .engine_ray import run_ray
-
-            _, info = run_ray(
-                plan,
-                settings,
-                shard_done,
-                address=address,
-                workers=workers,
-                use_gpus=ray_gpus,
-                cpus_per_worker=cpus_per_worker,
-                max_restarts=max_restarts,
-                stall_timeout=stall_timeout,
-            )
+        info = ENGINES[engine](plan, settings, options, shard_done)
     except BaseException:
         # workers may have committed shards the driver had not heard of yet: record them
         plan.done |= {t.shard for t in plan.pending if shard_is_done(out, t, plan.model)}

@@ -14,16 +14,17 @@ import pickle
 import queue
 import traceback
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, CorpusError
 from .shards import Plan, ShardResult, ShardTask
 from .worker import EncoderSettings, ShardWorker
 
-OnShard = Callable[[ShardResult], None]
+if TYPE_CHECKING:
+    from .options import CorpusOptions, OnShard
+
 # shards a worker holds: the one it embeds, the next (tokenised meanwhile) and one more, so
 # the next-but-one is already there when a shard finishes and the pipeline never drains
 PREFETCH = 3
@@ -58,30 +59,26 @@ def local_devices(requested: str | None = "auto") -> list[str]:
 
 
 def run_local(
-    plan: Plan,
-    settings: EncoderSettings,
-    devices: list[str],
-    on_shard: OnShard,
-    deaths: list[str] | None = None,
-) -> list[ShardResult]:
-    """Embed the plan's pending shards on devices; on_shard runs in this process per shard.
+    plan: Plan, settings: EncoderSettings, options: CorpusOptions, on_shard: OnShard
+) -> dict[str, Any]:
+    """Embed the plan's pending shards on options.devices; on_shard runs in this process.
 
     A worker process that dies without reporting an error (killed, crashed) has its shards
-    handed to the others, and is named in deaths; the run fails only when every worker died.
+    handed to the others, and is named in worker_deaths; the run fails only when every worker
+    died.
     """
-    deaths = deaths if deaths is not None else []
+    devices = local_devices(options.devices)
+    info: dict[str, Any] = {"devices": devices, "worker_deaths": []}
     pending = plan.pending
     if not pending:
-        return []
+        return info
     if len(devices) == 1:
         worker = ShardWorker(settings, str(plan.out), devices[0])
-        results = []
         for i, task in enumerate(pending):
-            result = worker(task, pending[i + 1] if i + 1 < len(pending) else None)
-            on_shard(result)
-            results.append(result)
-        return results
-    return _run_processes(plan, pending, settings, devices, on_shard, deaths)
+            on_shard(worker(task, pending[i + 1] if i + 1 < len(pending) else None))
+    else:
+        _run_processes(plan, pending, settings, devices, on_shard, info["worker_deaths"])
+    return info
 
 
 @dataclass

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,7 +20,9 @@ from ..errors import ConfigError, CorpusError, SpecterDeskError
 from .shards import Plan, ShardResult, ShardTask
 from .worker import EncoderSettings, ShardWorker
 
-OnShard = Callable[[ShardResult], None]
+if TYPE_CHECKING:
+    from .options import CorpusOptions, OnShard
+
 RESULT_FIELDS = ("shard", "count", "dim", "seconds", "worker")
 
 
@@ -54,24 +55,16 @@ class RayShardEncoder:
 
 
 def run_ray(
-    plan: Plan,
-    settings: EncoderSettings,
-    on_shard: OnShard,
-    *,
-    address: str | None = None,
-    workers: int | None = None,
-    use_gpus: bool | None = None,
-    cpus_per_worker: int = 1,
-    max_restarts: int | None = None,
-    stall_timeout: float | None = None,
-    progress_bars: bool = False,
-) -> tuple[list[ShardResult], dict[str, Any]]:
-    """Embed the plan's pending shards on a Ray cluster; returns results and what ran where.
+    plan: Plan, settings: EncoderSettings, options: CorpusOptions, on_shard: OnShard
+) -> dict[str, Any]:
+    """Embed the plan's pending shards on a Ray cluster; returns what ran where.
 
-    Joins the cluster at address (or the Ray already initialised in this process, or starts
-    a local one) and shuts down only a Ray it started itself.
+    Joins the cluster at options.address (or the Ray already initialised in this process, or
+    starts a local one) and shuts down only a Ray it started itself.
     """
     pending = plan.pending
+    address, cpus_per_worker = options.address, options.cpus_per_worker
+    use_gpus, max_restarts = options.ray_gpus, options.max_restarts
     ray = _import_ray()
     started = False
     if not ray.is_initialized():
@@ -89,7 +82,7 @@ def run_ray(
         if use_gpus and not gpus:
             raise ConfigError("--gpus was asked for but the Ray cluster has no GPU")
         slots = gpus if use_gpus else max(1, cpus // max(cpus_per_worker, 1))
-        actors = max(1, min(workers or slots, len(pending) or 1))
+        actors = max(1, min(options.workers or slots, len(pending) or 1))
         info = {
             "cluster_cpus": cpus,
             "cluster_gpus": gpus,
@@ -97,15 +90,15 @@ def run_ray(
             "device": "cuda" if use_gpus else "cpu",
         }
         if not pending:
-            return [], info
+            return info
         from ray.data import ActorPoolStrategy, DataContext
 
         context = DataContext.get_current()
-        context.enable_progress_bars = progress_bars
-        if stall_timeout is not None:
+        context.enable_progress_bars = False
+        if options.stall_timeout is not None:
             # Ray Data fails a run in which no block moves for this long (its default: 30 min).
             # A killed actor that may not restart can leave the run waiting until then.
-            context.execution_no_progress_timeout_s = stall_timeout
+            context.execution_no_progress_timeout_s = options.stall_timeout
         remote_args: dict[str, Any] = {}
         if max_restarts is not None:  # else Ray Data's default: restart and retry without limit
             remote_args = {"max_restarts": max_restarts}
@@ -129,28 +122,29 @@ def run_ray(
                 num_cpus=1 if use_gpus else cpus_per_worker,
                 **remote_args,
             )
-        results = []
+        committed = 0
         try:
             for row in dataset.iter_rows():
-                result = ShardResult(
-                    shard=int(row["shard"]),
-                    count=int(row["count"]),
-                    dim=int(row["dim"]),
-                    seconds=float(row["seconds"]),
-                    worker=str(row["worker"]),
+                on_shard(
+                    ShardResult(
+                        shard=int(row["shard"]),
+                        count=int(row["count"]),
+                        dim=int(row["dim"]),
+                        seconds=float(row["seconds"]),
+                        worker=str(row["worker"]),
+                    )
                 )
-                results.append(result)
-                on_shard(result)
+                committed += 1
         except Exception as exc:  # noqa: BLE001 - Ray wraps worker failures in many types
             user_error = _user_error(exc)
             if user_error is not None:  # e.g. the model is not on a node: say so as such
                 raise user_error from exc
             raise CorpusError(
                 f"the Ray run failed ({type(exc).__name__}: {_first_line(exc)}); "
-                f"{len(results)} shards of this run are committed and kept; run the same "
+                f"{committed} shards of this run are committed and kept; run the same "
                 "command again to resume"
             ) from exc
-        return results, info
+        return info
     finally:
         if started:
             ray.shutdown()

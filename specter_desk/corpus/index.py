@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import write_atomic
+from ..clock import now_iso
+from ..disk import write_atomic
 from ..errors import CorpusError
 from ..index import IndexInvalid, IndexParams, PaperIndex, paths_for
-from ..store import now_iso
 from .shards import MANIFEST, finished_manifest, iter_shards
 
 INDEX_DIR = "index"

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import CANDIDATE_POOL
-from ..services.library import import_papers
 from ..store import Store
+from ..sync.writer import import_papers
 from .shards import finished_manifest, iter_shards
 
 
@@ -76,8 +75,3 @@ def import_corpus(
     if gone:
         result.removed = store.mark_deleted(gone)
     return result
-
-
-def corpus_pool_keys(store: Store, library: str) -> set[str]:
-    """Keys of a corpus library's live papers in the candidate pool."""
-    return set(store.versions(library)) & store.keys_in_pool(CANDIDATE_POOL)

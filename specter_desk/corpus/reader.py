@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import CorpusError, InputError
 from ..models import CANDIDATE_POOL, Paper
-from ..sync.files import ID_FIELDS, open_text, paper_from_record
+from ..sync.files import ID_FIELDS, open_text, paper_from_record, read_jsonl_records
 
 # The fields a shard keeps per paper (enough to show and import it as a candidate).
 RECORD_FIELDS = (
@@ -115,17 +115,8 @@ def _records(path: Path) -> Iterator[tuple[str, Any]]:
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[str, Any]]:
-    with open_text(path) as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                raise InputError(
-                    f"{path}:{number}: not JSON ({exc}); fix or drop the line"
-                ) from exc
-            yield f"line {number}", record
+    for number, record in read_jsonl_records(path):
+        yield f"line {number}", record
 
 
 def _json_records(path: Path) -> Iterator[tuple[str, Any]]:

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ..config import write_atomic
+from ..clock import now_iso
+from ..disk import write_atomic
 from ..errors import CorpusError
 from ..index import file_sha256, rows_checksum
 from ..models import Paper
-from ..store import now_iso
 from .reader import ReadStats, paper_from_shard_record, paper_record, read_corpus
 
 FORMAT = 1

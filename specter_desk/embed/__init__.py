@@ -2,6 +2,7 @@
 
 from .encoder import Encoder, paper_text, pick_device
 from .pipeline import EmbedResult, embed_missing
+from .protocol import PaperEncoder
 from .registry import MODELS, ModelSpec, get_model, query_model, register_model
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "EmbedResult",
     "Encoder",
     "ModelSpec",
+    "PaperEncoder",
     "embed_missing",
     "get_model",
     "paper_text",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..store import Store
-from .encoder import Encoder
+from .protocol import PaperEncoder
 
 # Vectors are committed every CHUNK papers, so an interrupted run keeps its work.
 CHUNK = 256
@@ -23,7 +23,7 @@ class EmbedResult:
 
 def embed_missing(
     store: Store,
-    encoder: Encoder,
+    encoder: PaperEncoder,
     *,
     pool: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -40,7 +40,7 @@ def embed_missing(
     if on_progress:
         on_progress(0, len(todo))
     # a GPU wants bigger steps: the encoder overlaps tokenising and collects once per step
-    step = CHUNK if getattr(encoder, "sync_each_batch", True) else max(CHUNK, encoder.chunk_size)
+    step = CHUNK if encoder.sync_each_batch else max(CHUNK, encoder.chunk_size)
     for start in range(0, len(todo), step):
         if should_stop is not None and should_stop():
             break

@@ -22,8 +22,11 @@ import uvicorn
 
 from ..config import Config
 from ..desk import Desk
-from ..errors import ConfigError, SpecterDeskError
-from .app import BridgeContext, create_app
+from ..embed.registry import get_model
+from ..errors import BindError, ConfigError, SpecterDeskError
+from ..sync import configured_source, run_sync
+from .app import create_app
+from .context import BridgeContext
 from .lock import DaemonLock
 from .logs import setup_logging
 from .token import ensure_token
@@ -32,13 +35,6 @@ from .worker import SyncRunner, SyncWorker
 log = logging.getLogger("specter_desk.server")
 
 STOP_TIMEOUT = 30.0
-
-
-class BindError(SpecterDeskError):
-    """The bridge cannot listen on the requested address."""
-
-    code = "bind_failed"
-    exit_code = 2
 
 
 def is_loopback(host: str) -> bool:
@@ -122,20 +118,14 @@ def zotero_sources(desk: Desk) -> list[str]:
         if source not in sources:
             sources.append(source)
     if not sources:
-        from ..sync import configured_source  # the same rule as `specter-desk sync`
-
-        configured = configured_source(desk)
+        configured = configured_source(desk)  # the same rule as `specter-desk sync`
         if configured:
             sources.append(configured)
     return sources
 
 
-def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
-    """(runner, None): syncs run `run_sync` on the worker's Desk; (None, why) without sync."""
-    try:
-        from ..sync import run_sync
-    except ImportError:
-        return None, "this specter-desk build has no Zotero sync"
+def default_sync_runner(desk: Desk) -> SyncRunner:
+    """Syncs with `run_sync` on the worker's Desk: the library asked for, or every known one."""
 
     def run(library: str | None, on_progress, should_stop) -> dict:
         if library is not None:
@@ -149,26 +139,36 @@ def default_sync_runner(desk: Desk) -> tuple[SyncRunner | None, str | None]:
             )
         total: dict[str, Any] = dict.fromkeys(("added", "updated", "deleted", "embedded"), 0)
         started = time.perf_counter()
-        for source in sources:
+        for number, source in enumerate(sources, start=1):
             if should_stop():
                 break
-            result = run_sync(
-                desk, source, embed=False, on_progress=on_progress, should_stop=should_stop
+            result = run_sync(  # the last one embeds what every source brought
+                desk,
+                source,
+                embed=number == len(sources),
+                on_progress=on_progress,
+                should_stop=should_stop,
             )
-            for name in ("added", "updated", "deleted"):
-                total[name] += int(getattr(result, name, 0) or 0)
-            if getattr(result, "stopped", False):
+            total["added"] += result.added
+            total["updated"] += result.updated
+            total["deleted"] += result.deleted
+            total["embedded"] += result.embedded
+            if result.stopped:
                 break
         citations = citations_after_sync(desk, on_progress, should_stop)
         if citations is not None:
             total["citations"] = citations
-        # embedding here (not inside run_sync) so a stop request is honoured between chunks
-        # (it embeds the new papers citing the library too)
-        total["embedded"] = embed_pending(desk, on_progress, should_stop)
+            if citations.get("citing_candidates") and not should_stop():
+                # the new papers citing the library (the library sync embedded before them)
+                stage = f"embedding ({desk.model_spec().name})"
+                total["embedded"] += desk.embed_missing(
+                    on_progress=lambda done, all_: on_progress(stage, done, all_),
+                    should_stop=should_stop,
+                ).embedded
         total["stopped"] = should_stop()
         return {**total, "seconds": round(time.perf_counter() - started, 2)}
 
-    return run, None
+    return run
 
 
 def citations_after_sync(
@@ -200,30 +200,6 @@ def citations_after_sync(
         result.citing_candidates,
     )
     return result.to_dict()
-
-
-def embed_pending(
-    desk: Desk, on_progress: Callable[[str, int, int], None], should_stop: Callable[[], bool]
-) -> int:
-    """Embed papers without a current vector for the default model; loads no model if none."""
-    from ..embed.pipeline import embed_missing
-
-    model = desk.model_spec().name
-    if should_stop() or not _has_missing(desk, model):
-        return 0
-    stage = f"embedding ({model})"
-    result = embed_missing(
-        desk.store,
-        desk.encoder(),
-        should_stop=should_stop,
-        on_progress=lambda done, total: on_progress(stage, done, total),
-    )
-    return result.embedded
-
-
-def _has_missing(desk: Desk, model: str) -> bool:
-    live = desk.store.count_papers(pool=None)
-    return desk.store.vector_counts().get(model, 0) < live
 
 
 class _Server(uvicorn.Server):
@@ -271,6 +247,7 @@ class Daemon:
         self.announce = announce
         self.log_file: Path | None = None
         self.warning = check_bind_host(self.host, allow_remote)
+        get_model(config.model)  # a daemon for an unknown model would answer every request 400
         self.threads = embedding_threads(config)
         self._stop = threading.Event()
         self.server: _Server | None = None
@@ -300,15 +277,8 @@ class Daemon:
             token = ensure_token(paths.data_dir)
             desk = Desk(self.config, notice=log.info, threads=self.threads)
             worker_desk = desk.sibling()
-            runner, why_not = (
-                (self.sync_runner, None) if self.sync_runner else (default_sync_runner(worker_desk))
-            )
-            if why_not:
-                log.info("no periodic sync: %s", why_not)
-            if runner is None:
-                runner = _unconfigured(why_not or "no sync source configured")
             self.worker = SyncWorker(
-                runner,
+                self.sync_runner or default_sync_runner(worker_desk),
                 nice=int(self.config.get("daemon", "nice")),
                 on_committed=lambda: _refresh_indexes(worker_desk),
             )
@@ -326,19 +296,12 @@ class Daemon:
             )
             self.server = _Server(uv_config, on_exit=self.stop)
             self.worker.start()
-            if self.sync_runner is not None:
 
-                def has_sources() -> bool:
+            def has_sources() -> bool:
+                if self.sync_runner is not None:
                     return True
-            elif why_not is None:
-
-                def has_sources() -> bool:
-                    with ctx.lock:
-                        return bool(zotero_sources(desk))
-            else:
-
-                def has_sources() -> bool:
-                    return False
+                with ctx.lock:
+                    return bool(zotero_sources(desk))
 
             periodic = threading.Thread(
                 target=self._periodic,
@@ -419,13 +382,6 @@ def _refresh_indexes(desk: Desk) -> None:
         added, removed = desk.refresh_index(model)
         if added or removed:
             log.info("index %s: %s added, %s removed", model, added, removed)
-
-
-def _unconfigured(why: str) -> SyncRunner:
-    def run(library, on_progress, should_stop) -> dict:
-        raise ConfigError(f"cannot sync: {why}; see `specter-desk sync --help`")
-
-    return run
 
 
 def _address(sock: socket.socket) -> str:

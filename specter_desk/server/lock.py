@@ -9,19 +9,12 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from ..config import write_atomic
-from ..errors import SpecterDeskError
-from ..store import now_iso
+from ..clock import now_iso
+from ..disk import ensure_dir, write_atomic
+from ..errors import DaemonRunningError
 
 LOCK_FILE = "serve.lock"
 OWNER_FILE = "serve.json"
-
-
-class DaemonRunningError(SpecterDeskError):
-    """Another `specter-desk serve` already owns this data dir."""
-
-    code = "daemon_running"
-    exit_code = 7
 
 
 class DaemonLock:
@@ -37,7 +30,7 @@ class DaemonLock:
 
     def acquire(self, **owner: Any) -> None:
         """Take the lock without waiting and record our pid; raises DaemonRunningError."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.data_dir)
         try:
             self._lock.acquire(timeout=0)
         except Timeout:

@@ -7,6 +7,8 @@ import logging.handlers
 import sys
 from pathlib import Path
 
+from ..disk import ensure_dir
+
 LOG_FILE = "serve.log"
 MAX_BYTES = 2 * 1024 * 1024
 BACKUPS = 3
@@ -20,7 +22,7 @@ def setup_logging(log_dir: Path, *, foreground: bool, level: int = logging.INFO)
     if foreground:
         handler = logging.StreamHandler(sys.stderr)
     else:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(log_dir)
         path = log_dir / LOG_FILE
         handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"

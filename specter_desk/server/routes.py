@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -13,9 +12,18 @@ from pydantic import AfterValidator, WithJsonSchema
 from .. import __version__
 from ..desk import Desk
 from ..embed.registry import query_model
-from ..errors import ConfigError, InputError, ItemNotFoundError
-from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
-from .app import BridgeContext, GuardedRoute, NotAvailableError, SyncNotConfiguredError
+from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfiguredError
+from ..models import Paper
+from ..services.citations.lists import citation_lists
+from ..services.citations.related import related_by
+from ..services.duplicates import check_papers, find_duplicates
+from ..services.feedback import record_feedback
+from ..services.recommend import recommend
+from ..services.search import search as search_papers
+from ..services.status import library_status
+from ..sync.zotero_items import paper_from_item
+from .context import BridgeContext
+from .handlers import GuardedRoute
 from .schemas import (
     MAX_CITATION_ROWS,
     MAX_K,
@@ -78,19 +86,8 @@ def _ctx(request: Request) -> BridgeContext:
     return request.app.state.ctx
 
 
-def _service(name: str):
-    """A service module, or a clean 503 if this build does not have it yet."""
-    module = f"specter_desk.services.{name}"
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            raise NotAvailableError(f"{name} is not available in this specter-desk build") from None
-        raise
-
-
 def _dicts(items: Any) -> list[dict[str, Any]]:
-    return [item.to_dict() if hasattr(item, "to_dict") else dict(item) for item in items]
+    return [item.to_dict() for item in items]
 
 
 def _model(desk: Desk, name: str | None) -> str:
@@ -120,15 +117,7 @@ def health() -> dict[str, Any]:
 def status(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
     with ctx.lock:
-        store = ctx.desk.store
-        data = {
-            "version": __version__,
-            "model": ctx.desk.config.model,
-            "papers": store.count_papers(pool=LIBRARY_POOL),
-            "candidates": store.count_papers(pool=CANDIDATE_POOL),
-            "title_only": store.count_papers(pool=LIBRARY_POOL, where="abstract = ''"),
-            "vectors": store.vector_counts(),
-        }
+        data = library_status(ctx.desk, indexes=False)
     data["sync"] = _sync_status(ctx)
     return data
 
@@ -159,8 +148,6 @@ def related(
         "sync`), else meaning",
     ),
 ) -> dict[str, Any]:
-    from ..services.citations.related import related_by
-
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
@@ -195,8 +182,6 @@ def citations(
     key: str,
     limit: int = Query(100, ge=1, le=MAX_CITATION_ROWS, description="Rows per list"),
 ) -> dict[str, Any]:
-    from ..services.citations.lists import citation_lists
-
     ctx = _ctx(request)
     with ctx.lock:
         paper = _paper(ctx.desk, key)
@@ -210,17 +195,14 @@ def citations(
     summary="Free-text search over the library (and candidate pools)",
 )
 def search(request: Request, body: SearchRequest) -> dict[str, Any]:
-    service = _service("search")
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
         spec = desk.model_spec()
         encoder = desk.encoder(query_model(spec).name)
-        hits = service.search(
+        hits = search_papers(
             desk.store, desk.index(spec.name), encoder, body.query, k=body.k, hybrid=body.hybrid
         )
-    if hasattr(hits, "to_dict"):
-        hits = hits.to_dict().get("results", [])
     return {"query": body.query, "model": spec.name, "results": _dicts(hits)}
 
 
@@ -269,20 +251,11 @@ def recommendations(
         "the seeds have citation data)",
     ),
 ) -> dict[str, Any]:
-    service = _service("recommend")
-    if "-" in since and date.fromisoformat(since) > datetime.now(UTC).date():
-        return {
-            "since": since,
-            "seeds": [],
-            "ranker": "similarity",
-            "results": [],
-            "message": f"nothing was added after {since}: it is ahead",
-        }
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
-        result = service.recommend(desk.store, desk.index(), since=since, n=n, by=by)
-    return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+        result = recommend(desk.store, desk.index(), since=since, n=n, by=by)
+    return result.to_dict()
 
 
 @router.get(
@@ -295,11 +268,10 @@ def duplicates(
     request: Request,
     min_score: float = Query(0.9, ge=0.0, le=1.0),
 ) -> dict[str, Any]:
-    service = _service("duplicates")
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
-        clusters = service.find_duplicates(desk.store, desk.index(), min_score=min_score)
+        clusters = find_duplicates(desk.store, desk.index(), min_score=min_score)
     return {"clusters": _dicts(clusters)}
 
 
@@ -310,12 +282,11 @@ def duplicates(
     summary="Is an item being added already in the library?",
 )
 def duplicates_check(request: Request, body: DuplicateCheckRequest) -> dict[str, Any]:
-    service = _service("duplicates")
     incoming = [_incoming_paper(i, item) for i, item in enumerate(body.items)]
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
-        matches = service.check_papers(desk.store, incoming, index=desk.index())
+        matches = check_papers(desk.store, incoming, index=desk.index())
     return {"matches": _dicts(matches)}
 
 
@@ -324,8 +295,6 @@ _INCOMING_ALIASES = {"doi": "DOI", "abstract": "abstractNote", "year": "date", "
 
 def _incoming_paper(position: int, item: dict[str, Any]) -> Paper:
     """A Paper from Zotero item JSON (or a flat record); odd values are dropped, not fatal."""
-    from ..sync.zotero_items import paper_from_item
-
     data = item.get("data") if isinstance(item.get("data"), dict) else item
     data = {
         **{_INCOMING_ALIASES[k]: v for k, v in data.items() if k in _INCOMING_ALIASES},
@@ -403,7 +372,6 @@ def _sync_status(ctx: BridgeContext) -> dict[str, Any]:
     summary="Thumbs up or down on a paper (trains the recommendation ranker)",
 )
 def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
-    service = _service("feedback")
     ctx = _ctx(request)
     with ctx.lock:
-        return service.record_feedback(ctx.desk.store, body.key, body.vote)
+        return record_feedback(ctx.desk.store, body.key, body.vote)

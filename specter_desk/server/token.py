@@ -8,7 +8,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from ..config import write_atomic
+from ..disk import write_atomic
 from ..errors import ConfigError
 
 TOKEN_FILE = "bridge-token"  # noqa: S105 - a file name, not a secret

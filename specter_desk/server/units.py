@@ -13,7 +13,8 @@ from pathlib import Path
 from string import Template
 from xml.sax.saxutils import escape
 
-from ..config import HOME_ENV, Paths, write_atomic
+from ..config import HOME_ENV, Paths
+from ..disk import write_atomic
 from ..errors import InputError
 
 SYSTEMD_UNIT = "specter-desk.service"

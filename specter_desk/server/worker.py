@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..clock import now_iso
 from ..errors import SpecterDeskError
-from ..store import now_iso
 
 log = logging.getLogger("specter_desk.server.sync")
 

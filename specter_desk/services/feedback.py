@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ItemNotFoundError
-from ..store import Store, now_iso
+from ..store import Store
 
 VOTES = {"up": 1, "down": -1}
 # Labels needed on each side before the classifier re-ranks recommendations.
@@ -22,29 +22,16 @@ def record_feedback(store: Store, key: str, vote: str) -> dict[str, Any]:
     paper = store.get_paper(key)
     if paper is None or paper.deleted:
         raise ItemNotFoundError(f"no paper with key {key!r}; use a key from `recommend --json`")
-    with store.transaction():
-        if vote == "clear":
-            store.db.execute("DELETE FROM feedback WHERE key = ?", [key])
-        else:
-            store.db.execute(
-                "INSERT INTO feedback (key, vote, voted_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                [key, VOTES[vote], now_iso()],
-            )
+    if vote == "clear":
+        store.clear_vote(key)
+    else:
+        store.set_vote(key, VOTES[vote])
     return {"key": key, "vote": vote, "labels": label_counts(store)}
-
-
-def labels(store: Store) -> dict[str, int]:
-    """{key: +1 | -1} for every live paper with a vote."""
-    cur = store.db.execute(
-        "SELECT f.key, f.vote FROM feedback f JOIN papers p ON p.key = f.key WHERE p.deleted = 0"
-    )
-    return dict(cur.fetchall())
 
 
 def label_counts(store: Store) -> dict[str, int]:
     """{"up": n, "down": n} over live papers."""
-    votes = labels(store).values()
+    votes = store.votes().values()
     return {"up": sum(1 for v in votes if v > 0), "down": sum(1 for v in votes if v < 0)}
 
 
@@ -68,7 +55,7 @@ def train_classifier(
     store: Store, model: str, *, min_labels: int = MIN_LABELS
 ) -> FeedbackClassifier | None:
     """Fit the classifier on labelled papers' vectors; None below min_labels each way."""
-    votes = labels(store)
+    votes = store.votes()
     if not votes:
         return None
     keys, _hashes, matrix = store.vectors(model, list(votes))

@@ -23,7 +23,8 @@ from ..store import Store
 from .citations.fusion import BY, citation_links, fused_scores, resolve_by
 from .citations.pool import CITING_LIBRARY, CITING_POOL
 from .citations.related import reasons_for
-from .feedback import labels, train_classifier
+from .duplicates import library_matches
+from .feedback import label_counts, train_classifier
 from .related import RelatedPaper
 
 # Temperature of the soft maximum over seeds: small = nearest seed, large = mean of seeds.
@@ -40,7 +41,8 @@ _RELATIVE = re.compile(r"^(\d+)\s*(h|d|w|m|y|hours?|days?|weeks?|months?|years?)
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """The start of a window: day, week, month, year, Nh/Nd/Nw/Nm/Ny or an ISO date (UTC)."""
+    """The start of a window: day, week, month, year, Nh/Nd/Nw/Nm/Ny or an ISO date (UTC; a
+    date ahead of now is a window with nothing in it, not an error)."""
     now = now or datetime.now(UTC)
     value = (text or "").strip().lower()
     if value in _UNITS:
@@ -61,8 +63,6 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
             f"cannot read --since {text!r}; use day, week, month, a number of days like 10d, "
             "or an ISO date like 2024-05-01"
         )
-    if start > now:
-        raise InputError(f"--since {text!r} is in the future")
     return start
 
 
@@ -170,7 +170,7 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, n: int, lam: float = MMR_LAM
 def find_seeds(store: Store, start: datetime, now: datetime) -> list[tuple[Paper, datetime]]:
     """Live library papers added in [start, now], newest first."""
     seeds = []
-    for paper in store.papers(pool=LIBRARY_POOL, where="date_added IS NOT NULL"):
+    for paper in store.papers(pool=LIBRARY_POOL):
         try:
             added = parse_datetime(paper.date_added)
         except ValueError:
@@ -179,36 +179,6 @@ def find_seeds(store: Store, start: datetime, now: datetime) -> list[tuple[Paper
             seeds.append((paper, added))
     seeds.sort(key=lambda pa: (pa[1], pa[0].key), reverse=True)
     return seeds
-
-
-def library_twins(store: Store, papers: list[Paper]) -> dict[str, str]:
-    """{paper key: library key} for papers that are the same work as a library paper.
-
-    Uses the duplicate detector's library matching (identifiers, title, evidence scoring) when
-    it is installed; otherwise exact identifier and normalised-title lookups.
-    """
-    try:
-        from .duplicates import library_matches
-    except ImportError:
-        library_matches = None
-    if library_matches is not None:
-        return library_matches(store, papers)
-    twins: dict[str, str] = {}
-    for paper in papers:
-        lookups = [
-            ("doi", paper.doi),
-            ("arxiv_id", paper.arxiv_id),
-            ("isbn", paper.isbn),
-            ("pmid", paper.pmid),
-            ("title_key", normalize_title(paper.title)),
-        ]
-        for column, value in lookups:
-            keys = [k for k in store.find_keys(column, value) if k != paper.key] if value else []
-            found = [k for k, p in store.get_papers(keys).items() if p.pool == LIBRARY_POOL]
-            if found:
-                twins[paper.key] = sorted(found)[0]
-                break
-    return twins
 
 
 def _stale_library(store: Store, now: datetime, days: int, exclude: set[str]) -> list[str]:
@@ -252,17 +222,22 @@ def recommend(
         raise InputError("n must be at least 1")
     now = now or datetime.now(UTC)
     start = parse_since(since, now)
-    votes = labels(store)
-    counts = {"up": sum(v > 0 for v in votes.values()), "down": sum(v < 0 for v in votes.values())}
+    votes = store.votes()
     answer = Recommendations(
         since=start.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         seeds=[],
         ranker="similarity",
         model=index.model,
         source=source,
-        labels=counts,
+        labels=label_counts(store),
         by="meaning" if by == "auto" else by,  # auto is resolved once the seeds are known
     )
+    if start > now:
+        answer.message = (
+            f"nothing was added after {answer.since} ({since}): it is ahead; "
+            "use a window that ends now, e.g. --since week"
+        )
+        return answer
     seed_rows = find_seeds(store, start, now)
     answer.seeds = [{"key": p.key, "title": p.title} for p, _ in seed_rows]
     if not seed_rows:
@@ -321,7 +296,7 @@ def recommend(
         chunk = [int(i) for i in order[start_at : start_at + 200]]
         found = store.get_papers(cand_keys[i] for i in chunk)
         papers.update(found)
-        twins = library_twins(store, list(found.values())) if source != LIBRARY_POOL else {}
+        twins = library_matches(store, list(found.values())) if source != LIBRARY_POOL else {}
         for i in chunk:
             paper = papers.get(cand_keys[i])
             if paper is None or paper.key in twins:

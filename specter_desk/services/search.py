@@ -18,7 +18,7 @@ from .related import RelatedPaper
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-    from ..embed.encoder import Encoder
+    from ..embed.protocol import PaperEncoder
 
 MAX_QUERY_CHARS = 2000
 RRF_K = 60  # the constant of Cormack et al. (2009)
@@ -109,7 +109,7 @@ def bm25_for(store: Store, index: PaperIndex) -> tuple[list[str], BM25]:
 def search(
     store: Store,
     index: PaperIndex,
-    query_encoder: Encoder,
+    query_encoder: PaperEncoder,
     query: str,
     *,
     k: int = 10,

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SyncError, SyncFileError
 from ..models import LIBRARY_POOL
-from .writer import Counts, PageWriter, Stopped
+from .context import Progress, SyncContext
+from .writer import PageWriter, Stopped
 
 if TYPE_CHECKING:
     from ..desk import Desk
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -42,36 +41,6 @@ class SyncResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class SyncContext:
-    """What a source needs: the store, its page writer, progress and stop callbacks."""
-
-    desk: Desk
-    writer: PageWriter
-    full: bool
-    report: Progress
-    should_stop: Callable[[], bool]
-    pool: str = LIBRARY_POOL
-    client: Any = None
-    extra: list[Counts] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-    @property
-    def store(self):
-        return self.desk.store
-
-    def check_stop(self) -> None:
-        """Stop between pages when asked (what is committed stays committed)."""
-        if self.should_stop():
-            raise Stopped
-
-    def on_wait(self, seconds: float, why: str) -> None:
-        self.report(f"{why}: waiting {seconds:.0f} s", 0, 0)
-
-    def extra_counts(self, counts: Counts) -> None:
-        self.extra.append(counts)
 
 
 # -- sources ----------------------------------------------------------------------------
@@ -156,15 +125,13 @@ def _sync_file(ctx: SyncContext, arg: str) -> None:
 
     read = read_file(Path(arg), library=ctx.writer.library, pool=ctx.pool)
     ctx.skipped = read.skipped
-    stored = ctx.store.versions(ctx.writer.library, include_deleted=True)
-    gone = set(stored) - {p.key for p in read.papers}
-    papers = read.papers
-    last = max(0, (len(papers) - 1) // 500 * 500)  # the last page goes in with the state
-    for start in range(0, last, 500):
-        ctx.check_stop()
-        ctx.writer.write(papers[start : start + 500])
-        ctx.report("writing papers", start + 500, len(papers))
-    ctx.writer.write(papers[last:], deleted_keys=gone, state=(0, {"format": read.format}))
+    ctx.writer.write_library(
+        read.papers,
+        {"format": read.format},
+        check_stop=ctx.check_stop,
+        report=ctx.report,
+        stage="writing papers",
+    )
 
 
 for _kind, _func in {
@@ -233,38 +200,13 @@ def run_sync(
         fulltext=sum(c.fulltext for c in counts),
         clashes=[k for c in counts for k in c.clashes],
         skipped=list(ctx.skipped),
-        requests=getattr(ctx.client, "requests", 0),
+        requests=ctx.client.requests if ctx.client is not None else 0,
         stopped=stopped,
     )
     if embed and not stopped:
-        result.embedded = embed_changed(
-            desk, model=model, on_progress=report, deleted=result.deleted
-        )
+        stage = f"embedding ({desk.model_spec(model).name})"
+        result.embedded = desk.embed_missing(
+            model, on_progress=lambda done, total: report(stage, done, total), should_stop=stop
+        ).embedded
     result.seconds = round(time.perf_counter() - started, 3)
     return result
-
-
-def embed_changed(
-    desk: Desk, *, model: str | None = None, on_progress: Progress | None = None, deleted: int = 0
-) -> int:
-    """Embed papers without a current vector for the model (default: the configured one) and
-    refresh its index.
-
-    Loads no model when nothing is missing; refreshes the index after deletions.
-    """
-    from ..embed.pipeline import embed_missing
-
-    model = desk.model_spec(model).name
-    if not desk.store.missing_vectors(model):
-        if deleted and desk.store.vector_counts().get(model):
-            desk.index(model, refresh=True)
-        return 0
-    encoder = desk.encoder(model)
-
-    def progress(done: int, total: int) -> None:
-        if on_progress:
-            on_progress(f"embedding ({encoder.spec.name})", done, total)
-
-    result = embed_missing(desk.store, encoder, on_progress=progress)
-    desk.index(encoder.spec.name, refresh=True)
-    return result.embedded

@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import Paths, write_atomic
+from ..config import Paths
+from ..disk import write_atomic
 
 SERVICE = "specter-desk"
 ACCOUNT = "zotero"

@@ -20,7 +20,6 @@ from typing import Any
 from ..errors import SyncFileError
 from ..models import LIBRARY_POOL, Paper, find_arxiv_id, parse_year
 
-FORMATS = ("jsonl", "bibtex", "ris", "csl-json")
 _SUFFIXES = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -91,30 +90,42 @@ def paper_from_record(
 
 
 def open_text(path: Path):
-    """A text file, transparently gunzipped when its name ends in .gz."""
+    """A text file (UTF-8, a byte-order mark dropped), gunzipped when its name ends in .gz."""
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
 
 
-def read_jsonl(path: Path, *, library: str, pool: str = LIBRARY_POOL) -> Iterator[Paper]:
-    """Papers from a JSONL file; a malformed line raises SyncFileError naming the line."""
-    if not path.exists():
-        raise SyncFileError(f"{path}: no such file")
+def read_jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, JSON value) of each non-blank line of a JSONL file (.gz too); a line that
+    is not JSON raises SyncFileError naming it."""
     try:
         with open_text(path) as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
-                    if not isinstance(record, dict):
-                        raise ValueError("not a JSON object")
-                    yield paper_from_record(record, library=library, pool=pool)
+                    value = json.loads(line)
                 except ValueError as exc:
-                    raise SyncFileError(f"{path}:{number}: {exc}") from exc
+                    raise SyncFileError(
+                        f"{path}:{number}: not JSON ({exc}); fix or drop the line"
+                    ) from exc
+                yield number, value
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise SyncFileError(f"{path}: cannot read ({exc})") from exc
+
+
+def read_jsonl(path: Path, *, library: str, pool: str = LIBRARY_POOL) -> Iterator[Paper]:
+    """Papers from a JSONL file; a malformed line raises SyncFileError naming the line."""
+    if not path.exists():
+        raise SyncFileError(f"{path}: no such file")
+    for number, record in read_jsonl_records(path):
+        try:
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            yield paper_from_record(record, library=library, pool=pool)
+        except ValueError as exc:
+            raise SyncFileError(f"{path}:{number}: {exc}") from exc
 
 
 # -- every format -----------------------------------------------------------------------
@@ -160,12 +171,9 @@ def read_file(path: Path, *, library: str, pool: str = LIBRARY_POOL) -> FileRead
     except (UnicodeDecodeError, OSError) as exc:
         raise SyncFileError(f"{path}: cannot read as UTF-8 text ({exc})") from exc
     fmt = detect_format(path, text)
-    reader = {
-        "bibtex": _read_bibtex,
-        "ris": _read_ris,
-        "csl-json": _read_csl_json,
-        "jsonl": _read_jsonl_text,
-    }[fmt]
+    if fmt == "jsonl":
+        return FileRead(fmt, list(read_jsonl(path, library=library, pool=pool)))
+    reader = {"bibtex": _read_bibtex, "ris": _read_ris, "csl-json": _read_csl_json}[fmt]
     result = reader(path, text, library, pool)
     if not result.papers and text.strip():
         why = f" ({'; '.join(result.skipped[:3])})" if result.skipped else ""
@@ -188,21 +196,6 @@ def _first_author(creators: list[dict[str, str]]) -> str:
     if not creators:
         return ""
     return creators[0].get("lastName") or creators[0].get("name", "")
-
-
-def _read_jsonl_text(path: Path, text: str, library: str, pool: str) -> FileRead:
-    result = FileRead("jsonl")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-            result.papers.append(paper_from_record(record, library=library, pool=pool))
-        except ValueError as exc:
-            raise SyncFileError(f"{path}:{number}: {exc}") from exc
-    return result
 
 
 # -- BibTeX -----------------------------------------------------------------------------

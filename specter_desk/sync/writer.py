@@ -1,11 +1,12 @@
-"""Writing one page of a sync: one transaction, counted, key clashes reported, never silent."""
+"""Writing papers into the store, for a sync page and an import alike: one transaction per page,
+counted, unchanged papers not rewritten, key clashes reported, never silent."""
 
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..models import Paper
@@ -13,6 +14,7 @@ from ..store import Store
 
 # Sources that see the same Zotero item keys: a key may move between them (last sync wins).
 _ZOTERO_LIBRARY = re.compile(r"^(?:user:\d+|group:\d+|local|sqlite)$")
+PAGE = 500  # papers per transaction when a whole library is written at once
 
 
 def is_zotero_library(library: str) -> bool:
@@ -46,10 +48,70 @@ class Counts:
     clashes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    clashes: list[str] = field(default_factory=list)  # keys owned by another library
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def _comparable(paper: Paper) -> dict[str, Any]:
     data = paper.to_dict()
     data.pop("raw", None)
     return data
+
+
+def _owned_by(paper: Paper, old: Paper) -> bool:
+    """May paper replace old? Its own library's, or a Zotero key moving between Zotero sources."""
+    if old.library == paper.library:
+        return True
+    return is_zotero_library(paper.library) and is_zotero_library(old.library)
+
+
+def write_papers(store: Store, papers: list[Paper], counts: Counts) -> None:
+    """Upsert papers by the rules every writer follows (call inside a store transaction).
+
+    A key held by another library (or repeated in papers) is a clash, not replaced; an
+    unchanged paper is not rewritten; a paper without an abstract keeps the full-text excerpt
+    it had.
+    """
+    existing = store.get_papers([p.key for p in papers])
+    to_write: list[Paper] = []
+    seen: set[str] = set()
+    for paper in papers:
+        old = existing.get(paper.key)
+        if paper.key in seen or (old is not None and not _owned_by(paper, old)):
+            counts.clashes.append(paper.key)
+            continue
+        seen.add(paper.key)
+        if not paper.abstract and old is not None and old.text_source == "fulltext":
+            paper.abstract, paper.text_source = old.abstract, "fulltext"
+        if old is None or old.deleted:
+            if not paper.deleted:
+                counts.added += 1
+        elif paper.deleted:
+            counts.deleted += 1
+        elif _comparable(old) == _comparable(paper):
+            counts.unchanged += 1
+            continue
+        else:
+            counts.updated += 1
+        to_write.append(paper)
+    store.upsert_papers(to_write)
+
+
+def import_papers(store: Store, papers: list[Paper]) -> ImportResult:
+    """Write papers (of any library) in one transaction, by the rules of write_papers."""
+    counts = Counts()
+    with store.transaction():
+        write_papers(store, papers, counts)
+    return ImportResult(counts.added, counts.updated, counts.unchanged, counts.clashes)
 
 
 class PageWriter:
@@ -59,12 +121,6 @@ class PageWriter:
         self.store = store
         self.library = library
         self.counts = Counts()
-        self._takeover = is_zotero_library(library)
-
-    def _owned(self, old: Paper) -> bool:
-        if old.library == self.library:
-            return True
-        return self._takeover and is_zotero_library(old.library)
 
     def write(
         self,
@@ -81,29 +137,7 @@ class PageWriter:
         deleted_keys = list(deleted_keys)
         children = list(children)
         with self.store.transaction():
-            existing = self.store.get_papers([p.key for p in papers])
-            to_write: list[Paper] = []
-            seen: set[str] = set()
-            for paper in papers:
-                old = existing.get(paper.key)
-                if paper.key in seen or (old is not None and not self._owned(old)):
-                    self.counts.clashes.append(paper.key)
-                    continue
-                seen.add(paper.key)
-                if not paper.abstract and old is not None and old.text_source == "fulltext":
-                    paper.abstract, paper.text_source = old.abstract, "fulltext"
-                if old is None or old.deleted:
-                    if not paper.deleted:
-                        self.counts.added += 1
-                elif paper.deleted:
-                    self.counts.deleted += 1
-                elif _comparable(old) == _comparable(paper):
-                    self.counts.unchanged += 1
-                    continue
-                else:
-                    self.counts.updated += 1
-                to_write.append(paper)
-            self.store.upsert_papers(to_write)
+            write_papers(self.store, papers, self.counts)
             if children:
                 self.store.save_child_items(self.library, children)
             if deleted_keys:
@@ -118,6 +152,27 @@ class PageWriter:
                 self._apply_fulltext(fulltext)
             if state is not None:
                 self.store.set_sync_state(self.library, state[0], state[1])
+
+    def write_library(
+        self,
+        papers: list[Paper],
+        details: dict[str, Any],
+        *,
+        check_stop: Callable[[], None],
+        report: Callable[[str, int, int], None],
+        stage: str,
+    ) -> None:
+        """Write a library read whole (a file, zotero.sqlite) in pages of PAGE: keys it no
+        longer has are flagged deleted, and the last page goes in with the sync state."""
+        stored = self.store.versions(self.library, include_deleted=True)
+        gone = set(stored) - {p.key for p in papers}
+        last = max(0, (len(papers) - 1) // PAGE * PAGE)
+        for start in range(0, last, PAGE):
+            check_stop()
+            self.write(papers[start : start + PAGE])
+            report(stage, start + PAGE, len(papers))
+        self.write(papers[last:], deleted_keys=gone, state=(0, details))
+        report(stage, len(papers), len(papers))
 
     def _apply_fulltext(self, texts: dict[str, str]) -> None:
         updated = []

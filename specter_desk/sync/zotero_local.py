@@ -11,10 +11,10 @@ the next sync compares everything again. Text for items without an abstract come
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pyzotero import errors as ze
 
+from .context import SyncContext
 from .fulltext import excerpt, read_ft_cache
 from .writer import PageWriter
 from .zotero_web import BATCH, ZoteroClient, fetch_items, known_versions, split_items
@@ -27,7 +27,7 @@ def zotero_data_dir(sqlite_path: str) -> Path:
     return Path.home() / "Zotero"
 
 
-def sync_local(ctx: Any, *, local_url: str, storage_dir: Path) -> None:
+def sync_local(ctx: SyncContext, *, local_url: str, storage_dir: Path) -> None:
     """Sync the local Zotero library through the local API into ctx.writer."""
     client = ZoteroClient(
         "0",

@@ -19,11 +19,11 @@ from typing import Any
 
 from ..errors import SyncError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
+from .context import SyncContext
 from .fulltext import PDF_TYPES, excerpt, read_ft_cache
 from .writer import PageWriter
 from .zotero_items import paper_from_item
 
-PAGE = 500
 FEEDS_LIBRARY = "sqlite:feeds"
 
 
@@ -162,7 +162,7 @@ def read_attachments(conn: sqlite3.Connection) -> dict[str, list[str]]:
     return found
 
 
-def sync_sqlite(ctx: Any, *, path: Path) -> None:
+def sync_sqlite(ctx: SyncContext, *, path: Path) -> None:
     """Sync the user library of zotero.sqlite into ctx.writer and its feeds as candidates."""
     ctx.report("reading zotero.sqlite", 0, 0)
     with open_zotero_db(path) as conn:
@@ -180,7 +180,7 @@ def sync_sqlite(ctx: Any, *, path: Path) -> None:
 
 
 def _write_all(
-    ctx: Any,
+    ctx: SyncContext,
     writer: PageWriter,
     items: list[dict[str, Any]],
     pool: str,
@@ -192,8 +192,6 @@ def _write_all(
         for p in (paper_from_item(i, library=writer.library, pool=pool) for i in items)
         if p is not None
     ]
-    stored = ctx.store.versions(writer.library, include_deleted=True)
-    gone = set(stored) - {p.key for p in papers}
     for paper in papers:
         if paper.abstract:
             continue
@@ -202,10 +200,10 @@ def _write_all(
             if text:
                 paper.abstract, paper.text_source = excerpt(paper.title, text), "fulltext"
                 break
-    last = max(0, (len(papers) - 1) // PAGE * PAGE)  # the last page goes in with the state
-    for start in range(0, last, PAGE):
-        ctx.check_stop()
-        writer.write(papers[start : start + PAGE])
-        ctx.report(f"writing {pool}", start + PAGE, len(papers))
-    writer.write(papers[last:], deleted_keys=gone, state=(0, {"items": len(papers)}))
-    ctx.report(f"writing {pool}", len(papers), len(papers))
+    writer.write_library(
+        papers,
+        {"items": len(papers)},
+        check_stop=ctx.check_stop,
+        report=ctx.report,
+        stage=f"writing {pool}",
+    )

@@ -20,8 +20,11 @@ from pyzotero import errors as ze
 from pyzotero import zotero
 
 from ..errors import LocalApiDisabledError, SyncError, ZoteroAuthError, ZoteroUnreachableError
+from ..models import Paper
+from ..store import Store
+from .context import SyncContext
 from .fulltext import excerpt
-from .writer import PageWriter, pause
+from .writer import pause
 from .zotero_items import paper_from_item
 
 BATCH = 50  # the API's itemKey limit
@@ -166,7 +169,7 @@ class ZoteroClient(zotero.Zotero):
 
 def split_items(
     items: list[dict[str, Any]], library: str
-) -> tuple[list[Any], list[tuple[str, int, str, str | None]]]:
+) -> tuple[list[Paper], list[tuple[str, int, str, str | None]]]:
     """Papers, and (key, version, type, parent) rows for the items that are not papers."""
     papers, children = [], []
     for item in items:
@@ -180,7 +183,7 @@ def split_items(
     return papers, children
 
 
-def known_versions(store: Any, library: str) -> tuple[dict[str, int], dict[str, str]]:
+def known_versions(store: Store, library: str) -> tuple[dict[str, int], dict[str, str]]:
     """{key: version} of every item of a library the store has (papers, trashed papers,
     attachments, notes) and {attachment key: parent key}."""
     known = store.versions(library, include_deleted=True)
@@ -198,7 +201,7 @@ def fetch_items(client: ZoteroClient, keys: list[str]) -> list[dict[str, Any]]:
 
 
 def sync_web(
-    ctx: Any, *, library_type: str, library_id: str, api_key: str | None, endpoint: str
+    ctx: SyncContext, *, library_type: str, library_id: str, api_key: str | None, endpoint: str
 ) -> None:
     """Sync a user or group library from the web API into ctx.writer (see module doc)."""
     client = ZoteroClient(
@@ -210,7 +213,7 @@ def sync_web(
         should_stop=ctx.should_stop,
     )
     ctx.client = client
-    writer: PageWriter = ctx.writer
+    writer = ctx.writer
     store = ctx.store
     state = store.sync_state(writer.library)
     since = 0 if ctx.full else int(state["version"])
@@ -260,7 +263,11 @@ def sync_web(
 
 
 def _fulltext_excerpts(
-    ctx: Any, client: ZoteroClient, since: int, parents: dict[str, str], pending: list
+    ctx: SyncContext,
+    client: ZoteroClient,
+    since: int,
+    parents: dict[str, str],
+    pending: list[Paper],
 ) -> dict[str, str]:
     """{parent key: excerpt} from attachments whose full text changed since `since`, for
     papers (stored, or in the pending last page) that have no abstract."""

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ...clock import now_iso
 from ...config import Config
 from ...errors import CitationSourceError
 from ...models import CANDIDATE_POOL, LIBRARY_POOL, Paper, Work
-from ...store import Store, now_iso
+from ...store import Store
 from ...sync.crossref import Crossref
 from ...sync.openalex import OpenAlex
 from ...sync.semanticscholar import SemanticScholar

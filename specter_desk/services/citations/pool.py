@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ...clock import now_iso
 from ...models import CANDIDATE_POOL, LIBRARY_POOL, Work
-from ...store import Store, now_iso
-from ..library import import_papers
+from ...store import Store
+from ...sync.writer import import_papers
 
 CITING_POOL = "citing"  # recommend's source name for this pool
 CITING_LIBRARY = "openalex:citing"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ...config import write_atomic
+from ...disk import write_atomic
 from ...errors import InputError, ItemNotFoundError
 from ...index import PaperIndex
 from ...models import LIBRARY_POOL, Paper, Work

@@ -157,19 +157,16 @@ def surname_key(name: str) -> str:
     return words[-1] if words else ""
 
 
-def _creator_surname(creator: dict[str, str]) -> tuple[str, str]:
+def _creator_surname(creator: dict[str, str]) -> str:
     last = creator.get("lastName")
-    first = creator.get("firstName") or ""
     if not last:
         name = (creator.get("name") or "").strip()
         if "," in name:
-            last, _, first = name.partition(",")
+            last = name.partition(",")[0]
         else:  # single-field names: "Ada Lovelace" -> surname last
             parts = name.split()
             last = parts[-1] if parts else ""
-            first = " ".join(parts[:-1])
-    initial = strip_diacritics(first.strip())[:1].lower()
-    return surname_key(last), initial
+    return surname_key(last)
 
 
 def first_page(pages: object) -> str:
@@ -202,7 +199,6 @@ class Record:
     tokens: frozenset[str]
     generic: bool
     surnames: tuple[str, ...]
-    initials: tuple[str, ...]
     year: int | None
     family: str
     is_preprint: bool
@@ -219,8 +215,7 @@ class Record:
     def from_paper(cls, paper: Paper, vector: np.ndarray | None = None) -> Record:
         title = title_key(paper.title)
         tokens = title.split()
-        pairs = [_creator_surname(c) for c in paper.creators if isinstance(c, dict)]
-        pairs = [(s, i) for s, i in pairs if s]
+        surnames = [_creator_surname(c) for c in paper.creators if isinstance(c, dict)]
         family = _TYPE_FAMILY.get(paper.item_type, paper.item_type or "article")
         is_preprint = family in PREPRINT_FAMILIES or bool(
             paper.arxiv_id and not (paper.doi and not paper.doi.startswith("10.48550/"))
@@ -231,8 +226,7 @@ class Record:
             title=title,
             tokens=frozenset(tokens),
             generic=is_generic_title(title),
-            surnames=tuple(s for s, _ in pairs),
-            initials=tuple(i for _, i in pairs),
+            surnames=tuple(s for s in surnames if s),
             year=paper.year,
             family=family,
             is_preprint=is_preprint,

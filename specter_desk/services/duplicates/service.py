@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ...embed.encoder import Encoder
+from ...embed.protocol import PaperEncoder
 from ...errors import InputError
 from ...index import PaperIndex
 from ...models import LIBRARY_POOL, Paper, normalize_title
@@ -128,7 +128,7 @@ def check_papers(
     store: Store,
     incoming: list[Paper],
     index: PaperIndex | None = None,
-    encoder: Encoder | None = None,
+    encoder: PaperEncoder | None = None,
     *,
     min_score: float = DEFAULT_MIN_SCORE,
 ) -> list[Match]:
