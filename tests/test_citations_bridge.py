@@ -45,6 +45,12 @@ def client(tmp_path_factory, tiny_model) -> Iterator[httpx.Client]:
         desk.close()
 
 
+def test_status_says_how_much_is_matched(client):
+    citations = client.get("/v1/status").json()["citations"]
+    assert (citations["items"], citations["matched"]) == (17, 16)
+    assert citations["matches"]["none"] == 1 and citations["last_fetch"]
+
+
 def test_citations_lists_with_counts_and_library_marks(client):
     response = client.get("/v1/papers/LIB00000/citations")
     assert response.status_code == 200, response.text

@@ -72,6 +72,8 @@ def test_status_after_sync(server, library):
     synced(server, library)
     data = json.loads(invoke("citations", "status", "--json").stdout)
     assert data["items"] == 17 and data["matched"] == 16 and data["edges"]["openalex"] > 100
+    assert json.loads(invoke("status", "--json").stdout)["citations"] == data
+    assert "citations     16 of 17 library papers matched (94.1%)" in invoke("status").stdout
 
 
 def test_show_lists_cites_and_cited_by_with_library_marks(server, library):

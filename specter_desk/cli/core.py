@@ -186,6 +186,14 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         console.print(
             f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']})"
         )
+    cited = data["citations"]
+    console.print(
+        f"citations     {cited['matched']} of {cited['items']} library papers matched "
+        f"({cited['match_rate']:.1%}), {sum(cited['edges'].values())} links, last fetch "
+        f"{cited['last_fetch']}"
+        if cited["last_fetch"]
+        else "citations     not fetched yet (`specter-desk citations sync`, online)"
+    )
 
 
 def _model_presence(desk: Desk, name: str) -> tuple[str, str]:

@@ -73,6 +73,18 @@ class SyncStatus(Model):
     last_error: ErrorDetail | None
 
 
+class CitationStatus(Model):
+    """How much of the library `citations sync` matched, and what it stored."""
+
+    items: int
+    matched: int
+    match_rate: float
+    works: int
+    edges: dict[str, int] = Field(description="citation links per source")
+    matches: dict[str, int] = Field(description="papers per match method (none: not found)")
+    last_fetch: str | None
+
+
 class Status(Model):
     version: str
     model: str
@@ -80,6 +92,7 @@ class Status(Model):
     candidates: int
     title_only: int
     vectors: dict[str, int]
+    citations: CitationStatus | None = None
     sync: SyncStatus
 
 
