@@ -11,6 +11,7 @@ var SD_SCRIPTS = [
   "render.js",
   "actions.js",
   "relatedSection.js",
+  "citationsSection.js",
   "views.js",
   "syncOnChange.js",
   "windows.js",

@@ -93,7 +93,10 @@ var SDRelatedSection = {
       }
       return;
     }
-    SDRender.results(doc, body, hits, handlers, notice);
+    const scoreTitle = data.by === "both"
+      ? "rank fusion of meaning and citations (higher is closer)"
+      : data.by === "citations" ? "citation evidence (links, co-citation, coupling)" : "cosine similarity";
+    SDRender.results(doc, body, hits, handlers, notice, scoreTitle);
   },
 
   /** @param {SDSectionHost} host */

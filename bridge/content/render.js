@@ -101,8 +101,9 @@ var SDRender = {
    * @param {PaperHit} hit
    * @param {{ onOpen: (hit: PaperHit) => unknown, onAdd: (hit: PaperHit) => unknown }} handlers
    * @param {Node[]} [extra]  more nodes appended to the row (e.g. "because" lines)
+   * @param {string} [scoreTitle]  what the score is (a tooltip)
    */
-  hitRow(doc, hit, { onOpen, onAdd }, extra = []) {
+  hitRow(doc, hit, { onOpen, onAdd }, extra = [], scoreTitle = "cosine similarity") {
     const inLibrary = hit.pool === "library";
     const title = inLibrary
       ? SDRender.button(doc, hit.title || hit.key, () => onOpen(hit), "sd-title sd-link")
@@ -135,9 +136,12 @@ var SDRender = {
         SDRender.el(doc, "div", { cls: "sd-meta", text: SDRender.meta(hit) }),
         inLibrary ? null : SDRender.el(doc, "span", { cls: "sd-badge", text: "not in your library" }),
         action,
+        hit.reasons && hit.reasons.length
+          ? SDRender.el(doc, "div", { cls: "sd-reasons", text: hit.reasons.join("; ") })
+          : null,
         ...extra,
       ]),
-      SDRender.el(doc, "span", { cls: "sd-score", text: SDRender.formatScore(hit.score), attrs: { title: "cosine similarity" } }),
+      SDRender.el(doc, "span", { cls: "sd-score", text: SDRender.formatScore(hit.score), attrs: { title: scoreTitle } }),
     ]);
   },
 
@@ -148,12 +152,13 @@ var SDRender = {
    * @param {PaperHit[]} hits
    * @param {{ onOpen: (hit: PaperHit) => unknown, onAdd: (hit: PaperHit) => unknown }} handlers
    * @param {HTMLElement | null} [notice]
+   * @param {string} [scoreTitle]  what the scores are (a tooltip)
    */
-  results(doc, body, hits, handlers, notice = null) {
+  results(doc, body, hits, handlers, notice = null, scoreTitle = "cosine similarity") {
     SDRender.clear(body);
     if (notice) body.appendChild(notice);
     const list = SDRender.el(doc, "ol", { cls: "sd-results", attrs: { "data-sd-state": notice ? "results-with-notice" : "results" } },
-      hits.map((hit) => SDRender.hitRow(doc, hit, handlers)));
+      hits.map((hit) => SDRender.hitRow(doc, hit, handlers, [], scoreTitle)));
     body.appendChild(list);
     return list;
   },

@@ -36,7 +36,7 @@ test("shutdown unregisters everything startup registered", async () => {
   context.shutdown({}, 4);
 
   assert.equal(records.sections.size, 0);
-  assert.deepEqual(records.unregisteredSections, ["specter-desk-related"]);
+  assert.deepEqual(records.unregisteredSections, ["specter-desk-citations", "specter-desk-related"]);
   assert.equal(records.observers.size, 0);
   assert.deepEqual(records.unregisteredObservers, observerIDs);
   assert.equal(records.prefPanes.size, 0);
