@@ -4,7 +4,7 @@ edge table, which work each library item or candidate is, and when each list was
 Every node of the graph is a work id: an OpenAlex id ("W123") or "doi:<doi>" for a work known
 only by its DOI (a Crossref reference). Library items and candidates become nodes through
 `work_matches` (item key -> work id), so one edge table links library items, candidates and
-outside works. Store mixes these methods in; the schema is migration 5 in store.py.
+outside works. Store mixes these methods in; the schema is migration 6 in store.py.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ SOURCE_RANK = {"openalex": 3, "semanticscholar": 2, "crossref": 1}
 DIRECTIONS = ("references", "cited_by")
 
 
-def migration_5(db: sqlite_utils.Database) -> None:
+def migration_6(db: sqlite_utils.Database) -> None:
     """Citations (issue 17): works, the citation edges, item -> work matches, fetch times."""
     db.execute(
         """
