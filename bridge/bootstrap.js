@@ -10,6 +10,7 @@ var SD_SCRIPTS = [
   "api.js",
   "render.js",
   "actions.js",
+  "section.js",
   "relatedSection.js",
   "citationsSection.js",
   "views.js",

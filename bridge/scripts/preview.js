@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // Render the "Related papers" section with the plugin's own code (fake Zotero + fake bridge,
 // sample data) into standalone HTML pages for a screenshot:
-//   node bridge/scripts/preview.js OUT_DIR   -> OUT_DIR/related-pane.html, related-states.html,
-//                                               citations-pane.html
+//   node bridge/scripts/preview.js OUT_DIR   -> OUT_DIR/related-pane.html, related-states.html
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -27,8 +26,8 @@ const FRAME_CSS = `
   .grid { display: grid; grid-template-columns: repeat(3, 400px); gap: 14px; }
   .caption { font-size: 11px; color: #777; margin: 0 0 4px 2px; font-family: monospace; }`;
 
-function pane(bodyHTML, summary, icon, title = "Related papers") {
-  return `<div class="pane"><div class="pane-head"><img src="${icon}" alt=""/>${title}<span class="summary">${summary}</span></div><div class="pane-body">${bodyHTML}</div></div>`;
+function pane(bodyHTML, summary, icon) {
+  return `<div class="pane"><div class="pane-head"><img src="${icon}" alt=""/>Related papers<span class="summary">${summary}</span></div><div class="pane-body">${bodyHTML}</div></div>`;
 }
 
 function page(css, inner) {
@@ -72,16 +71,6 @@ async function main() {
     }
     rendered[name] = pane(body.innerHTML, summaries.at(-1) || "", icon);
   }
-  // The Citations section on the fake bridge's sample lists (bridge/test/helpers/fakeBridge.js).
-  const env = await startPlugin({
-    prefs: { "extensions.specter-desk.bridgeURL": bridge.url, "extensions.specter-desk.token": bridge.token },
-    items: [seed, makeItem({ id: 3, key: "LIBAAAA2", title: "Factor VIII-Mimetic Function" })],
-  });
-  const citationsIcon = "data:image/svg+xml;base64," + Buffer.from(
-    fs.readFileSync(path.join(BRIDGE_DIR, "content", "icons", "citations-16.svg"), "utf8").replace("context-fill", "#555")).toString("base64");
-  const summaries = [];
-  const { body } = await renderSection(env.records.sections.get("specter-desk-citations"), env.window, seed, summaries);
-  fs.writeFileSync(path.join(out, "citations-pane.html"), page(css, pane(body.innerHTML, summaries.at(-1) || "", citationsIcon, "Citations")));
   await bridge.close();
   fs.writeFileSync(path.join(out, "related-pane.html"), page(css, rendered.results));
   const grid = Object.entries(rendered).filter(([n]) => n !== "results")

@@ -69,7 +69,7 @@ test("against the real bridge: token file, not embedded, not synced, recommendat
   assert.ok(["queued", "running", "failed", "idle"].includes(sync.state), sync.state);
 
   // The Citations section: a paper citations sync has not matched yet, and an unknown key.
-  const citations = plugin.records.sections.get("specter-desk-citations");
+  const citations = sectionOf(plugin, "specter-desk-citations");
   const notFetched = await renderSection(citations, plugin.window, items[0]);
   assert.equal(state(notFetched.body), "no-citations", notFetched.body.textContent);
   assert.match(notFetched.body.textContent, /specter-desk citations sync/);

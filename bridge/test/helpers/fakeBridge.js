@@ -124,4 +124,4 @@ async function deadURL() {
   return `http://127.0.0.1:${port}`;
 }
 
-module.exports = { startFakeBridge, deadURL, HITS };
+module.exports = { startFakeBridge, deadURL, HITS, citationsOf };

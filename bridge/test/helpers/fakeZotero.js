@@ -275,10 +275,12 @@ async function startPlugin({ translateError = null, zotero = 10, prefs = {}, ite
   return { context, Zotero, records, window, pane, prefStore, ROOT_URI, zotero };
 }
 
-/** The one section the plugin registered (under whichever id this Zotero gives it). */
-function section(env) {
-  assert(env.records.sections.size === 1, `expected one section, got ${env.records.sections.size}`);
-  return [...env.records.sections.values()][0];
+/** A section the plugin registered, by its paneID (under whichever id this Zotero gives it). */
+function section(env, paneID = "specter-desk-related") {
+  // Zotero keeps the section under "<plugin id>-<paneID>" (escaped as this version does)
+  const found = [...env.records.sections.values()].filter((options) => options.paneID.endsWith(`-${paneID}`));
+  assert(found.length === 1, `expected one ${paneID} section, got ${found.length}`);
+  return found[0];
 }
 
 /**
