@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -225,3 +226,24 @@ def test_daemon_stopped_then_back(cited):
     cited.zotero.click_in_section("button.sd-button", "Retry", CITATIONS_ID)
     section = cited.zotero.wait_section(("citations",), pane_id=CITATIONS_ID)
     assert section["item"] == cited.keys[SEED_KEY]
+
+
+def test_the_maps_links_select_the_papers_in_zotero(cited, tmp_path):
+    """`graph ITEM` of a paper synced from this Zotero: every library paper's link is a
+    zotero://select URL that selects that item when Zotero opens it (as it does for a link
+    clicked in a browser)."""
+    out = tmp_path / "map.html"
+    cited.daemon.cli("graph", cited.keys[SEED_KEY], "--out", str(out), "--similar", "0")
+    page = out.read_text(encoding="utf-8")
+    data = json.loads(
+        re.search(r'id="map-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+    )
+    library = [n for n in data["nodes"] if n["url"].startswith("zotero://")]
+    assert len(library) >= 10 and any(n["focus"] for n in library)
+    for node in library:
+        key = node["url"].rsplit("/", 1)[1]
+        assert key in cited.keys.values()
+        cited.zotero.eval(
+            "Zotero.getMainWindow().ZoteroPane.loadURI(args.url);", {"url": node["url"]}
+        )
+        wait_until(lambda k=key: cited.zotero.run("selected_keys") == [k], 20, f"{key} selected")
