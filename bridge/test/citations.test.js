@@ -6,7 +6,7 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
 const { startFakeBridge, deadURL, citationsOf } = require("./helpers/fakeBridge");
-const { startPlugin, makeItem, renderSection, section, waitFor } = require("./helpers/fakeZotero");
+const { startWithBridge, makeItem, renderSection, section, waitFor } = require("./helpers/fakeZotero");
 
 const SEED = makeItem({ id: 1, key: "SEEDKEY2", title: "Population pharmacokinetics of emicizumab" });
 const CITED = makeItem({ id: 2, key: "LIBAAAA2", title: "Factor VIII-Mimetic Function of Humanized Bispecific Antibody" });
@@ -15,13 +15,8 @@ let bridge;
 test.beforeEach(async () => { bridge = await startFakeBridge(); });
 test.afterEach(async () => { await bridge.close(); });
 
-async function plugin(extra = {}) {
-  const env = await startPlugin({
-    prefs: { "extensions.specter-desk.bridgeURL": bridge.url, "extensions.specter-desk.token": bridge.token },
-    items: [SEED, CITED],
-    ...extra,
-  });
-  return { ...env, section: section(env, "specter-desk-citations") };
+function plugin(extra = {}) {
+  return startWithBridge(bridge, "specter-desk-citations", { items: [SEED, CITED], ...extra });
 }
 
 const state = (body) => body.querySelector("[data-sd-state]")?.getAttribute("data-sd-state");

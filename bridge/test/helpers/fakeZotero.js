@@ -320,6 +320,18 @@ async function renderSection(section, window, item, summaries = []) {
   return { body, afterRender, args };
 }
 
+/**
+ * The plugin with a fake bridge's URL and token in its settings, and its section paneID.
+ * @param {{ url: string, token: string }} bridge
+ */
+async function startWithBridge(bridge, paneID, extra = {}) {
+  const env = await startPlugin({
+    prefs: { "extensions.specter-desk.bridgeURL": bridge.url, "extensions.specter-desk.token": bridge.token },
+    ...extra,
+  });
+  return { ...env, section: section(env, paneID) };
+}
+
 /** Wait until check() is truthy (polling), or fail after ms. */
 async function waitFor(check, ms = 2000) {
   const end = Date.now() + ms;
@@ -332,6 +344,6 @@ async function waitFor(check, ms = 2000) {
 }
 
 module.exports = {
-  startPlugin, makeItem, makeWindow, renderSection, waitFor, section, clickMenu, cssEscape,
+  startPlugin, startWithBridge, makeItem, makeWindow, renderSection, waitFor, section, clickMenu, cssEscape,
   BRIDGE_DIR, ROOT_URI, SANDBOX, REASONS,
 };
