@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from local_server import LocalServer
+from fake_http import LocalHTTPFake
 
 LFS_SUFFIXES = (".bin", ".safetensors", ".h5", ".msgpack", ".onnx")
 
@@ -69,7 +69,7 @@ class Fault:
     after: int = 0
 
 
-class FakeHub(LocalServer):
+class FakeHub(LocalHTTPFake):
     """The server; start()/stop() or a context manager."""
 
     def __init__(self) -> None:
@@ -77,6 +77,9 @@ class FakeHub(LocalServer):
         self.faults: list[Fault] = []
         self.log: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def url(self) -> str:
@@ -271,6 +274,3 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_RDWR)
-
-
-FakeHub.handler_class = _Handler

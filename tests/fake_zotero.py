@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from local_server import LocalServer
+from fake_http import LocalHTTPFake
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "zotero"
 _KEY_CHARS = "23456789ABCDEFGHIJKLMNPQRSTUVWXYZ"
@@ -65,7 +65,7 @@ class Injection:
     body: str = ""
 
 
-class FakeZotero(LocalServer):
+class FakeZotero(LocalHTTPFake):
     """The server; thread-safe; start() / stop() or use as a context manager."""
 
     def __init__(
@@ -96,6 +96,11 @@ class FakeZotero(LocalServer):
         self.on_request: Callable[[dict[str, Any]], None] | None = None
         self.lock = threading.RLock()
         self.dead = False  # refuse_connections() was called
+
+    # -- lifecycle (start/stop/with, port, base: LocalHTTPFake) -------------------------
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def refuse_connections(self) -> None:
         """Die as a killed Zotero does: the answer being sent is the last one on its connection
@@ -417,9 +422,6 @@ class _Handler(BaseHTTPRequestHandler):
         params = {**query, "start": str(start), "limit": str(limit)}
         params.pop("key", None)
         return f'<{self.fake.base}{urlparse(self.path).path}?{urlencode(params)}>; rel="{rel}"'
-
-
-FakeZotero.handler_class = _Handler
 
 
 def load_fixture_items() -> list[dict[str, Any]]:

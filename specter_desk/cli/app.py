@@ -130,10 +130,11 @@ def progress_bar(
 
 
 @contextmanager
-def stage_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
-    """One rich bar for a run of stages (fetching, embedding, ...): yields on_progress(stage,
-    done, total); shows the count, the elapsed time and an ETA, and says why nothing moves
-    while Zotero asks us to wait."""
+def stage_progress(*, quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar for work in named stages, shown from the first report (so an
+    early error stays one line); yields a (stage, done, total) callback. Each stage gets its
+    own count, elapsed time and ETA. A stage that says "waiting" (a Retry-After) is also
+    printed as a notice."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -145,16 +146,20 @@ def stage_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], No
         transient=True,
         disable=quiet,
     )
-    task = progress.add_task("sync", total=None)
-    stage = {"name": ""}
+    tasks: list[TaskID] = []
 
-    def on_progress(message: str, done: int, total: int) -> None:
-        if "waiting" in message and not quiet:
-            notice(message)  # Backoff / Retry-After: say why nothing moves
-        if message != stage["name"]:  # a new stage: its own ETA
-            stage["name"] = message
-            progress.reset(task, total=total or None)
-        progress.update(task, description=message, completed=done, total=total or None)
+    def update(stage: str, done: int, total: int) -> None:
+        if "waiting" in stage and not quiet:
+            notice(stage)  # Backoff / Retry-After: say why nothing moves
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task(stage, total=None))
+        elif stage != progress.tasks[0].description:  # a new stage: its own ETA
+            progress.reset(tasks[0], total=total or None)
+        progress.update(tasks[0], description=stage, completed=done, total=total or None)
 
-    with progress:
-        yield on_progress
+    try:
+        yield update
+    finally:
+        if tasks:
+            progress.stop()

@@ -1,24 +1,29 @@
-"""The part every fake server shares: a real HTTP server on 127.0.0.1 (a free port) serving
-from a thread, started and stopped by hand or as a context manager."""
+"""The lifecycle the fake servers share: a ThreadingHTTPServer on a free 127.0.0.1 port in a
+daemon thread, start()/stop() or a context manager; the handler class sees the fake as `fake`."""
 
 from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 
 
-class LocalServer:
-    """Subclasses set handler_class; each request's handler sees the server as `self.fake`."""
+class LocalHTTPFake:
+    """Base of the fakes; a subclass says which request handler serves it."""
 
-    handler_class: type[BaseHTTPRequestHandler]
     _httpd: ThreadingHTTPServer | None = None
 
-    def start(self) -> Self:
-        handler = type("Handler", (self.handler_class,), {"fake": self})
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def start(self):
+        handler = type("Handler", (self.handler_class(),), {"fake": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
         return self
 
     def stop(self) -> None:
@@ -27,7 +32,7 @@ class LocalServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
