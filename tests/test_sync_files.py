@@ -112,12 +112,20 @@ def test_csl_json_keeps_ids(home, tmp_path):
     assert (second.key, second.arxiv_id, second.text_source) == ("nougat", "2308.13418", "title")
 
 
-def test_jsonl_still_reads_and_reports_the_bad_line(home, tmp_path):
+def test_a_jsonl_record_without_a_title_is_skipped_and_listed(home, tmp_path):
+    """As docs/sync.md says for every format: the rest of the file is read."""
     path = tmp_path / "refs.jsonl"
-    path.write_text('{"key": "a", "title": "A"}\n{"key": "b"}\n', encoding="utf-8")
-    with pytest.raises(InputError, match="refs.jsonl:2: record b has no title"):
-        list(read_jsonl(path, library="file:refs.jsonl"))
+    path.write_text('{"key": "a", "title": "A"}\n{"key": "b"}\n[1]\n', encoding="utf-8")
+    read = read_jsonl(path, library="file:refs.jsonl")
+    assert [p.key for p in read.papers] == ["a"]
+    assert read.skipped == ["line 2: record b has no title", "line 3: not a JSON object"]
     assert paper_from_record({"id": "x", "title": "T"}, library="l").key == "x"
+    result = CliRunner().invoke(app, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.stdout and "2 records skipped: line 2" in result.stderr
+    path.write_text('{"key": "b"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="refs.jsonl: no usable jsonl records found"):
+        read_file(path, library="file:refs.jsonl")
 
 
 def test_jsonl_is_read_by_one_parser_with_or_without_gzip_or_a_bom(tmp_path):
@@ -307,3 +315,23 @@ def test_login_key_goes_to_the_os_keyring_when_there_is_one(home, monkeypatch):
         assert load_credentials(paths) == {}
     finally:
         keyring.set_keyring(previous)
+
+
+def test_a_first_import_with_repeated_keys_names_the_repeats_not_another_library(home, tmp_path):
+    path = tmp_path / "twice.jsonl"
+    path.write_text(
+        '{"key": "K1", "title": "First"}\n{"key": "K1", "title": "First again"}\n'
+        '{"key": "K2", "title": "Second"}\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    for command in (["import", str(path)], ["sync", "--library", str(path), "--no-embed"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        assert "another library" not in result.stderr
+        assert "K1: repeats the key of an earlier record (the first is kept)" in result.stderr
+    from specter_desk.store import Store
+
+    store = Store(home / "library.db")
+    assert store.get_paper("K1").title == "First"
+    store.close()

@@ -4,6 +4,7 @@ JSON output."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 from typer.core import TyperGroup
 
 from ..desk import Desk
@@ -46,6 +48,27 @@ class OneLineErrors(TyperGroup):
             fail(ctx.meta.get(INTERRUPTED, "interrupted; everything committed so far is kept"), 130)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """Text safe to print: control characters (escape sequences, NUL...) dropped; tabs and
+    newlines kept."""
+    return _CONTROL.sub("", text)
+
+
+class TerminalConsole(Console):
+    """A rich Console that prints strings as they are: no markup or emoji codes are read from
+    them (a title like "[/bold]" or an error naming "[bridge]" is printed as is) and no control
+    character reaches the terminal. Styled output is built from rich Text objects."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(terminal_text(text), **options)
+
+
 app = typer.Typer(
     name="specter-desk",
     help="Related papers, recommendations and duplicates for your Zotero library, offline.",
@@ -54,8 +77,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = TerminalConsole()
+err_console = TerminalConsole(stderr=True)
 
 
 @app.callback()
@@ -67,13 +90,18 @@ def main_options(
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(labelled("error:", "bold red", message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def notice(message: str) -> None:
     """A one-line notice on stderr (index rebuilt, and the like)."""
-    err_console.print(f"[yellow]notice:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(labelled("notice:", "yellow", message), highlight=False, soft_wrap=True)
+
+
+def labelled(label: str, style: str, message: str) -> Text:
+    """A styled label, then the message as plain text."""
+    return Text.assemble((label, style), " ", terminal_text(message))
 
 
 def open_desk() -> Desk:
@@ -94,7 +122,7 @@ def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[
         yield lambda done, total: None
         return
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),

@@ -10,6 +10,7 @@ from typing import Unpack
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..config import Config, Paths
 from ..desk import Desk, EncoderOptions
@@ -23,7 +24,16 @@ from ..services.related import related, resolve_item
 from ..services.status import library_status
 from ..sync.demo import EXAMPLES, demo_papers
 from ..sync.writer import import_papers
-from .app import app, console, notice, open_desk, print_json, progress_bar
+from .app import (
+    app,
+    console,
+    labelled,
+    notice,
+    open_desk,
+    print_json,
+    progress_bar,
+    terminal_text,
+)
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
 ModelPathOpt = typer.Option(None, "--model-path", help="Load the model from this directory.")
@@ -99,10 +109,10 @@ def related_table(rows, title: str) -> Table:
     table.add_column("first author")
     table.add_column("key", style="dim")
     for row in rows:
-        marker = "" if row.pool == LIBRARY_POOL else " [cyan](candidate)[/]"
-        table.add_row(
-            f"{row.score:.3f}", row.title + marker, str(row.year or ""), row.first_author, row.key
-        )
+        title = Text(terminal_text(row.title))
+        if row.pool != LIBRARY_POOL:
+            title.append(" (candidate)", style="cyan")
+        table.add_row(f"{row.score:.3f}", title, str(row.year or ""), row.first_author, row.key)
     return table
 
 
@@ -262,7 +272,9 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
         colours = {"ok": "green", "warn": "yellow", "fail": "red"}
         for c in checks:
             console.print(
-                f"[{colours[c['state']]}]{c['state']:>4}[/]  {c['check']:<18} {c['detail']}",
+                labelled(
+                    f"{c['state']:>4}", colours[c["state"]], f" {c['check']:<18} {c['detail']}"
+                ),
                 highlight=False,
                 soft_wrap=True,
             )
@@ -290,7 +302,7 @@ def config_show(json_out: bool = JsonOpt) -> None:
     for name, value in paths.items():
         console.print(f"{name:<12} {value}", highlight=False)
     for section, values in secret.items():
-        console.print(f"[bold]\\[{section}][/]")
+        console.print(Text(f"[{section}]", style="bold"))
         for key, value in values.items():
             console.print(f"  {key} = {json.dumps(value)}", highlight=False)
 
@@ -306,7 +318,7 @@ def models_cmd(json_out: bool = JsonOpt) -> None:
         print_json(rows)
         return
     for row in rows:
-        console.print(f"[bold]{row['name']:<15}[/] {row['description']}")
+        console.print(labelled(f"{row['name']:<15}", "bold", row["description"]))
 
 
 index_app = typer.Typer(help="Manage the HNSW index.", no_args_is_help=True)

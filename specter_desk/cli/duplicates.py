@@ -12,7 +12,7 @@ from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.duplicates import DEFAULT_MIN_SCORE, check_papers, find_duplicates
 from ..sync.files import read_file
-from .app import app, console, notice, open_desk, print_json
+from .app import app, console, labelled, notice, open_desk, print_json
 
 duplicates_app = typer.Typer(
     help="Find papers that are in the library more than once, or already there before an import.",
@@ -75,7 +75,8 @@ def duplicates(
     )
     for number, cluster in enumerate(clusters, start=1):
         console.print(
-            f"[bold][{number}][/] {cluster.id}  score {cluster.score:.3f}", highlight=False
+            labelled(f"[{number}]", "bold", f"{cluster.id}  score {cluster.score:.3f}"),
+            highlight=False,
         )
         for paper in cluster.papers:
             mark = "*" if paper.key == cluster.master else " "

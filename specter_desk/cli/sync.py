@@ -50,7 +50,7 @@ def sync_cmd(
             "with --library sqlite"
         )
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -82,7 +82,7 @@ def sync_cmd(
         f"synced {result.library}: {result.added} added, {result.updated} updated, "
         f"{result.deleted} deleted, {result.embedded} embedded in {result.seconds:.1f} s"
         + (f" ({result.fulltext} got text from their PDFs)" if result.fulltext else "")
-        + (" [yellow](stopped early; run sync again to finish)[/]" if result.stopped else ""),
+        + (" (stopped early; run sync again to finish)" if result.stopped else ""),
         highlight=False,
     )
     if result.clashes:
