@@ -36,6 +36,12 @@ def sync_cmd(
     no_embed: bool = typer.Option(False, "--no-embed", help="Only sync; embed later."),
     as_: str = typer.Option(LIBRARY_POOL, "--as", help="For files: library or candidates."),
     model: str = typer.Option(None, "--model", "-m", help="Embed with this model."),
+    allow_shrink: bool = typer.Option(
+        False,
+        "--allow-shrink",
+        help="For files: accept a file with no records, or one that would flag more than half "
+        "of the library deleted (refused by default: an export cut short).",
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
     """Bring the store up to date with Zotero (or a file), then embed what changed."""
@@ -61,11 +67,13 @@ def sync_cmd(
     task = progress.add_task("sync", total=None)
 
     def on_progress(message: str, done: int, total: int) -> None:
+        if not progress.live.is_started:  # from the first report: an early error stays one line
+            progress.start()
         if "waiting" in message and not json_out:
             notice(message)  # Backoff / Retry-After: say why nothing moves
         progress.update(task, description=message, completed=done, total=total or None)
 
-    with progress:
+    try:
         result = run_sync(
             desk,
             library,
@@ -74,7 +82,11 @@ def sync_cmd(
             on_progress=on_progress,
             pool=as_,
             model=model,
+            allow_shrink=allow_shrink,
         )
+    finally:
+        if progress.live.is_started:
+            progress.stop()
     if json_out:
         print_json(result.to_dict())
         return
