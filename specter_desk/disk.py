@@ -3,10 +3,16 @@ one-line error when they cannot be, files written atomically and durably."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 from .errors import StoreError
+
+HOME_ENV = "SPECTER_DESK_HOME"
+TEMP_MARK = ".tmp-"  # .{name}.tmp-{pid}: a file being written
+PRIVATE = 0o600  # the user's library, index, token, logs: nobody else reads them
+SHARED = 0o644  # a corpus embedding (public papers) others on the machine may read
 
 
 def ensure_dir(directory: Path) -> Path:
@@ -16,27 +22,45 @@ def ensure_dir(directory: Path) -> Path:
     except OSError as exc:
         raise StoreError(
             f"cannot use {directory} as a folder ({exc.strerror or exc}); point "
-            "SPECTER_DESK_HOME (or the path in your config) at a folder you can write to"
+            f"{HOME_ENV} (or the path in your config) at a folder you can write to"
         ) from exc
     return directory
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write a file we own: temp file, fsync, os.replace, fsync the directory."""
+def write_atomic(path: Path, data: bytes, mode: int = PRIVATE) -> None:
+    """Write a file we own: temp file, fsync, os.replace, fsync the directory. A file that
+    cannot be written (full disk, read-only folder) is a StoreError and the old one stays."""
     ensure_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    tmp = temp_path(path)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(path, exc) from exc
         raise
     fsync_dir(path.parent)
+
+
+def temp_path(path: Path) -> Path:
+    """Where a file of ours is written before it replaces path (named by this process)."""
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+
+
+def cannot_write(path: Path, exc: OSError) -> StoreError:
+    """The one-line error for a file of ours that could not be written."""
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        why += "; free some space"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why += f"; point {HOME_ENV} (or the path in your config) at a folder you can write to"
+    return StoreError(f"cannot write {path} ({why}); what was there before is kept")
 
 
 def fsync_dir(directory: Path) -> None:

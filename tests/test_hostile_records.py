@@ -122,8 +122,8 @@ def test_creators_given_as_one_string_become_names(home, tmp_path, tiny_model):
 
 def test_a_stored_record_with_broken_creators_does_not_break_related(desk, tmp_path):
     """A store written before the import checked creators: services and the CLI still answer."""
-    from specter_desk.sync.writer import import_papers
     from conftest import make_paper
+    from specter_desk.sync.writer import import_papers
 
     import_papers(
         desk.store,

@@ -346,7 +346,9 @@ def demo_cmd(
 ) -> None:
     """Import the demo library into a fresh data dir, embed it, and show related papers."""
     model = get_model(model).name  # an unknown name fails before any work
-    home = Paths.resolve().cache_dir / "demo"
+    paths = Paths.resolve()
+    paths.check()  # a data dir that cannot be used is one line before the demo touches it
+    home = paths.cache_dir / "demo"
     if home.exists() and not keep:
         shutil.rmtree(home)
     desk = Desk(Config.load(Paths.at(home)), notice=notice)

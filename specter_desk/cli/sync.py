@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -109,11 +110,10 @@ def sync_cmd(
 @app.command("login")
 def login_cmd(
     api_key: str = typer.Option(
-        ...,
+        None,
         "--api-key",
-        prompt="Zotero API key (zotero.org/settings/keys)",
-        hide_input=True,
-        help="A key with read access to your library.",
+        help="A key with read access to your library (asked for in a terminal; or piped: "
+        "`specter-desk login < keyfile`).",
     ),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -121,6 +121,7 @@ def login_cmd(
     from ..sync.zotero_web import ZoteroClient
 
     desk = open_desk()
+    api_key = api_key or _ask_api_key()
     url = desk.config.get("zotero", "url")
     client = ZoteroClient("0", "user", api_key, endpoint=url)
     try:
@@ -148,6 +149,21 @@ def login_cmd(
         f"(user {info['userID']}); key saved in {where}",
         highlight=False,
     )
+
+
+def _ask_api_key() -> str:
+    """The key typed at a prompt (in a terminal) or the first line piped in."""
+    if sys.stdin.isatty():
+        key = typer.prompt("Zotero API key (zotero.org/settings/keys)", hide_input=True)
+    else:
+        key = sys.stdin.readline()
+    if not key.strip():
+        raise InputError(
+            "no Zotero API key given: pass --api-key KEY, pipe it in, or run `specter-desk "
+            "login` in a terminal to be asked (or set ZOTERO_API_KEY and skip login); create "
+            "a key at https://www.zotero.org/settings/keys"
+        )
+    return key.strip()
 
 
 @app.command("logout")

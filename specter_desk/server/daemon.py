@@ -174,11 +174,9 @@ class _Server(uvicorn.Server):
 
 
 def embedding_threads(config: Config) -> int | None:
-    """`[daemon] threads`: CPU threads the daemon embeds with (0: every core -> None)."""
-    threads = int(config.get("daemon", "threads"))
-    if threads < 0:
-        raise ConfigError(f"daemon.threads must be 0 (every core) or more, got {threads}")
-    return threads or None
+    """`[daemon] threads`: CPU threads the daemon embeds with (0: every core -> None; the
+    range is checked when the config is read)."""
+    return int(config.get("daemon", "threads")) or None
 
 
 class Daemon:

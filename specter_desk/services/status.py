@@ -16,7 +16,7 @@ def library_status(desk: Desk, *, indexes: bool = True) -> dict[str, Any]:
     store = desk.store
     data: dict[str, Any] = {
         "version": __version__,
-        "model": desk.config.model,
+        "model": desk.model_spec().name,  # an unknown model (SPECTER_DESK_MODEL=foo) fails
         "data_dir": str(desk.paths.data_dir),
         "store": str(desk.paths.store_path),
         "schema_version": store.schema_version,
