@@ -13,12 +13,27 @@ HOME_ENV = "SPECTER_DESK_HOME"
 TEMP_MARK = ".tmp-"  # .{name}.tmp-{pid}: a file being written
 PRIVATE = 0o600  # the user's library, index, token, logs: nobody else reads them
 SHARED = 0o644  # a corpus embedding (public papers) others on the machine may read
+PRIVATE_DIR = 0o700
 
 
-def ensure_dir(directory: Path) -> Path:
-    """Create a folder we keep files in; StoreError (one line, exit 5) when it cannot be."""
+def make_private(*paths: Path) -> None:
+    """Take group and other permissions off files we own (ones an older version made
+    world-readable); missing files are skipped."""
+    for path in paths:
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(PRIVATE)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise cannot_write(path, exc) from exc
+
+
+def ensure_dir(directory: Path, mode: int = PRIVATE_DIR) -> Path:
+    """Create a folder we keep files in (only its owner may enter it, unless mode says
+    otherwise); StoreError (one line, exit 5) when it cannot be."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=mode)
     except OSError as exc:
         raise StoreError(
             f"cannot use {directory} as a folder ({exc.strerror or exc}); point "

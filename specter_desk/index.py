@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .disk import write_atomic
+from .disk import PRIVATE, ensure_dir, write_atomic
 from .store import Store
 
 FORMAT = 1
@@ -250,7 +250,7 @@ class PaperIndex:
 
     def save(self, directory: Path, store_checksum: str | None = None) -> None:
         """Write the index atomically: data file first, then the header that vouches for it."""
-        directory.mkdir(parents=True, exist_ok=True)
+        ensure_dir(directory)
         data_path, header_path = paths_for(directory, self.model)
         tmp = data_path.with_name(f".{data_path.name}.tmp-{os.getpid()}")
         with self.lock.read():
@@ -267,6 +267,7 @@ class PaperIndex:
                 "labels": self.labels,
                 "hashes": self.hashes,
             }
+        os.chmod(tmp, PRIVATE)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         header["size"] = tmp.stat().st_size

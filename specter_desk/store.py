@@ -14,7 +14,7 @@ import numpy as np
 import sqlite_utils
 
 from .clock import now_iso
-from .disk import ensure_dir
+from .disk import ensure_dir, make_private
 from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_title
 
@@ -172,10 +172,13 @@ class Store:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         ensure_dir(self.path.parent)
+        sidecars = [self.path.with_name(self.path.name + end) for end in ("-wal", "-shm")]
         try:
             conn = sqlite3.connect(
                 str(self.path), timeout=30, isolation_level=None, check_same_thread=False
             )
+            # before the WAL files exist: SQLite gives them the database file's permissions
+            make_private(self.path, *sidecars)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")

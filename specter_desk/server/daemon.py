@@ -225,13 +225,13 @@ class Daemon:
         desk = worker_desk = None
         sockets: list[socket.socket] = []
         try:
+            token = ensure_token(paths.data_dir)
             self.log_file = setup_logging(
-                paths.log_dir, foreground=self.foreground, level=self.log_level
+                paths.log_dir, foreground=self.foreground, level=self.log_level, secrets=[token]
             )
             if self.warning:
                 log.warning(self.warning)
             sockets = bind_sockets(self.host, self.port)
-            token = ensure_token(paths.data_dir)
             desk = Desk(self.config, notice=log.info, threads=self.threads)
             worker_desk = desk.sibling()
             self.worker = SyncWorker(
