@@ -26,6 +26,7 @@ from ..embed.registry import get_model
 from ..errors import BindError, ConfigError
 from ..sync import configured_source, run_sync
 from .app import create_app
+from .connections import ConnectionGuard, guarded_protocol
 from .context import BridgeContext
 from .lock import DaemonLock
 from .logs import setup_logging
@@ -245,6 +246,7 @@ class Daemon:
                 app,
                 host=self.host,
                 port=self.port,
+                http=guarded_protocol(ConnectionGuard()),  # header timeout, connection cap
                 log_config=None,
                 lifespan="off",
                 server_header=False,
