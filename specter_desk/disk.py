@@ -45,6 +45,18 @@ def ensure_dir(directory: Path, mode: int = PRIVATE_DIR) -> Path:
 def write_atomic(path: Path, data: bytes, mode: int = PRIVATE) -> None:
     """Write a file we own: temp file, fsync, os.replace, fsync the directory. A file that
     cannot be written (full disk, read-only folder) is a StoreError and the old one stays."""
+    tmp = write_temp(path, data, mode)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise cannot_write(path, exc) from exc
+    fsync_dir(path.parent)
+
+
+def write_temp(path: Path, data: bytes, mode: int = PRIVATE) -> Path:
+    """Write data, fsynced, to the temp file that will replace path; returns the temp file.
+    StoreError (and no temp file left) when it cannot be written."""
     ensure_dir(path.parent)
     tmp = temp_path(path)
     try:
@@ -54,13 +66,12 @@ def write_atomic(path: Path, data: bytes, mode: int = PRIVATE) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise cannot_write(path, exc) from exc
         raise
-    fsync_dir(path.parent)
+    return tmp
 
 
 def temp_path(path: Path) -> Path:
@@ -76,6 +87,28 @@ def cannot_write(path: Path, exc: OSError) -> StoreError:
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         why += f"; point {HOME_ENV} (or the path in your config) at a folder you can write to"
     return StoreError(f"cannot write {path} ({why}); what was there before is kept")
+
+
+def remove_stale_temps(directory: Path) -> list[Path]:
+    """Delete the temp files (.NAME.tmp-PID) that a process which no longer runs left behind
+    when it was killed mid-save; a running process's are left to it. Returns what went."""
+    import psutil
+
+    removed = []
+    try:
+        names = [p for p in directory.iterdir() if p.name.startswith(".") and TEMP_MARK in p.name]
+    except OSError:
+        return removed
+    for path in names:
+        pid = path.name.rsplit(TEMP_MARK, 1)[1]
+        if not pid.isdigit() or int(pid) == os.getpid() or psutil.pid_exists(int(pid)):
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
 
 
 def fsync_dir(directory: Path) -> None:

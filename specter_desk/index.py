@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .disk import PRIVATE, ensure_dir, write_atomic
+from .disk import PRIVATE, ensure_dir, fsync_dir, remove_stale_temps, temp_path, write_temp
+from .errors import StoreError
 from .store import Store
 
 FORMAT = 1
@@ -91,6 +92,12 @@ def rows_checksum(rows: Iterable[tuple[str, str]]) -> str:
     for key, chash in rows:
         digest.update(f"{key}\x1f{chash}\x1e".encode())
     return digest.hexdigest()
+
+
+def map_checksum(labels: list[str | None], hashes: list[str | None]) -> str:
+    """A checksum of the header's label -> (key, content hash) map, in label order: a label
+    that moved to another paper no longer matches (the data file's sha256 cannot see it)."""
+    return hashlib.sha256(json.dumps([labels, hashes]).encode()).hexdigest()
 
 
 def file_sha256(path: Path) -> str:
@@ -249,31 +256,47 @@ class PaperIndex:
     # -- files ----------------------------------------------------------------------
 
     def save(self, directory: Path, store_checksum: str | None = None) -> None:
-        """Write the index atomically: data file first, then the header that vouches for it."""
+        """Write the index atomically: both files to temp files first, checked whole, then
+        the data file and the header that vouches for it. One that cannot be written (a full
+        disk) is a StoreError, and the index that was there stays."""
         ensure_dir(directory)
         data_path, header_path = paths_for(directory, self.model)
-        tmp = data_path.with_name(f".{data_path.name}.tmp-{os.getpid()}")
-        with self.lock.read():
-            self._hnsw.save_index(str(tmp))
-            header = {
-                "format": FORMAT,
-                "model": self.model,
-                "dim": self.dim,
-                "count": len(self.key_to_label),
-                "elements": len(self.labels),
-                "max_elements": self._hnsw.get_max_elements(),
-                "params": vars(self.params),
-                "store_checksum": store_checksum or self.checksum(),
-                "labels": self.labels,
-                "hashes": self.hashes,
-            }
-        os.chmod(tmp, PRIVATE)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        header["size"] = tmp.stat().st_size
-        header["sha256"] = file_sha256(tmp)
-        os.replace(tmp, data_path)
-        write_atomic(header_path, json.dumps(header).encode())
+        tmp = temp_path(data_path)
+        try:
+            with self.lock.read():
+                self._hnsw.save_index(str(tmp))
+                header = {
+                    "format": FORMAT,
+                    "model": self.model,
+                    "dim": self.dim,
+                    "count": len(self.key_to_label),
+                    "elements": len(self.labels),
+                    "max_elements": self._hnsw.get_max_elements(),
+                    "params": vars(self.params),
+                    "store_checksum": store_checksum or self.checksum(),
+                    "labels": list(self.labels),
+                    "hashes": list(self.hashes),
+                }
+            os.chmod(tmp, PRIVATE)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            # a failed write (a full disk) leaves hnswlib's file short and hnswlib silent
+            _check_hnsw_layout(tmp, self.dim, len(self.labels), header["max_elements"], whole=True)
+            header["size"] = tmp.stat().st_size
+            header["sha256"] = file_sha256(tmp)
+            header["map_sha256"] = map_checksum(header["labels"], header["hashes"])
+            header_tmp = write_temp(header_path, json.dumps(header).encode())
+            os.replace(tmp, data_path)
+            os.replace(header_tmp, header_path)
+        except (OSError, IndexInvalid, StoreError) as exc:
+            tmp.unlink(missing_ok=True)
+            temp_path(header_path).unlink(missing_ok=True)
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise StoreError(
+                f"cannot save the {self.model} index in {directory} ({why}; is the disk full?); "
+                "what was there before is kept"
+            ) from exc
+        fsync_dir(directory)
 
     @classmethod
     def load(cls, directory: Path, model: str, params: IndexParams | None = None) -> PaperIndex:
@@ -301,6 +324,8 @@ class PaperIndex:
             raise IndexInvalid("malformed header") from exc
         if not all(checks):
             raise IndexInvalid("header does not describe this model")
+        if header.get("map_sha256") != map_checksum(labels, hashes):
+            raise IndexInvalid("the label map does not match its checksum (edited or corrupt)")
         if not data_path.exists():
             raise IndexInvalid("missing data file")
         if data_path.stat().st_size != header.get("size"):
@@ -331,8 +356,14 @@ class PaperIndex:
 _HNSW_HEAD = struct.Struct("<6Q")  # offsetLevel0, max_elements, count, size/element, label, data
 
 
-def _check_hnsw_layout(path: Path, dim: int, count: int, max_elements: int) -> None:
-    """Check the hnswlib file's own header against ours before hnswlib reads it."""
+_HNSW_HEADER_BYTES = 96  # the six above, then maxlevel, entry point, maxM, maxM0, M, mult, ef_c
+
+
+def _check_hnsw_layout(
+    path: Path, dim: int, count: int, max_elements: int, *, whole: bool = False
+) -> None:
+    """Check the hnswlib file's own header against ours before hnswlib reads it; whole: also
+    walk its link lists to the end (a file cut short by a failed write is found)."""
     with open(path, "rb") as fh:
         head = fh.read(_HNSW_HEAD.size)
     if len(head) < _HNSW_HEAD.size:
@@ -344,6 +375,23 @@ def _check_hnsw_layout(path: Path, dim: int, count: int, max_elements: int) -> N
         raise IndexInvalid(f"data file holds vectors of another dimension than {dim}")
     if path.stat().st_size < _HNSW_HEAD.size + count * per_element:
         raise IndexInvalid("data file shorter than its elements")
+    if whole:
+        _check_hnsw_length(path, count, per_element)
+
+
+def _check_hnsw_length(path: Path, count: int, per_element: int) -> None:
+    """hnswlib writes, after the elements, one link list per element (a 4-byte size, then
+    that many bytes): they must end exactly where the file ends."""
+    with open(path, "rb") as fh:
+        fh.seek(_HNSW_HEADER_BYTES + count * per_element)
+        tail = fh.read()
+    position = 0
+    for _ in range(count):
+        if position + 4 > len(tail):
+            raise IndexInvalid("data file cut short (link lists missing)")
+        position += 4 + int.from_bytes(tail[position : position + 4], "little")
+    if position != len(tail):
+        raise IndexInvalid("data file length differs from its link lists")
 
 
 def paths_for(directory: Path, model: str) -> tuple[Path, Path]:
@@ -384,6 +432,7 @@ def open_index(
     save: bool = True,
 ) -> PaperIndex:
     """Load the model's index, rebuild it if invalid, and bring it up to date with the store."""
+    remove_stale_temps(directory)  # what a save killed half-way left behind
     rows = store.vector_rows(model)
     current = rows_checksum(rows)
     try:
