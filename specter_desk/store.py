@@ -330,6 +330,10 @@ class Store:
         """The applied migration count (PRAGMA user_version)."""
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (or process) commits."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     def integrity_check(self) -> str:
         """SQLite's quick_check: "ok", or what is damaged."""
         return self.db.execute("PRAGMA quick_check").fetchone()[0]

@@ -23,7 +23,7 @@ import uvicorn
 from ..config import Config
 from ..desk import Desk
 from ..embed.registry import get_model
-from ..errors import BindError, ConfigError
+from ..errors import BindError, ConfigError, SpecterDeskError
 from ..sync import configured_source, run_sync
 from .app import create_app
 from .connections import ConnectionGuard, guarded_protocol
@@ -36,6 +36,7 @@ from .worker import SyncRunner, SyncWorker
 log = logging.getLogger("specter_desk.server")
 
 STOP_TIMEOUT = 30.0
+WATCH_SECONDS = 2.0  # how often the daemon looks for commits made by other processes
 
 
 def is_loopback(host: str) -> bool:
@@ -269,6 +270,9 @@ class Daemon:
                 name="specter-desk-periodic",
             )
             periodic.start()
+            threading.Thread(
+                target=self._watch, args=(desk.sibling(),), daemon=True, name="specter-desk-watch"
+            ).start()
             self._install_signal_handlers()
             where = ", ".join(_address(s) for s in sockets)
             log.info("specter-desk bridge listening on %s (data dir %s)", where, paths.data_dir)
@@ -322,6 +326,26 @@ class Daemon:
                 worker.request(None)
             if self._stop.wait(minutes * 60):
                 return
+
+    def _watch(self, desk: Desk) -> None:
+        """Follow what other processes commit (an `embed` or `sync` run beside the daemon):
+        the loaded indexes take their new vectors within WATCH_SECONDS. While the sync worker
+        runs, it keeps the indexes in step itself; the watcher catches up after it."""
+        try:
+            seen = desk.store.data_version()
+            while not self._stop.wait(WATCH_SECONDS):
+                version = desk.store.data_version()
+                if version == seen or (self.worker is not None and self.worker.busy):
+                    continue
+                seen = version
+                try:
+                    _refresh_indexes(desk)
+                except SpecterDeskError as exc:
+                    log.warning("index refresh after another process's change failed: %s", exc)
+        except Exception:  # noqa: BLE001 - the bridge keeps serving without the watcher
+            log.exception("the store watcher stopped")
+        finally:
+            desk.close()
 
     def _on_battery(self) -> bool:
         if not self.config.get("daemon", "pause_on_battery"):
