@@ -100,8 +100,9 @@ def notice(message: str) -> None:
 
 
 def labelled(label: str, style: str, message: str) -> Text:
-    """A styled label, then the message as plain text."""
-    return Text.assemble((label, style), " ", terminal_text(message))
+    """A styled label, then the message as plain text on the same line (a line break in it,
+    say from a key in a file, becomes a space)."""
+    return Text.assemble((label, style), " ", terminal_text(" ".join(message.splitlines())))
 
 
 def open_desk() -> Desk:
