@@ -9,13 +9,12 @@ import logging
 import os
 import plistlib
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
-from server_helpers import free_port, serve_env, wait_healthy
+from server_helpers import free_port, start_serve, wait_healthy
 from typer.testing import CliRunner
 
 from specter_desk.cli import app
@@ -84,13 +83,7 @@ def test_a_token_in_a_query_string_is_refused_and_redacted_in_the_log(home, tmp_
     and the log says that a token was there, never the token."""
     port = free_port()
     out = tmp_path / "serve.out"
-    with open(out, "wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "specter_desk", "serve", "--port", str(port)],
-            env=serve_env(home),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_serve(home, port, log=out, foreground=False)
     try:
         wait_healthy(port, proc)
         token = (home / "bridge-token").read_text().strip()

@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 import uvicorn
-from server_helpers import free_port, serve_env, wait_for, wait_healthy
+from server_helpers import free_port, start_serve, wait_for, wait_healthy
 
 from specter_desk.server.connections import ConnectionGuard, guarded_protocol
 from specter_desk.server.logs import REPEATS_PER_WINDOW, RepeatLimit, setup_logging
@@ -56,14 +56,7 @@ def health_seconds(port: int) -> float:
 def test_idle_connections_past_the_open_file_limit_do_not_starve_health(home, tmp_path, many_files):
     port = free_port()
     err = tmp_path / "serve.err"
-    with open(err, "wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "specter_desk", "serve", "--port", str(port)],
-            env=serve_env(home),
-            stdout=sink,
-            stderr=sink,
-            preexec_fn=_open_files(OPEN_FILES),  # noqa: PLW1509 - nothing threaded yet
-        )
+    proc = start_serve(home, port, log=err, foreground=False, preexec_fn=_open_files(OPEN_FILES))
     idle: list[socket.socket] = []
     try:
         wait_healthy(port, proc)
