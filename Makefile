@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-python test-js xpi lint bench bench-duplicates bench-quality bench-sync bench-corpus clean openapi
+.PHONY: demo test test-python test-js test-zotero xpi lint bench bench-duplicates bench-quality bench-sync bench-corpus clean openapi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +25,12 @@ test: test-python test-js
 # pytest exits 5 when it collects no test: make treats that as a failure, as CI must.
 test-python: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# The real-Zotero suite (tests/real_zotero, marker `zotero`): the plugin from `make xpi` and the
+# daemon driven inside a real Zotero 10 started headless; needs ZOTERO_APP and xvfb-run.
+test-zotero: $(VENV)/.installed
+	@test -n "$(ZOTERO_APP)" || { echo "make test-zotero: set ZOTERO_APP to a Zotero 10 folder (tests/real_zotero/README.md)"; exit 2; }
+	$(PY) -m pytest -q -m zotero tests/real_zotero
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check specter_desk tests benchmarks

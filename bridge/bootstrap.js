@@ -1,5 +1,5 @@
 // @ts-check
-// Zotero 7 bootstrap: loads the plugin's scripts into this scope and forwards the lifecycle.
+// Zotero 7-10 bootstrap: loads the plugin's scripts into this scope and forwards the lifecycle.
 
 /** @type {{ destruct(): void } | null} */
 var chromeHandle = null;

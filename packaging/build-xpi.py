@@ -5,11 +5,17 @@ Files go in sorted order with a fixed timestamp (SOURCE_DATE_EPOCH, default 1980
 fixed permissions and fixed compression. Before writing, the build checks that every file
 it packs is referenced by another packed file (or is a Zotero entry point) and that every
 file the plugin references is packed; a problem fails the build.
+
+Next to the .xpi it writes updates.json, the update manifest Zotero reads from the
+manifest's update_url: this version, its download link and sha256, and the Zotero versions it
+declares. Publishing it again with a wider --max-version (once a Zotero release is
+feature-frozen) makes installed copies compatible without a new .xpi.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -94,16 +100,60 @@ def build(src: Path, out: Path, epoch: int) -> Path:
     return out
 
 
+DOWNLOADS = "https://github.com/specter-desk/specter-desk/releases/download/v{version}/"
+
+
+def update_manifest(xpi: Path, link: str, max_version: str | None = None) -> dict:
+    """The update manifest (updates.json) entry for this build of the plugin."""
+    with zipfile.ZipFile(xpi) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    zotero = manifest["applications"]["zotero"]
+    return {
+        "addons": {
+            zotero["id"]: {
+                "updates": [
+                    {
+                        "version": manifest["version"],
+                        "update_link": link,
+                        "update_hash": "sha256:" + hashlib.sha256(xpi.read_bytes()).hexdigest(),
+                        "applications": {
+                            "zotero": {
+                                "strict_min_version": zotero["strict_min_version"],
+                                "strict_max_version": max_version or zotero["strict_max_version"],
+                            }
+                        },
+                    }
+                ]
+            }
+        }
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, default=BRIDGE, help="plugin folder (bridge/)")
     parser.add_argument("--out", type=Path, default=ROOT / "dist" / "specter-desk.xpi")
+    parser.add_argument(
+        "--max-version",
+        help="strict_max_version for updates.json (default: the manifest's), e.g. 11.0.* once "
+        "Zotero 11 is feature-frozen",
+    )
+    parser.add_argument(
+        "--download", default=DOWNLOADS, help="where the .xpi is published ({version} expands)"
+    )
     args = parser.parse_args(argv)
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
     path = build(args.src, args.out, epoch)
     with zipfile.ZipFile(path) as archive:
         count = len(archive.namelist())
-    print(f"{path} ({count} files, {path.stat().st_size} bytes)")
+        version = json.loads(archive.read("manifest.json"))["version"]
+    link = args.download.format(version=version).rstrip("/")
+    if args.download.endswith("/"):
+        link += "/" + path.name
+    updates = path.with_name("updates.json")
+    manifest = update_manifest(path, link, args.max_version)
+    updates.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    print(f"{path} ({count} files, {path.stat().st_size} bytes); {updates}")
     return 0
 
 

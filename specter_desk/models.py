@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 LIBRARY_POOL = "library"
 CANDIDATE_POOL = "candidates"
@@ -163,6 +164,7 @@ def content_hash(title: str, abstract: str) -> str:
 
 _DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|(?:dx\.)?doi\.org/)", re.I)
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
+_OPENING = {")": "(", "]": "[", "}": "{"}
 
 
 def normalize_doi(value: str | None) -> str | None:
@@ -170,10 +172,16 @@ def normalize_doi(value: str | None) -> str | None:
     if not value:
         return None
     doi = str(value).strip()
+    for _ in range(3):  # percent-encoding, even twice over ('%252F'): '%28' is '(', '%2F' '/'
+        decoded = unquote(doi)
+        if decoded == doi:
+            break
+        doi = decoded
     for _ in range(2):
         doi = _DOI_PREFIX.sub("", doi).strip()
-    doi = doi.rstrip(".,;)]}").lower()
-    doi = doi.replace("%2f", "/")
+    doi = doi.rstrip(".,;").lower()
+    while doi and doi[-1] in ")]}" and doi.count(doi[-1]) > doi.count(_OPENING[doi[-1]]):
+        doi = doi[:-1].rstrip(".,;")  # a bracket closing the sentence around the DOI
     return doi if _DOI_SHAPE.match(doi) else None
 
 
@@ -252,6 +260,8 @@ def normalize_pmid(value: str | None) -> str | None:
 
 def strip_diacritics(text: str) -> str:
     """Remove combining marks: 'Müller' -> 'Muller'."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

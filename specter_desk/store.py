@@ -16,7 +16,7 @@ import sqlite_utils
 from .clock import now_iso
 from .disk import ensure_dir, make_private, remove_stale_temps
 from .errors import StoreError
-from .models import LIBRARY_POOL, Paper, normalize_title
+from .models import LIBRARY_POOL, Paper, normalize_doi, normalize_title
 
 PAPER_COLUMNS = (
     "key",
@@ -157,12 +157,34 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_sync_children_parent ON sync_children(library, parent)")
 
 
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Pairs of papers the user marked "not duplicates" (kept apart by key, whatever a sync
+    does to the papers), and DOIs stored percent-encoded re-normalised (issue 20)."""
+    db.execute(
+        """
+        CREATE TABLE distinct_pairs (
+            key_a TEXT NOT NULL,
+            key_b TEXT NOT NULL,
+            marked_at TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'user',
+            PRIMARY KEY (key_a, key_b),
+            CHECK (key_a < key_b)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_distinct_pairs_b ON distinct_pairs(key_b)")
+    rows = db.execute("SELECT key, doi FROM papers WHERE doi LIKE '%\\%%' ESCAPE '\\'")
+    for key, doi in rows.fetchall():
+        db.execute("UPDATE papers SET doi = ? WHERE key = ?", [normalize_doi(doi), key])
+
+
 # Append only, never edit or reorder: migration N upgrades schema version N-1 to N.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 
 
@@ -497,6 +519,22 @@ class Store:
             sql += " AND deleted = 0"
         return dict(self.db.execute(sql, [library]).fetchall())
 
+    def keys_without_abstract(self, library: str, keys: Iterable[str]) -> list[str]:
+        """Those of `keys` that are live papers of a library with no abstract of their own
+        (none, or an excerpt of their full text)."""
+        found: list[str] = []
+        for chunk in _chunks(list(keys), 500):
+            found += [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT key FROM papers WHERE library = ? AND deleted = 0 AND "
+                    "(abstract = '' OR text_source = 'fulltext') AND key IN "
+                    f"({', '.join('?' for _ in chunk)})",
+                    [library, *chunk],
+                )
+            ]
+        return found
+
     def find_keys(self, column: str, value: str) -> list[str]:
         """Keys of live papers whose identifier column equals value."""
         if column not in {"key", "doi", "arxiv_id", "isbn", "pmid", "title_key"}:
@@ -671,6 +709,47 @@ class Store:
                     [library, *chunk],
                 )
 
+    # -- "not duplicates" -------------------------------------------------------------
+
+    def mark_distinct(self, keys: Iterable[str], *, source: str = "user") -> int:
+        """Remember every pair among keys as "not duplicates"; returns how many were new."""
+        pairs = _key_pairs(keys)
+        with self.transaction():
+            before = self.db.execute("SELECT count(*) FROM distinct_pairs").fetchone()[0]
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO distinct_pairs (key_a, key_b, marked_at, source) "
+                "VALUES (?, ?, ?, ?)",
+                [(a, b, now_iso(), source) for a, b in pairs],
+            )
+            after = self.db.execute("SELECT count(*) FROM distinct_pairs").fetchone()[0]
+        return after - before
+
+    def unmark_distinct(self, keys: Iterable[str]) -> int:
+        """Forget "not duplicates" marks among keys; returns how many were removed."""
+        with self.transaction():
+            removed = 0
+            for a, b in _key_pairs(keys):
+                cur = self.db.execute(
+                    "DELETE FROM distinct_pairs WHERE key_a = ? AND key_b = ?", [a, b]
+                )
+                removed += cur.rowcount
+        return removed
+
+    def distinct_pairs(self, keys: Iterable[str] | None = None) -> list[tuple[str, str, str, str]]:
+        """(key_a, key_b, marked_at, source) marked "not duplicates", key_a < key_b: every pair,
+        or those that involve one of keys."""
+        sql = "SELECT key_a, key_b, marked_at, source FROM distinct_pairs"
+        if keys is None:
+            return [tuple(r) for r in self.db.execute(sql + " ORDER BY key_a, key_b")]
+        found: set[tuple[str, str, str, str]] = set()
+        for chunk in _chunks(sorted(set(keys)), 400):
+            marks = ", ".join("?" for _ in chunk)
+            cur = self.db.execute(
+                f"{sql} WHERE key_a IN ({marks}) OR key_b IN ({marks})", [*chunk, *chunk]
+            )
+            found.update(tuple(r) for r in cur)
+        return sorted(found)
+
     def libraries(self) -> list[dict[str, Any]]:
         """Every library with its paper count and sync state."""
         cur = self.db.execute(
@@ -736,6 +815,12 @@ class Store:
             "SELECT category, days, fetched_at, count FROM arxiv_fetches ORDER BY fetched_at DESC"
         )
         return [{"category": r[0], "days": r[1], "fetched_at": r[2], "papers": r[3]} for r in cur]
+
+
+def _key_pairs(keys: Iterable[str]) -> list[tuple[str, str]]:
+    """Every pair of distinct keys, each as (smaller, larger)."""
+    unique = sorted(set(keys))
+    return [(a, b) for i, a in enumerate(unique) for b in unique[i + 1 :]]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

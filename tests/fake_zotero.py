@@ -3,10 +3,12 @@
 Web mode serves `/users/ID/...` and `/groups/ID/...` with `Last-Modified-Version`,
 `Total-Results` and `Link` paging, `If-Modified-Since-Version` -> 304, `/deleted`,
 `/fulltext`, `/items/KEY/fulltext`, `/keys/KEY`, 403 for a wrong key, and injectable 429/503
-(with `Retry-After`), `Backoff` headers and slow pages. Local mode mimics Zotero 7's local API
-under `/api/`: user 0, no key, no `/deleted`, no `Last-Modified-Version`, no paging,
-`Zotero-Server-ID` on every response (412 when a request names another), and 403 "Local API is
-not enabled" when switched off. pyzotero talks to it unmodified: set `zot.endpoint = url`.
+(with `Retry-After`), `Backoff` headers and slow pages. Local mode answers as Zotero 10's local
+API does under `/api/` (recorded from the real app in tests/fixtures/zotero10; test_zotero10
+compares the two): user 0, no key, no `/deleted`, no paging, `Last-Modified-Version` and 304,
+`Zotero-Server-ID` on every response (412 when a request names another), 403 "Local API is not
+enabled" when switched off, `itemKey=` never returning an item in the trash, and moving an
+item to the trash changing no version. pyzotero talks to it unmodified: set `zot.endpoint`.
 
 Use it from tests, benchmarks or a shell:
 
@@ -71,7 +73,7 @@ class FakeZotero:
         user_id: int = 475425,
         local: bool = False,
         local_api_enabled: bool = True,
-        server_id: str = "fakeserver1",
+        server_id: str | None = "fakeserver1",
         page_delay: float = 0.0,
         seed: int = 0,
     ):
@@ -91,6 +93,7 @@ class FakeZotero:
         # mid-sync with it).
         self.on_request: Callable[[dict[str, Any]], None] | None = None
         self.lock = threading.RLock()
+        self.dead = False  # refuse_connections() was called
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -109,6 +112,13 @@ class FakeZotero:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+
+    def refuse_connections(self) -> None:
+        """Die as a killed Zotero does: the answer being sent is the last one on its connection
+        and new connections are refused (stop() still ends the server thread)."""
+        assert self._httpd is not None
+        self.dead = True
+        self._httpd.socket.close()
 
     def __enter__(self) -> FakeZotero:
         return self.start()
@@ -177,8 +187,14 @@ class FakeZotero:
             self.add_items([{"data": data}], library=lib)
 
     def trash_item(self, key: str, *, library: Library | None = None) -> None:
-        """Move an item to the trash (data.deleted = 1)."""
-        self.update_item(key, library=library, deleted=1)
+        """Move an item to the trash (data.deleted = 1). Zotero 10.0's local API keeps the
+        item's and the library's version when it does this; the web API bumps both."""
+        if not self.local:
+            self.update_item(key, library=library, deleted=1)
+            return
+        lib = library or self.library()
+        with self.lock:
+            lib.items[key]["data"]["deleted"] = 1
 
     def delete_item(self, key: str, *, library: Library | None = None) -> None:
         """Delete an item for good (it shows up in /deleted)."""
@@ -269,11 +285,12 @@ class _Handler(BaseHTTPRequestHandler):
             else (json.dumps(body).encode() if not isinstance(body, str) else body.encode())
         )
         self.send_response(status)
-        if fake.local:
+        if fake.local and fake.server_id:  # None: a Zotero 7-9, which sends no such header
             headers.setdefault("Zotero-Server-ID", fake.server_id)
-        headers.setdefault(
-            "Content-Type", "text/plain" if isinstance(body, str) else "application/json"
-        )
+        if status != 304:
+            headers.setdefault(
+                "Content-Type", "text/plain" if isinstance(body, str) else "application/json"
+            )
         headers.setdefault("Zotero-API-Version", "3")
         for name, value in headers.items():
             self.send_header(name, value)
@@ -283,6 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         if fake.on_request is not None:
             fake.on_request(fake.log[-1])
+        if fake.dead:
+            self.close_connection = True
 
     # -- routing ------------------------------------------------------------------------
 
@@ -300,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
             path = path[4:]
             sent = self.headers.get("Zotero-Server-ID")
             if sent and sent != fake.server_id:
-                return 412, {}, "Zotero-Server-ID does not match"
+                return 412, {}, "Zotero-Server-ID does not match this server"
             if path == "/":
                 return 200, {}, "Nothing to see here."
         parts = [p for p in path.split("/") if p]
@@ -340,12 +359,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _library_route(
         self, fake: FakeZotero, lib: Library, rest: list[str], query: dict[str, str]
     ):
-        headers: dict[str, str] = {}
-        if not fake.local:
-            headers["Last-Modified-Version"] = str(lib.version)
-            since_header = self.headers.get("If-Modified-Since-Version")
-            if since_header and since_header.isdigit() and lib.version <= int(since_header):
-                return 304, headers, b""
+        headers: dict[str, str] = {"Last-Modified-Version": str(lib.version)}
+        since_header = self.headers.get("If-Modified-Since-Version")
+        unmodified = bool(since_header and since_header.isdigit())
+        unmodified = unmodified and lib.version <= int(since_header or 0)
+        if unmodified and not fake.local:
+            return 304, headers, b""
         since = int(query.get("since") or 0)
         if rest == ["deleted"]:
             if fake.local:
@@ -388,6 +407,8 @@ class _Handler(BaseHTTPRequestHandler):
             if len(wanted) > 50:
                 return 400, headers, "Cannot request more than 50 items by itemKey"
             items = [i for i in items if i["key"] in set(wanted)]
+            if fake.local:  # Zotero 10.0: never an item in the trash, includeTrashed or not
+                items = [i for i in items if not i["data"].get("deleted")]
         if query.get("itemType"):
             kind = query["itemType"]
             items = [
@@ -400,6 +421,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             ]
         headers["Total-Results"] = str(len(items))
+        if unmodified:  # the local API answers 304 with the listing's headers
+            return 304, headers, b""
         fmt = query.get("format", "json")
         if fmt in ("versions", "keys") and "limit" not in query or fake.local:
             page = items

@@ -62,6 +62,7 @@ EXPECTED: dict[str, tuple[list[str], int, int]] = {
     "import": (["LIB"], 0, 5),
     "duplicates": ([], 2, 5),
     "duplicates check": (["LIB"], 0, 5),
+    "duplicates distinct": (["A1", "A2"], 0, 5),
     "config show": ([], 0, 5),
     "index rebuild": ([], 2, 5),
     "bridge token": ([], 0, 5),

@@ -7,13 +7,16 @@ import pytest
 from conftest import make_paper
 from specter_desk.services.duplicates import (
     DEFAULT_MIN_SCORE,
+    DUPLICATE,
+    VERSION,
     Record,
     detect_duplicates,
     score_pair,
     title_similarity,
 )
 from specter_desk.services.duplicates.blocking import candidate_pairs
-from specter_desk.services.duplicates.records import first_page, surname_key, title_key
+from specter_desk.services.duplicates.records import first_page, surname_key
+from specter_desk.services.duplicates.titles import title_key
 
 TITLE = "Deep contextual embeddings for scientific document similarity"
 
@@ -33,7 +36,7 @@ def score(a, b):
 
 
 def clusters_of(papers, **kwargs):
-    return [sorted(c.keys) for c in detect_duplicates(papers, **kwargs)]
+    return [sorted(c.keys) for c in detect_duplicates(papers, **kwargs).clusters]
 
 
 # -- each evidence rule -------------------------------------------------------------------------
@@ -47,13 +50,15 @@ def test_same_doi_is_strong_evidence_even_with_a_changed_title():
     assert result.score >= DEFAULT_MIN_SCORE
 
 
-def test_two_different_dois_are_strong_evidence_against_and_never_join():
+def test_two_different_dois_are_two_publications_never_one_duplicate_cluster():
     a = paper("A", doi="10.24251/hicss.2021.510")
     b = paper("B", doi="10.24251/hicss.2022.544", year=2020)
     result = score(a, b)
     assert result.conflict and "different DOIs" in result.reasons
-    assert result.score < 0.5
+    assert result.kind == VERSION and "different DOIs" in result.version_reasons
     assert clusters_of([a, b], min_score=0.0) == []
+    [group] = detect_duplicates([a, b]).versions
+    assert sorted(group.keys) == ["A", "B"] and group.kind == "versions"
 
 
 def test_an_arxiv_doi_does_not_conflict_with_the_journal_doi():
@@ -82,7 +87,7 @@ def test_doi_spellings_normalise_to_the_same_doi_and_match(doi):
     assert "same DOI" in score(a, b).reasons
 
 
-def test_preprint_and_published_version_a_year_apart_are_one_work():
+def test_preprint_and_published_version_a_year_apart_are_versions_of_one_work():
     preprint = paper(
         "P",
         title=TITLE + ".",
@@ -100,12 +105,16 @@ def test_preprint_and_published_version_a_year_apart_are_one_work():
         raw={"pages": "2270-2282"},
     )
     result = score(preprint, published)
-    assert any("preprint and published" in r for r in result.reasons)
-    assert result.score >= DEFAULT_MIN_SCORE
-    [cluster] = detect_duplicates([preprint, published])
-    assert cluster.master == "J"  # the published version over the preprint
-    assert cluster.merged["arxiv_id"] == "2004.07180"
-    assert cluster.merged["doi"] == "10.18653/v1/x"
+    assert "a preprint and a published version" in result.version_reasons
+    assert any("versions, years 2019/2020" in r for r in result.reasons)
+    assert result.score >= DEFAULT_MIN_SCORE and result.kind == VERSION
+    report = detect_duplicates([preprint, published])
+    assert report.clusters == []  # versions are not offered as duplicates
+    [group] = report.versions
+    assert group.master == "J"  # keep the published version
+    assert group.mixed_types
+    assert group.merged["arxiv_id"] == "2004.07180"
+    assert group.merged["doi"] == "10.18653/v1/x"
 
 
 def test_same_title_years_apart_is_not_a_duplicate():
@@ -121,26 +130,33 @@ def test_title_typo_and_punctuation_still_match_without_identifiers():
     assert clusters_of([a, b]) == [["A", "B"]]
 
 
-def test_different_first_authors_lower_the_score():
+def test_different_authors_lower_the_score_but_their_order_does_not():
     same = score(paper("A"), paper("B"))
     other = score(paper("A"), paper("B", creators=[author("Smith"), author("Jones")]))
+    shuffled = score(
+        paper("A"), paper("B", creators=[author("Feldman", "Sergey"), author("Cohan", "Arman")])
+    )
     assert other.logit < same.logit - 2
-    assert any("different first authors" in r for r in other.reasons)
+    assert any("different authors" in r for r in other.reasons)
+    assert shuffled.logit == same.logit and "2 shared authors" in shuffled.reasons
 
 
 def test_different_first_pages_are_evidence_against():
     a = paper("A", raw={"pages": "100-110", "volume": "12"})
     b = paper("B", raw={"pages": "300-310", "volume": "12"})
     c = paper("C", raw={"pages": "100--110", "volume": "12"})
-    assert any("different pages" in r for r in score(a, b).reasons)
+    assert "different first pages (100/300)" in score(a, b).reasons
     assert score(a, b).logit < score(a, c).logit - 4
     assert "same first page (100)" in score(a, c).reasons
 
 
-def test_conference_paper_and_journal_article_are_weaker_than_same_type():
+def test_conference_paper_and_journal_article_are_versions_not_duplicates():
     conf = paper("C", item_type="conferencePaper")
     journal = paper("J", item_type="journalArticle")
-    assert score(conf, journal).logit < score(paper("A"), journal).logit
+    result = score(conf, journal)
+    assert result.kind == VERSION and result.score >= DEFAULT_MIN_SCORE
+    assert "item types differ (conference/article)" in result.version_reasons
+    assert score(paper("A"), journal).kind == DUPLICATE
 
 
 def test_embedding_cosine_is_evidence_only_when_both_texts_have_abstracts():
@@ -160,12 +176,12 @@ def test_embedding_cosine_is_evidence_only_when_both_texts_have_abstracts():
     assert not any("embedding cosine" in r for r in titles_only.reasons)
 
 
-def test_venue_abbreviation_counts_as_the_same_venue_and_other_venues_count_against():
+def test_venue_abbreviation_is_the_same_venue_and_another_venue_makes_a_version():
     a = paper("A", venue="Journal of Clinical Virology")
     b = paper("B", venue="J Clin Virol")
     c = paper("C", venue="Annals of Botany")
-    assert "same venue" in score(a, b).reasons
-    assert "different venues" in score(a, c).reasons
+    assert "same venue" in score(a, b).reasons and score(a, b).kind == DUPLICATE
+    assert "different venues" in score(a, c).version_reasons and score(a, c).kind == VERSION
     assert score(a, c).logit < score(a, b).logit
 
 
@@ -244,7 +260,7 @@ def test_a_cluster_of_three_from_chained_pairs_with_the_most_complete_master():
     b = paper("B", title=TITLE.upper(), tags=["to-read"])
     c = paper("C", title=TITLE.replace("similarity", "similarty"), doi="10.1000/X", year=2021)
     unrelated = paper("D", title="A survey of graph neural networks for chemistry")
-    clusters = detect_duplicates([a, b, c, unrelated])
+    clusters = detect_duplicates([a, b, c, unrelated]).clusters
     assert len(clusters) == 1
     cluster = clusters[0]
     assert sorted(cluster.keys) == ["A", "B", "C"]
@@ -253,9 +269,27 @@ def test_a_cluster_of_three_from_chained_pairs_with_the_most_complete_master():
     assert cluster.merged["tags"] == ["nlp", "to-read"]
     assert len(cluster.pairs) >= 2
     data = cluster.to_dict()
-    assert set(data) == {"id", "score", "master", "papers", "pairs", "merged"}
-    assert set(data["papers"][0]) == {"key", "title", "year", "first_author", "doi", "item_type"}
-    assert set(data["pairs"][0]) == {"a", "b", "score", "reasons"}
+    assert set(data) == {
+        "id",
+        "kind",
+        "score",
+        "master",
+        "mixed_types",
+        "papers",
+        "pairs",
+        "merged",
+    }
+    assert data["kind"] == "duplicates" and data["mixed_types"] is False
+    assert set(data["papers"][0]) == {
+        "key",
+        "title",
+        "year",
+        "first_author",
+        "doi",
+        "item_type",
+        "venue",
+    }
+    assert set(data["pairs"][0]) == {"a", "b", "score", "reasons", "versions"}
     assert 0 < data["score"] <= 1
 
 
@@ -280,7 +314,7 @@ def test_diacritics_in_titles_and_names_do_not_hide_a_duplicate():
     )
     result = score(a, b)
     assert "same title" in result.reasons
-    assert any("same first author" in r for r in result.reasons)
+    assert "2 shared authors" in result.reasons
     assert clusters_of([a, b]) == [["A", "B"]]
 
 
@@ -333,5 +367,5 @@ def test_master_tie_goes_to_the_oldest_added_record():
     a = paper("A", date_added="2024-05-01T10:00:00Z")
     b = paper("B", date_added="2021-01-01T10:00:00Z")
     c = paper("C")
-    [cluster] = detect_duplicates([a, b, c])
+    [cluster] = detect_duplicates([a, b, c]).clusters
     assert cluster.master == "B"

@@ -60,10 +60,23 @@ def test_bib_rows_map_to_papers(bench):
     assert paper.venue == "MIS Quarterly" and paper.item_type == "journalArticle"
 
 
-def test_synthetic_planted_duplicates_are_found(bench):
+def test_synthetic_planted_duplicates_and_preprints_are_found(bench):
     papers, gold = bench.synthetic(2000, seed=1)
     records, pairs, scored = bench.run_detector(papers)
-    found = bench.pairs_of(bench.cluster_keys(records, scored, 0.9))
-    assert len(pairs) < 20 * len(papers)
+    duplicates = bench.pairs_of(bench.cluster_keys(records, scored, 0.9))
+    versions = bench.pairs_of(bench.version_keys(records, scored, 0.9))
+    found = duplicates | versions
+    completeness, per_record, most = bench.blocking_figures(records, pairs, gold)
+    assert completeness >= 0.99 and per_record < 10 and most < 200
     assert len(found & gold) / len(gold) >= 0.95
     assert len(found & gold) / len(found) >= 0.95
+    preprints = {p.key for p in papers if p.item_type == "preprint"}
+    groups = bench.version_keys(records, scored, 0.9)
+    assert groups and all(preprints & set(group) for group in groups)
+
+
+def test_record_level_counts_keep_the_largest_gold_group_of_each_cluster(bench):
+    gold = [["a", "b", "c"], ["d", "e"]]
+    # one right cluster of three, one cluster that wrongly joins d with a single x
+    tp, fp, fn = bench.record_counts([["a", "b", "c"], ["d", "x"]], gold)
+    assert (tp, fp, fn) == (2, 1, 1)

@@ -12,6 +12,14 @@ from specter_desk.cli import app
 runner = CliRunner()
 
 TITLE = "Algorithmic management of platform workers in the gig economy"
+PREPRINT = {
+    "key": "P1",
+    "title": "Algorithmic management of platform workers in the gig economy",
+    "year": 2020,
+    "authors": ["Ana Silva", "Ben Okoro"],
+    "item_type": "preprint",
+    "arxiv_id": "2009.01234",
+}
 RECORDS = [
     {
         "key": "A1",
@@ -58,7 +66,8 @@ def test_duplicates_table_output(library):
 
 def test_min_score_filters_and_is_validated(library):
     result = invoke("duplicates", "--min-score", "1.0", "--json")
-    assert result.exit_code == 0 and json.loads(result.stdout) == {"clusters": []}
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"clusters": [], "versions": []}
     result = invoke("duplicates", "--min-score", "7")
     assert result.exit_code == 2
     assert "min score must be between 0 and 1" in result.output
@@ -115,3 +124,47 @@ def test_commands_use_the_index_and_encoder_when_the_library_has_vectors(
     result = invoke("duplicates", "check", incoming, "--embeddings", "--json")
     assert result.exit_code == 0, result.output
     assert [m["key"] for m in json.loads(result.stdout)["matches"]] in (["A1"], ["A2"])
+
+
+def test_versions_are_listed_apart_from_duplicates(library, tmp_path):
+    path = tmp_path / "preprint.jsonl"
+    path.write_text(json.dumps(PREPRINT) + "\n")
+    assert invoke("import", path).exit_code == 0
+    data = json.loads(invoke("duplicates", "--json").stdout)
+    [cluster] = data["clusters"]
+    assert sorted(p["key"] for p in cluster["papers"]) == ["A1", "A2"]
+    [group] = data["versions"]
+    assert group["kind"] == "versions" and group["mixed_types"] is True
+    assert "P1" in [p["key"] for p in group["papers"]] and group["master"] != "P1"
+    assert any("a preprint and a published version" in p["versions"] for p in group["pairs"])
+    text = invoke("duplicates").stdout
+    assert "1 duplicate clusters (2 papers)" in text
+    assert "1 groups of versions" in text and "a preprint and a published version" in text
+
+
+def test_distinct_marks_are_respected_listed_undone_and_survive_a_reimport(library):
+    result = invoke("duplicates", "distinct", "A1", "A2", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "keys": ["A1", "A2"],
+        "distinct": True,
+        "pairs": 1,
+        "changed": 1,
+    }
+    assert json.loads(invoke("duplicates", "--json").stdout)["clusters"] == []
+    assert invoke("import", library).exit_code == 0  # a re-sync rewrites the papers
+    assert json.loads(invoke("duplicates", "--json").stdout)["clusters"] == []
+    listed = json.loads(invoke("duplicates", "distinct", "--list", "--json").stdout)["pairs"]
+    assert [(p["a"], p["b"], p["source"]) for p in listed] == [("A1", "A2", "user")]
+    assert "1 pairs marked not duplicates" in invoke("duplicates", "distinct", "--list").stdout
+    undone = invoke("duplicates", "distinct", "A2", "A1", "--undo")
+    assert undone.exit_code == 0 and "no longer marked" in undone.stdout
+    assert len(json.loads(invoke("duplicates", "--json").stdout)["clusters"]) == 1
+
+
+def test_distinct_needs_two_known_keys(library):
+    one = invoke("duplicates", "distinct", "A1")
+    assert one.exit_code == 2 and "at least two different paper keys" in one.output
+    unknown = invoke("duplicates", "distinct", "A1", "NOPE")
+    assert unknown.exit_code == 3 and "no paper with key 'NOPE'" in unknown.output
+    assert "Traceback" not in one.output + unknown.output

@@ -75,15 +75,16 @@ def filled(store):
 
 
 def test_find_duplicates_in_the_library_pool_only(filled):
-    clusters = find_duplicates(filled)
+    clusters = find_duplicates(filled).clusters
     assert [sorted(c.keys) for c in clusters] == [["L1", "L2"]]
     assert clusters[0].master == "L1"  # DOI, venue, pages: the most complete record
-    everywhere = find_duplicates(filled, pool=None)
+    everywhere = find_duplicates(filled, pool=None).clusters
     assert [sorted(c.keys) for c in everywhere] == [["C1", "L1", "L2"]]
 
 
 def test_deleted_papers_are_never_reported(filled):
-    keys = {k for c in find_duplicates(filled, pool=None) for k in c.keys}
+    report = find_duplicates(filled, pool=None)
+    keys = {k for c in report.clusters + report.versions for k in c.keys}
     assert "GONE" not in keys
 
 
@@ -136,7 +137,8 @@ def test_check_papers_flags_incoming_entries_by_position(filled):
     assert [m.index for m in matches] == [1, 3]
     assert matches[1].key == "L1" and "same DOI" in matches[1].reasons
     data = matches[0].to_dict()
-    assert set(data) == {"index", "key", "title", "score", "reasons"}
+    assert set(data) == {"index", "key", "title", "score", "reasons", "kind"}
+    assert data["kind"] == "duplicate"
     assert data["key"] in {"L1", "L2"} and 0.9 <= data["score"] <= 1
 
 
@@ -147,7 +149,9 @@ def _index_with(vectors: dict[str, np.ndarray]) -> PaperIndex:
     return index
 
 
-def test_embedding_neighbours_find_a_reworded_duplicate_that_titles_miss(store):
+def test_embedding_neighbours_are_candidates_and_their_cosine_is_evidence(store):
+    from specter_desk.services.duplicates.detector import build_records, neighbour_pairs
+
     store.upsert_papers(
         [
             lib("A", year=2019, abstract=ABSTRACT),
@@ -159,13 +163,19 @@ def test_embedding_neighbours_find_a_reworded_duplicate_that_titles_miss(store):
             ),
         ]
     )
-    assert find_duplicates(store) == []  # no blocking key shared: never compared
+    without = find_duplicates(store).clusters  # character n-gram blocks pair the titles
+    assert [sorted(c.keys) for c in without] == [["A", "B"]]
+    assert not any("embedding cosine" in r for r in without[0].pairs[0].reasons)
     rng = np.random.default_rng(0)
     same = rng.normal(size=8).astype(np.float32)
     index = _index_with({"A": same, "B": same + 0.01, "Z": rng.normal(size=8).astype(np.float32)})
-    clusters = find_duplicates(store, index)
+    records = build_records(list(store.papers()), index)
+    keys = [r.key for r in records]
+    assert {(keys[i], keys[j]) for i, j in neighbour_pairs(records, index)} == {("A", "B")}
+    clusters = find_duplicates(store, index).clusters
     assert [sorted(c.keys) for c in clusters] == [["A", "B"]]
     assert any("embedding cosine" in r for r in clusters[0].pairs[0].reasons)
+    assert clusters[0].pairs[0].score > without[0].pairs[0].score
 
 
 @pytest.mark.slow
@@ -207,3 +217,23 @@ def test_check_papers_uses_the_encoder_and_index_for_incoming_papers(store):
     assert check_papers(store, incoming) == []
     [match] = check_papers(store, incoming, index, encoder)
     assert match.key == "A" and match.index == 0
+
+
+def test_library_matches_counts_versions_as_copies_and_respects_not_duplicates(filled):
+    preprint = lib(
+        "ARX",
+        title=TITLE,
+        item_type="preprint",
+        arxiv_id="1901.00001",
+        year=2018,
+        pool=CANDIDATE_POOL,
+        library="feed:arxiv",
+    )
+    filled.upsert_papers([preprint])
+    # the preprint of a library article: the user has the work, recommendations hide it
+    assert library_matches(filled, [preprint])["ARX"] in {"L1", "L2"}
+    [match] = check_papers(filled, [preprint])
+    assert match.kind == "version"
+    filled.mark_distinct(["ARX", "L1"])
+    filled.mark_distinct(["ARX", "L2"])
+    assert library_matches(filled, [preprint]) == {}

@@ -295,6 +295,54 @@ def test_duplicates_and_duplicate_check_on_the_library(bridge, papers):
     assert matches[0]["key"] == original.key and matches[0]["reasons"]
 
 
+def test_duplicates_lists_versions_apart_and_remembers_not_duplicates(bridge, papers):
+    from dataclasses import replace
+
+    original = papers[7]
+    store = bridge.ctx.desk.store
+    copy = replace(original, key="DUPCOPY2", library="demo")
+    preprint = replace(
+        original, key="PREPRINT2", library="demo", item_type="preprint", doi=None, venue=""
+    )
+    store.upsert_papers([copy, preprint])
+    try:
+        body = bridge.client.get("/v1/duplicates").json()
+        [cluster] = [c for c in body["clusters"] if "DUPCOPY2" in {p["key"] for p in c["papers"]}]
+        assert cluster["kind"] == "duplicates"
+        [group] = [v for v in body["versions"] if "PREPRINT2" in {p["key"] for p in v["papers"]}]
+        assert group["kind"] == "versions" and group["master"] != "PREPRINT2"
+        assert group["mixed_types"] is True
+        marked = bridge.client.post(
+            "/v1/duplicates/distinct", json={"keys": [original.key, "DUPCOPY2"]}
+        )
+        assert marked.status_code == 200, marked.text
+        assert marked.json() == {
+            "keys": sorted([original.key, "DUPCOPY2"]),
+            "distinct": True,
+            "pairs": 1,
+            "changed": 1,
+        }
+        listed = bridge.client.get("/v1/duplicates/distinct").json()["pairs"]
+        assert [(p["a"], p["b"]) for p in listed] == [tuple(sorted([original.key, "DUPCOPY2"]))]
+        body = bridge.client.get("/v1/duplicates").json()
+        assert not any(
+            {original.key, "DUPCOPY2"} <= {p["key"] for p in c["papers"]} for c in body["clusters"]
+        )
+        undo = bridge.client.post(
+            "/v1/duplicates/distinct",
+            json={"keys": [original.key, "DUPCOPY2"], "distinct": False},
+        )
+        assert undo.json()["changed"] == 1
+        assert bridge.client.get("/v1/duplicates/distinct").json() == {"pairs": []}
+    finally:
+        store.mark_deleted(["DUPCOPY2", "PREPRINT2"])
+    for keys in (["X"], ["X", "X"]):
+        refused = bridge.client.post("/v1/duplicates/distinct", json={"keys": keys})
+        assert refused.status_code == 422 and error_code(refused) == "bad_request"
+    unknown = bridge.client.post("/v1/duplicates/distinct", json={"keys": [original.key, "NOPE"]})
+    assert unknown.status_code == 404 and "NOPE" in unknown.json()["error"]["message"]
+
+
 def test_feedback_records_votes_and_counts_labels(bridge, papers):
     key = papers[2].key
     response = bridge.client.post("/v1/feedback", json={"key": key, "vote": "up"})
@@ -578,6 +626,7 @@ def test_an_empty_library_answers_every_endpoint_without_a_500(desk, tmp_path):
             "recommendations": api.get("/v1/recommendations"),
             "duplicates": api.get("/v1/duplicates"),
             "check": api.post("/v1/duplicates/check", json={"items": [{"title": "A paper"}]}),
+            "distinct": api.post("/v1/duplicates/distinct", json={"keys": ["ABC", "DEF"]}),
             "feedback": api.post("/v1/feedback", json={"key": "ABC", "vote": "up"}),
             "sync": api.get("/v1/sync"),
         }
@@ -589,6 +638,7 @@ def test_an_empty_library_answers_every_endpoint_without_a_500(desk, tmp_path):
         "recommendations": 200,
         "duplicates": 200,
         "check": 200,
+        "distinct": 404,
         "feedback": 404,
         "sync": 200,
     }
@@ -596,5 +646,6 @@ def test_an_empty_library_answers_every_endpoint_without_a_500(desk, tmp_path):
     assert error_code(answers["search"]) == "not_embedded"
     assert answers["recommendations"].json()["seeds"] == []
     assert answers["recommendations"].json()["message"]
-    assert answers["duplicates"].json() == {"clusters": []}
+    assert answers["duplicates"].json() == {"clusters": [], "versions": []}
+    assert error_code(answers["distinct"]) == "not_found"
     assert answers["check"].json() == {"matches": []}

@@ -112,3 +112,23 @@ def test_sync_state_round_trip(store):
     state = store.sync_state("user:1")
     assert state["version"] == 42 and state["details"] == {"pages": 3}
     assert state["synced_at"].endswith("Z")
+
+
+def test_migration_5_keeps_not_duplicates_and_re_normalises_encoded_dois(home, monkeypatch):
+    path = home / "library.db"
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:4])
+    old = Store(path)
+    old.upsert_papers([make_paper("K1", "Global burden", doi="10.1016/s0140-6736(17)32154-2")])
+    # what an older specter-desk stored: only %2F was decoded
+    old.db.execute("UPDATE papers SET doi = '10.1016/s0140-6736%2817%2932154-2' WHERE key = 'K1'")
+    old.close()
+    monkeypatch.undo()
+    store = Store(path)
+    assert store.schema_version == 5
+    assert store.find_keys("doi", "10.1016/s0140-6736(17)32154-2") == ["K1"]
+    assert store.mark_distinct(["K2", "K1", "K3"]) == 3
+    assert store.mark_distinct(["K1", "K2"]) == 0  # already marked
+    store.upsert_papers([make_paper("K1", "Global burden, revised")])  # a re-sync
+    assert [p[:2] for p in store.distinct_pairs()] == [("K1", "K2"), ("K1", "K3"), ("K2", "K3")]
+    assert store.unmark_distinct(["K3", "K1"]) == 1
+    assert [p[:2] for p in store.distinct_pairs()] == [("K1", "K2"), ("K2", "K3")]

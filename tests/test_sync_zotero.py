@@ -380,16 +380,85 @@ def test_local_sync_diffs_versions_and_flags_missing_keys(local_env):
     assert first.library == "local" and first.added == 80
     assert "/api/users/0/items" in {r["path"] for r in fake.log}
     before = len(fake.log)
-    assert run_sync(desk, "local", embed=False).requests == 1
-    assert len(fake.log) - before == 1
+    # nothing changed: the two listings (outside the trash, the trash), nothing fetched
+    assert run_sync(desk, "local", embed=False).requests == 2
+    assert [r["path"] for r in fake.log[before:]] == [
+        "/api/users/0/items",
+        "/api/users/0/items/trash",
+    ]
     fake.delete_item(keys[5])
     fake.update_item(keys[6], title="Edited locally")
     before = len(fake.log)
     result = run_sync(desk, "local", embed=False)
     assert (result.added, result.updated, result.deleted) == (0, 1, 1)
-    assert fake.log[before + 1]["query"]["itemKey"] == keys[6]
+    assert fake.log[before + 2]["query"]["itemKey"] == keys[6]
     assert "/deleted" not in str([r["path"] for r in fake.log])
     assert desk.store.get_paper(keys[5]).deleted
+
+
+def test_local_sync_sees_the_trash_although_zotero_10_keeps_the_versions(local_env):
+    """Zotero 10.0 moves an item to the trash without changing its version or the library's,
+    and itemKey= never returns it: the trash listing is what shows it."""
+    fake, _ = local_env
+    keys = synthetic_library(fake, 10)
+    desk = make_desk()
+    run_sync(desk, "local", embed=False)
+    version = fake.library().version
+    fake.trash_item(keys[2])
+    assert fake.library().version == version
+    result = run_sync(desk, "local", embed=False)
+    assert (result.added, result.updated, result.deleted) == (0, 0, 1)
+    assert desk.store.get_paper(keys[2]).deleted
+    fake.update_item(keys[2], deleted=0)  # restored: Zotero bumps the version then
+    result = run_sync(desk, "local", embed=False)
+    assert (result.added, result.deleted) == (1, 0)
+    assert not desk.store.get_paper(keys[2]).deleted
+
+
+def test_a_restored_backup_of_the_same_database_is_compared_in_full(local_env):
+    fake, _ = local_env
+    keys = synthetic_library(fake, 12)
+    desk = make_desk()
+    run_sync(desk, "local", embed=False)
+    assert desk.store.sync_state("local")["version"] == fake.library().version
+    fake.library().version -= 1  # the same Zotero-Server-ID, an older library version
+    before = len(fake.log)
+    result = run_sync(desk, "local", embed=False)
+    fetched = sum(
+        len(r["query"]["itemKey"].split(",")) for r in fake.log[before:] if "itemKey" in r["query"]
+    )
+    assert fetched == len(keys) and result.unchanged == len(keys)
+
+
+def test_zotero_7_to_9_local_versions_do_not_move_so_everything_is_compared(home, monkeypatch):
+    """Without Zotero-Server-ID (Zotero 7-9) the local API's versions are synced versions,
+    which a local edit leaves alone: every sync compares every item."""
+    with FakeZotero(local=True, api_key=None, server_id=None) as fake:
+        monkeypatch.setenv("SPECTER_DESK_ZOTERO_LOCAL_URL", fake.base)
+        keys = synthetic_library(fake, 8)
+        desk = make_desk()
+        run_sync(desk, "local", embed=False)
+        item = fake.library().items[keys[3]]
+        item["data"]["title"] = "Edited in Zotero 8, version unchanged"
+        result = run_sync(desk, "local", embed=False)
+        assert (result.updated, result.unchanged) == (1, 7)
+        assert desk.store.get_paper(keys[3]).title == "Edited in Zotero 8, version unchanged"
+
+
+def test_zotero_dying_mid_answer_is_zotero_not_running_not_a_malformed_reply(local_env):
+    """Killed while it answers, Zotero leaves a JSON body cut short: asked again, nothing
+    answers, and the error says Zotero is not running (as the real-Zotero kill test saw)."""
+    fake, _ = local_env
+    synthetic_library(fake, 5)
+    fake.inject(200, headers={"Content-Type": "application/json"}, body='{"ABCD2345": 1, "EF')
+
+    def die(_request):
+        fake.on_request = None
+        fake.refuse_connections()
+
+    fake.on_request = die
+    with pytest.raises(ZoteroUnreachableError, match="Zotero is not running"):
+        run_sync(make_desk(), "local", embed=False)
 
 
 def test_local_api_switched_off_names_the_setting(local_env):
@@ -447,6 +516,23 @@ def test_local_fulltext_comes_from_the_ft_cache_file(local_env):
     assert stored.text_source == "fulltext" and stored.abstract == "Introduction We study things."
 
 
+def test_local_fulltext_written_after_the_attachment_was_synced_is_found(local_env):
+    """Zotero indexes a PDF whenever it gets to it: the next sync looks again."""
+    fake, zotero_dir = local_env
+    paper = fake.add_item(title="Indexed later", abstractNote="")
+    fake.add_item(
+        key="LATERPDF", itemType="attachment", parentItem=paper, contentType="application/pdf"
+    )
+    desk = make_desk()
+    run_sync(desk, "local", embed=False)
+    assert desk.store.get_paper(paper).abstract == ""
+    (zotero_dir / "storage" / "LATERPDF").mkdir()
+    (zotero_dir / "storage" / "LATERPDF" / ".zotero-ft-cache").write_text("Indexed later\nBody.")
+    result = run_sync(desk, "local", embed=False)
+    assert result.fulltext == 1
+    assert desk.store.get_paper(paper).abstract == "Body."
+
+
 def test_a_library_change_during_the_sync_is_picked_up_in_the_same_run(web_env):
     fake = web_env
     keys = synthetic_library(fake, 120)
@@ -492,6 +578,7 @@ def test_a_server_that_is_not_zotero_gets_a_clear_error(web_env, local_fake, mon
         headers={"Content-Type": "application/json"},
         body="<html>proxy</html>",
         path_contains="/items",
+        times=2,  # a bad body is asked for again once (it may have been cut short)
     )
     with pytest.raises(SyncError, match="malformed response"):
         run_sync(make_desk(), "user", embed=False)

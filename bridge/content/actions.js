@@ -70,16 +70,67 @@ var SDActions = {
   async addByIdentifier(hit) {
     const identifier = SDActions.identifier(hit);
     if (!identifier) throw new Error("This paper has no DOI or arXiv id to add it by.");
-    const pane = Zotero.getActiveZoteroPane();
-    const libraryID = pane ? pane.getSelectedLibraryID() : Zotero.Libraries.userLibraryID;
+    const libraryID = SDActions.selectedLibraryID(Zotero.getActiveZoteroPane());
     const translate = SDActions.translateSearch();
     translate.setIdentifier(identifier);
     const translators = await translate.getTranslators();
     if (!translators.length) throw new Error("Zotero has no translator for this identifier.");
     translate.setTranslator(translators);
-    const items = await translate.translate({ libraryID, saveAttachments: false });
-    if (!items || !items.length) throw new Error(`Zotero found nothing for ${Object.values(identifier)[0]}.`);
+    const what = Object.values(identifier)[0];
+    /** @type {Zotero.Item[]} */
+    let items;
+    try {
+      items = await translate.translate({ libraryID, saveAttachments: false });
+    } catch (e) {
+      throw new Error(`Zotero could not look up ${what} (is this computer online?): ${SDActions.reason(e)}`);
+    }
+    if (!items || !items.length) throw new Error(`Zotero found nothing for ${what}.`);
     return items;
+  },
+
+  /**
+   * The library to add items to: the one selected in the Zotero pane, else My Library.
+   * Zotero 10 lets several libraries be selected and removed getSelectedLibraryID() (it now
+   * throws); Zotero 7-9 have only that one.
+   * @param {_ZoteroTypes.ZoteroPane | null | undefined} pane
+   * @returns {number}
+   */
+  selectedLibraryID(pane) {
+    if (!pane) return Zotero.Libraries.userLibraryID;
+    /** @type {{ getSelectedLibraryIDs?: () => number[] }} */
+    const zotero10 = /** @type {any} */ (pane);
+    if (typeof zotero10.getSelectedLibraryIDs === "function") {
+      return zotero10.getSelectedLibraryIDs()[0] ?? Zotero.Libraries.userLibraryID;
+    }
+    return pane.getSelectedLibraryID();
+  },
+
+  /**
+   * Why something failed, in one line (Zotero's translation errors can be strings or objects).
+   * @param {unknown} e
+   */
+  reason(e) {
+    const text = SDApi.message(e);
+    return text.split("\n")[0].trim() || "no reason given";
+  },
+
+  /**
+   * Zotero's merge: mergeItems() from mergeItems.mjs on Zotero 9+, Zotero.Items.merge() on
+   * Zotero 7-8 (9 deprecated it).
+   * @param {Zotero.Item} master
+   * @param {Zotero.Item[]} others
+   * @returns {Promise<unknown>}
+   */
+  async merge(master, others) {
+    /** @type {((item: Zotero.Item, others: Zotero.Item[]) => Promise<unknown>) | null} */
+    let mergeItems = null;
+    try {
+      ({ mergeItems } = ChromeUtils.importESModule("chrome://zotero/content/mergeItems.mjs"));
+    } catch (_e) {
+      mergeItems = null; // Zotero 7-8: no such module
+    }
+    if (typeof mergeItems === "function") return mergeItems(master, others);
+    return Zotero.Items.merge(master, others);
   },
 
   /** @returns {SpecterDeskTypes.TranslateSearch} */
@@ -119,7 +170,7 @@ var SDActions = {
       + (reasons ? `\n\nWhy: ${reasons}` : "")
       + "\n\nZotero moves the others to the trash and keeps their tags, notes, attachments and relations.";
     if (!confirm("Merge duplicates", text)) return { merged: false, message: "Not merged." };
-    await Zotero.Items.merge(master, others);
+    await SDActions.merge(master, others);
     return { merged: true, message: `Merged ${others.length} item(s) into "${master.getField("title")}".` };
   },
 };

@@ -56,7 +56,7 @@
 /** An error from the bridge (or from reaching it), with the bridge's stable code. */
 var SDBridgeError = class SDBridgeError extends Error {
   /**
-   * @param {string} code  a bridge error code, or one of SDApi.DAEMON_DOWN / TIMEOUT / BAD_URL
+   * @param {string} code  a bridge error code, or one of SDApi.DAEMON_DOWN / TIMEOUT / BAD_URL / NO_TOKEN
    * @param {string} message
    * @param {number} status HTTP status, 0 when there was no response
    */
@@ -73,6 +73,39 @@ var SDApi = {
   TIMEOUT: "timeout",
   BAD_URL: "bad_url",
   BAD_RESPONSE: "bad_response",
+  NO_TOKEN: "no_token",
+  NO_TOKEN_MESSAGE: "No specter-desk token: none in Settings → specter-desk and no bridge-token file where the daemon writes it.",
+  /**
+   * The message of an error, wherever it was made: errors thrown by Zotero come from another
+   * compartment, where `instanceof Error` is false.
+   * @param {unknown} e
+   * @returns {string}
+   */
+  message(e) {
+    const text = e && typeof e === "object" && "message" in e ? /** @type {{ message: unknown }} */ (e).message : e;
+    return String(text);
+  },
+
+  /** What withTimeout rejects with when the time is up. */
+  TIMED_OUT: Symbol("timed out"),
+
+  /**
+   * The promise's result, or a rejection with SDApi.TIMED_OUT after ms. The request itself
+   * is left to finish and its answer is dropped: the bootstrap sandbox Zotero 7-10 gives
+   * plugins has fetch but no AbortController.
+   * @template T
+   * @param {Promise<T>} promise
+   * @param {number} ms
+   * @returns {Promise<T>}
+   */
+  withTimeout(promise, ms) {
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
+    const expired = new Promise((_resolve, reject) => {
+      timer = setTimeout(() => reject(SDApi.TIMED_OUT), ms);
+    });
+    return /** @type {Promise<T>} */ (Promise.race([promise, expired]).finally(() => clearTimeout(timer)));
+  },
 
   /** Every [method, path] the plugin calls; tests check each against API.md and openapi.json. */
   ENDPOINTS: [
@@ -109,13 +142,17 @@ var SDApi = {
       for (const [name, value] of Object.entries(query || {})) {
         if (value !== undefined && value !== "") target.searchParams.set(name, String(value));
       }
-      let response = await send(method, target, body, auth ? await getToken(false) : null);
+      let token = auth ? (await getToken(false)) || (await getToken(true)) : null;
+      if (auth && !token) throw new SDBridgeError(SDApi.NO_TOKEN, SDApi.NO_TOKEN_MESSAGE, 0);
+      let response = await send(method, target, body, token);
       if (response.status === 401 && auth) {
+        // the daemon may have made a new token (or its file is gone): read it again, once
         const fresh = await getToken(true);
-        if (fresh) response = await send(method, target, body, fresh);
+        if (!fresh) throw new SDBridgeError(SDApi.NO_TOKEN, SDApi.NO_TOKEN_MESSAGE, 0);
+        if (fresh !== token) response = await send(method, target, body, (token = fresh));
       }
       let data = null;
-      const text = await response.text();
+      const text = response.text;
       try {
         data = text ? JSON.parse(text) : null;
       } catch (_e) {
@@ -140,23 +177,23 @@ var SDApi = {
      * @param {URL} target
      * @param {unknown} body
      * @param {string | null} token
+     * @returns {Promise<{ status: number, ok: boolean, text: string }>}  the answer, body read
      */
     async function send(method, target, body, token) {
       /** @type {Record<string, string>} */
       const headers = { Accept: "application/json" };
       if (token) headers.Authorization = `Bearer ${token}`;
       if (body !== undefined) headers["Content-Type"] = "application/json";
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      // No AbortController: Zotero's plugin sandbox does not have one (see SDApi.withTimeout).
+      const reply = fetchImpl(target.href, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(async (response) => ({ status: response.status, ok: response.ok, text: await response.text() }));
       try {
-        return await fetchImpl(target.href, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: controller.signal,
-        });
+        return await SDApi.withTimeout(reply, timeoutMs);
       } catch (e) {
-        if (controller.signal.aborted) {
+        if (e === SDApi.TIMED_OUT) {
           throw new SDBridgeError(SDApi.TIMEOUT, `The bridge at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s.`, 0);
         }
         throw new SDBridgeError(
@@ -164,8 +201,6 @@ var SDApi = {
           `specter-desk is not running at ${base}. Start it with: specter-desk serve`,
           0,
         );
-      } finally {
-        clearTimeout(timer);
       }
     }
 

@@ -4,6 +4,7 @@
 
 var SDPlugin = {
   PREF_PANE_ID: "specter-desk-prefpane",
+  ICON_URL: "chrome://specter-desk/content/icons/specter-desk.svg",
   pluginID: "",
   version: "",
   rootURI: "",
@@ -30,6 +31,10 @@ var SDPlugin = {
     return SDPlugin.fileToken;
   },
 
+  tokenPaths() {
+    return SDTokenFile.where();
+  },
+
   client() {
     return SDApi.create({ url: SDPlugin.settings().url, getToken: SDPlugin.token });
   },
@@ -50,7 +55,7 @@ var SDPlugin = {
       src: rootURI + "prefs.xhtml",
       scripts: [rootURI + "content/prefsPane.js"],
       label: "specter-desk",
-      image: rootURI + "content/icons/specter-desk.svg",
+      image: SDPlugin.ICON_URL,
     });
     SDPlugin.disposers.push(() => Zotero.PreferencePanes.unregister(paneID));
 
@@ -66,6 +71,9 @@ var SDPlugin = {
     syncer.start();
     SDPlugin.disposers.push(() => syncer.stop());
 
+    const menuID = SDWindows.registerMenus(id, SDPlugin.commands);
+    if (menuID) SDPlugin.disposers.push(() => Zotero.MenuManager.unregisterMenu(menuID));
+
     /** @type {any} */ (Zotero).SpecterDesk = SDPlugin;
     SDPlugin.disposers.push(() => {
       delete (/** @type {any} */ (Zotero).SpecterDesk);
@@ -74,18 +82,21 @@ var SDPlugin = {
     for (const window of Zotero.getMainWindows()) SDPlugin.onMainWindowLoad(window);
   },
 
+  /** What the Tools menu entries do (each gets the window the menu was used in). */
+  commands: /** @type {SDMenuCommands} */ ({
+    openRecommended: (w) => SDWindows.openDialog(w, "Recommended this week", (win, root) =>
+      SDViews.recommendations(SDPlugin, win.document, root, { since: "week" })),
+    openDuplicates: (w) => SDWindows.openDialog(w, "Duplicates", (win, root) =>
+      SDViews.duplicates(SDPlugin, win.document, root, {
+        confirm: (title, text) =>
+          Services.prompt.confirm(/** @type {mozIDOMWindowProxy} */ (/** @type {unknown} */ (win)), title, text),
+      })),
+    syncNow: () => SDPlugin.client().sync(),
+  }),
+
   /** @param {Window} window */
   onMainWindowLoad(window) {
-    SDWindows.add(window, {
-      openRecommended: (w) => SDWindows.openDialog(w, "Recommended this week", (win, root) =>
-        SDViews.recommendations(SDPlugin, win.document, root, { since: "week" })),
-      openDuplicates: (w) => SDWindows.openDialog(w, "Duplicates", (win, root) =>
-        SDViews.duplicates(SDPlugin, win.document, root, {
-          confirm: (title, text) =>
-            Services.prompt.confirm(/** @type {mozIDOMWindowProxy} */ (/** @type {unknown} */ (win)), title, text),
-        })),
-      syncNow: () => SDPlugin.client().sync(),
-    });
+    SDWindows.add(window, SDPlugin.commands);
     SDPlugin.windows.add(window);
   },
 
@@ -115,7 +126,7 @@ var SDPlugin = {
       await client.recommendations({ since: "day", n: 1 });
       return `Connected to specter-desk ${health.version} at ${client.base}; the token works.`;
     } catch (e) {
-      return e instanceof Error ? e.message : String(e);
+      return SDApi.message(e);
     }
   },
 };

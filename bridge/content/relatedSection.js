@@ -7,6 +7,21 @@
  * @property {string} rootURI
  * @property {() => SDSettings} settings
  * @property {() => ReturnType<typeof SDApi.create>} client
+ * @property {() => string[]} tokenPaths  where the token file is looked for
+ */
+/**
+ * @typedef {object} SDSectionView  where and for what the section draws
+ * @property {HTMLElement} body
+ * @property {Document} doc
+ * @property {Zotero.Item} item
+ * @property {(summary: string) => unknown} setSectionSummary
+ */
+/**
+ * @typedef {object} SDOutcome  one answer of the bridge for an item, or why there is none
+ * @property {number} number  the request's number (body.dataset.sdRequest once drawn)
+ * @property {string} signature  SDRelatedSection.signature() when it was asked
+ * @property {RelatedResponse} [data]
+ * @property {unknown} [error]
  */
 
 var SDRelatedSection = {
@@ -23,19 +38,16 @@ var SDRelatedSection = {
       pluginID: host.pluginID,
       header: {
         l10nID: "specter-desk-related-header",
-        icon: host.rootURI + "content/icons/related-16.svg",
+        icon: "chrome://specter-desk/content/icons/related-16.svg",
       },
       sidenav: {
         l10nID: "specter-desk-related-sidenav",
-        icon: host.rootURI + "content/icons/related-20.svg",
+        icon: "chrome://specter-desk/content/icons/related-20.svg",
       },
       onItemChange: ({ item, setEnabled }) => {
         setEnabled(Boolean(item && item.isRegularItem()));
       },
-      onRender: ({ body, doc, setSectionSummary }) => {
-        SDRender.state(doc, body, "loading", { title: "Finding related papers…" });
-        setSectionSummary("");
-      },
+      onRender: (view) => SDRelatedSection.renderNow(host, view),
       onAsyncRender: async ({ body, doc, item, setSectionSummary }) => {
         if (!item || !item.isRegularItem()) return;
         await SDRelatedSection.render(host, { body, doc, item, setSectionSummary });
@@ -51,35 +63,113 @@ var SDRelatedSection = {
     return Zotero.ItemPaneManager.registerSection(SDRelatedSection.options(host));
   },
 
+  /** The last answer (or error) per item key, newest last, at most LAST_SHOWN_MAX. */
+  lastShown: /** @type {Map<string, SDOutcome>} */ (new Map()),
+  LAST_SHOWN_MAX: 100,
+  /** The newest request number per item key (older answers are dropped). */
+  latest: /** @type {Map<string, number>} */ (new Map()),
+  requests: 0,
+
+  /**
+   * What the request depends on besides the item: a change means the last answer is stale.
+   * @param {SDSectionHost} host
+   */
+  signature(host) {
+    try {
+      const { url, k, model } = host.settings();
+      return JSON.stringify([url, k, model]);
+    } catch (_e) {
+      return "";
+    }
+  },
+
+  /**
+   * onRender (synchronous): the last answer for this item, else a placeholder. Zotero calls
+   * onAsyncRender only once per item in a row: after A, then B (its section out of view, so
+   * only onRender ran), then A again, it skips A's onAsyncRender although B's onRender took
+   * the body, so the last answer is what A shows (fetched again when the settings changed).
+   * @param {SDSectionHost} host
+   * @param {SDSectionView} view
+   */
+  renderNow(host, view) {
+    const { body, doc, item, setSectionSummary } = view;
+    body.dataset.sdItem = item ? item.key : ""; // which item the body shows (tests wait for it)
+    const last = item ? SDRelatedSection.lastShown.get(item.key) : undefined;
+    if (!item || !last) {
+      SDRender.state(doc, body, "loading", { title: "Finding related papers…" });
+      setSectionSummary("");
+      return;
+    }
+    SDRelatedSection.draw(host, view, last);
+    if (last.signature !== SDRelatedSection.signature(host)) {
+      SDRelatedSection.render(host, view).catch((e) => Zotero.logError(e));
+    }
+  },
+
   /**
    * Fetch and show the related papers of item; every failure becomes a state in the body.
+   * The answer is remembered for renderNow, and drawn if the body still shows this item.
    * @param {SDSectionHost} host
-   * @param {{ body: HTMLElement, doc: Document, item: Zotero.Item, setSectionSummary: (s: string) => unknown }} view
+   * @param {SDSectionView} view
+   * @param {{ placeholder?: boolean }} [options]  show "Finding related papers…" meanwhile
+   *   (default: unless the body already shows an answer for this item)
    */
-  async render(host, { body, doc, item, setSectionSummary }) {
-    const ticket = String(Number(body.dataset.sdTicket || "0") + 1);
-    body.dataset.sdTicket = ticket;
-    const current = () => body.dataset.sdTicket === ticket;
-    const rerender = () => SDRelatedSection.render(host, { body, doc, item, setSectionSummary });
+  async render(host, view, { placeholder } = {}) {
+    const { body, doc, item } = view;
+    const number = ++SDRelatedSection.requests;
+    SDRelatedSection.latest.set(item.key, number);
+    const shown = body.dataset.sdItem === item.key && SDRelatedSection.lastShown.has(item.key);
+    body.dataset.sdItem = item.key;
+    if (placeholder ?? !shown) SDRender.state(doc, body, "loading", { title: "Finding related papers…" });
+    const signature = SDRelatedSection.signature(host);
+    /** @type {SDOutcome} */
+    let outcome;
+    try {
+      const settings = host.settings();
+      outcome = { number, signature, data: await host.client().related(item.key, { k: settings.k, model: settings.model }) };
+    } catch (e) {
+      outcome = { number, signature, error: e };
+    }
+    if (SDRelatedSection.latest.get(item.key) !== number) return; // a newer request for it
+    SDRelatedSection.remember(item.key, outcome);
+    if (body.dataset.sdItem === item.key) SDRelatedSection.draw(host, view, outcome);
+  },
+
+  /**
+   * @param {string} key
+   * @param {SDOutcome} outcome
+   */
+  remember(key, outcome) {
+    const last = SDRelatedSection.lastShown;
+    last.delete(key);
+    last.set(key, outcome);
+    for (const old of last.keys()) {
+      if (last.size <= SDRelatedSection.LAST_SHOWN_MAX) break;
+      last.delete(old);
+    }
+  },
+
+  /**
+   * Show an answer of the bridge (or its error) for item in the body.
+   * @param {SDSectionHost} host
+   * @param {SDSectionView} view
+   * @param {SDOutcome} outcome
+   */
+  draw(host, { body, doc, item, setSectionSummary }, outcome) {
+    body.dataset.sdItem = item.key;
+    body.dataset.sdRequest = String(outcome.number);
+    const rerender = () => SDRelatedSection.render(host, { body, doc, item, setSectionSummary }, { placeholder: true });
+    const hasLocalAbstract = Boolean(String(item.getField("abstractNote") || "").trim());
+    const data = outcome.data;
+    if (!data) {
+      setSectionSummary("");
+      SDRelatedSection.showError(host, doc, body, outcome.error, hasLocalAbstract, rerender);
+      return;
+    }
     const handlers = {
       onOpen: (/** @type {PaperHit} */ hit) => SDActions.selectItem(hit.key, item.libraryID),
       onAdd: (/** @type {PaperHit} */ hit) => SDActions.addByIdentifier(hit),
     };
-    SDRender.state(doc, body, "loading", { title: "Finding related papers…" });
-    const hasLocalAbstract = Boolean(String(item.getField("abstractNote") || "").trim());
-    let settings;
-    /** @type {RelatedResponse} */
-    let data;
-    try {
-      settings = host.settings();
-      data = await host.client().related(item.key, { k: settings.k, model: settings.model });
-    } catch (e) {
-      if (!current()) return;
-      setSectionSummary("");
-      SDRelatedSection.showError(host, doc, body, e, hasLocalAbstract, rerender);
-      return;
-    }
-    if (!current()) return;
     const hits = Array.isArray(data.related) ? data.related : [];
     setSectionSummary(hits.length ? `${hits.length} related` : "");
     const hasAbstract = hasLocalAbstract || Boolean(data.item && data.item.has_abstract);
@@ -105,6 +195,19 @@ var SDRelatedSection = {
     }
   },
 
+  /**
+   * Where the token file was looked for (for the no-token state).
+   * @param {SDSectionHost} host
+   * @returns {string[]}
+   */
+  tokenPaths(host) {
+    try {
+      return host.tokenPaths();
+    } catch (_e) {
+      return ["the daemon's data folder"];
+    }
+  },
+
   NO_ABSTRACT: {
     title: "This item has no abstract",
     text: "Similarity is computed from the title and the abstract, so with a title alone the "
@@ -123,7 +226,7 @@ var SDRelatedSection = {
   showError(host, doc, body, e, hasAbstract, retry) {
     const err = e instanceof SDBridgeError ? e : null;
     const code = err ? err.code : "internal";
-    const message = e instanceof Error ? e.message : String(e);
+    const message = SDApi.message(e);
     const retryButton = { label: "Retry", onClick: retry };
     if (code === SDApi.DAEMON_DOWN) {
       SDRender.state(doc, body, "daemon-down", {
@@ -145,6 +248,14 @@ var SDRelatedSection = {
         buttons: [
           { label: "Sync now", onClick: async () => { await host.client().sync(); retry(); } },
         ],
+      });
+    } else if (code === SDApi.NO_TOKEN) {
+      SDRender.state(doc, body, "no-token", {
+        title: "specter-desk's token was not found",
+        text: "The plugin reads the daemon's token from its bridge-token file. Start specter-desk once (it writes the file), or paste the output of this command into Settings → specter-desk → Token:",
+        command: "specter-desk bridge token",
+        detail: `Looked in: ${SDRelatedSection.tokenPaths(host).join(", ")}`,
+        buttons: [retryButton],
       });
     } else if (code === "unauthorized") {
       SDRender.state(doc, body, "unauthorized", {

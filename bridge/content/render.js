@@ -42,7 +42,7 @@ var SDRender = {
       Promise.resolve()
         .then(onClick)
         .catch((e) => {
-          node.after(SDRender.el(doc, "div", { cls: "sd-inline-error", text: String(e && e.message ? e.message : e) }));
+          node.after(SDRender.el(doc, "div", { cls: "sd-inline-error", text: SDApi.message(e) }));
         });
     });
     return node;

@@ -30,7 +30,7 @@ var SDSyncOnChange = {
       try {
         await sync();
       } catch (e) {
-        log(`sync request failed: ${e instanceof Error ? e.message : e}`);
+        log(`sync request failed: ${SDApi.message(e)}`);
       } finally {
         running = false;
       }

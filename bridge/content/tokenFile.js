@@ -34,16 +34,24 @@ var SDTokenFile = {
   },
 
   /**
-   * The token from the first candidate file that exists, or null.
-   * @returns {Promise<string | null>}
+   * Where this Zotero looks for the token file (candidatePaths with its environment).
+   * @returns {string[]}
    */
-  async read() {
+  where() {
     const env = (/** @type {string} */ name) =>
       Services.env.exists(name) ? Services.env.get(name) : "";
     const platform = Zotero.isWin ? "win" : Zotero.isMac ? "mac" : "linux";
     const home = Services.dirsvc.get("Home", Ci.nsIFile).path;
     const join = (/** @type {string[]} */ ...parts) => PathUtils.join(...parts);
-    for (const path of SDTokenFile.candidatePaths({ env, platform, home, join })) {
+    return SDTokenFile.candidatePaths({ env, platform, home, join });
+  },
+
+  /**
+   * The token from the first candidate file that exists, or null.
+   * @returns {Promise<string | null>}
+   */
+  async read() {
+    for (const path of SDTokenFile.where()) {
       try {
         if (!(await IOUtils.exists(path))) continue;
         const token = (await IOUtils.readUTF8(path)).trim();

@@ -18,7 +18,7 @@ var SDViews = {
    * @param {() => unknown} retry
    */
   error(doc, root, e, what, retry) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = SDApi.message(e);
     if (e instanceof SDBridgeError && e.code === SDApi.DAEMON_DOWN) {
       SDRender.state(doc, root, "daemon-down", {
         title: "specter-desk is not running",

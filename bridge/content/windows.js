@@ -1,11 +1,25 @@
 // @ts-check
-// Per-window UI: the Fluent file, the stylesheet and the Tools menu entries; and the dialogs
-// those entries open.
+// Per-window UI: the Fluent file and the stylesheet; the Tools menu entries (MenuManager on
+// Zotero 8+, added to each window's Tools menu on Zotero 7); and the dialogs they open.
+
+/**
+ * @typedef {object} SDMenuCommands
+ * @property {(w: Window) => unknown} openRecommended
+ * @property {(w: Window) => unknown} openDuplicates
+ * @property {(w: Window) => unknown} syncNow
+ */
 
 var SDWindows = {
   FTL: "specter-desk.ftl",
   DIALOG_URL: "chrome://specter-desk/content/dialog.xhtml",
   STYLESHEET_URL: "chrome://specter-desk/content/specter-desk.css",
+  MENU_ID: "specter-desk-tools",
+  /** The Tools menu entries: [element id and Fluent id, command name]. */
+  MENU_ENTRIES: /** @type {[string, keyof SDMenuCommands][]} */ ([
+    ["specter-desk-menu-recommended", "openRecommended"],
+    ["specter-desk-menu-duplicates", "openDuplicates"],
+    ["specter-desk-menu-sync", "syncNow"],
+  ]),
   ELEMENT_IDS: [
     "specter-desk-stylesheet",
     "specter-desk-ftl",
@@ -15,10 +29,75 @@ var SDWindows = {
     "specter-desk-menu-sync",
   ],
 
+  /** True where Zotero has MenuManager (8+): menus are registered once, not per window. */
+  hasMenuManager() {
+    /** @type {Partial<typeof Zotero>} */
+    const zotero = Zotero;
+    return Boolean(zotero.MenuManager && typeof zotero.MenuManager.registerMenu === "function");
+  },
+
   /**
-   * Add the plugin's elements to a main window.
+   * The MenuManager registration of the Tools menu entries (built apart so tsc checks it).
+   * @param {string} pluginID
+   * @param {SDMenuCommands} commands
+   * @returns {_ZoteroTypes.MenuManager.MenuOptions<"main/menubar/tools">}
+   */
+  menuOptions(pluginID, commands) {
+    return {
+      menuID: SDWindows.MENU_ID,
+      pluginID,
+      target: "main/menubar/tools",
+      menus: [
+        { menuType: "separator" },
+        ...SDWindows.MENU_ENTRIES.map(([l10nID, name]) => ({
+          menuType: /** @type {const} */ ("menuitem"),
+          l10nID,
+          /** @param {Event} event */
+          onCommand: (event) => SDWindows.run(() => commands[name](SDWindows.windowOf(event))),
+        })),
+      ],
+    };
+  },
+
+  /**
+   * Register the Tools menu entries with Zotero 8+'s MenuManager. Returns the menu id for
+   * unregisterMenu, or null on Zotero 7 (add() then puts them into each window's Tools menu).
+   * @param {string} pluginID
+   * @param {SDMenuCommands} commands
+   * @returns {string | null}
+   */
+  registerMenus(pluginID, commands) {
+    if (!SDWindows.hasMenuManager()) return null;
+    return Zotero.MenuManager.registerMenu(SDWindows.menuOptions(pluginID, commands)) || null;
+  },
+
+  /**
+   * The window a menu event happened in.
+   * @param {Event} event
+   * @returns {Window}
+   */
+  windowOf(event) {
+    const target = /** @type {any} */ (event && event.target);
+    return (target && (target.ownerGlobal || target.ownerDocument?.defaultView)) || Zotero.getMainWindow();
+  },
+
+  /**
+   * Run a menu command; its errors go to Zotero's error log, never out of the event handler.
+   * @param {() => unknown} command
+   */
+  run(command) {
+    try {
+      Promise.resolve(command()).catch((e) => Zotero.logError(e));
+    } catch (e) {
+      Zotero.logError(/** @type {Error} */ (e));
+    }
+  },
+
+  /**
+   * Add the plugin's elements to a main window: the stylesheet and the Fluent file, and on
+   * Zotero 7 (no MenuManager) the Tools menu entries.
    * @param {Window} window
-   * @param {{ openRecommended: (w: Window) => void, openDuplicates: (w: Window) => void, syncNow: () => unknown }} commands
+   * @param {SDMenuCommands} commands
    */
   add(window, commands) {
     const doc = window.document;
@@ -35,28 +114,17 @@ var SDWindows = {
     ftl.setAttribute("href", SDWindows.FTL);
     doc.documentElement.appendChild(ftl);
 
+    if (SDWindows.hasMenuManager()) return;
     const popup = doc.getElementById("menu_ToolsPopup");
     if (!popup) return;
     const separator = doc.createXULElement("menuseparator");
     separator.id = "specter-desk-menu-separator";
     popup.appendChild(separator);
-    /** @type {[string, string, () => unknown][]} */
-    const items = [
-      ["specter-desk-menu-recommended", "specter-desk-menu-recommended", () => commands.openRecommended(window)],
-      ["specter-desk-menu-duplicates", "specter-desk-menu-duplicates", () => commands.openDuplicates(window)],
-      ["specter-desk-menu-sync", "specter-desk-menu-sync", () => commands.syncNow()],
-    ];
-    for (const [id, l10nID, run] of items) {
+    for (const [id, name] of SDWindows.MENU_ENTRIES) {
       const item = doc.createXULElement("menuitem");
       item.id = id;
-      item.setAttribute("data-l10n-id", l10nID);
-      item.addEventListener("command", () => {
-        try {
-          Promise.resolve(run()).catch((e) => Zotero.logError(e));
-        } catch (e) {
-          Zotero.logError(/** @type {Error} */ (e));
-        }
-      });
+      item.setAttribute("data-l10n-id", id);
+      item.addEventListener("command", () => SDWindows.run(() => commands[name](window)));
       popup.appendChild(item);
     }
   },

@@ -6,7 +6,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const { startFakeBridge, deadURL } = require("../test/helpers/fakeBridge");
-const { startPlugin, makeItem, renderSection, BRIDGE_DIR } = require("../test/helpers/fakeZotero");
+const { startPlugin, makeItem, renderSection, section: sectionOf, BRIDGE_DIR } = require("../test/helpers/fakeZotero");
 
 const SAMPLE = [
   { key: "LIBAAAA2", title: "SPECTER: Document-level Representation Learning using Citation-informed Transformers", year: 2020, venue: "ACL", first_author: "Cohan", doi: "10.18653/v1/2020.acl-main.207", arxiv_id: "2004.07180", pool: "library", score: 0.912 },
@@ -60,7 +60,7 @@ async function main() {
       prefs: { "extensions.specter-desk.bridgeURL": s.url || bridge.url, "extensions.specter-desk.token": s.token || bridge.token },
       items: [seed, bare],
     });
-    const section = env.records.sections.get("specter-desk-related");
+    const section = sectionOf(env);
     const summaries = [];
     let body;
     if (s.loadingOnly) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Screenshots of the "Related papers" section for docs/plugin.md: the plugin's own rendering
+# The states of the "Related papers" section for docs/plugin.md: the plugin's own rendering
 # code (fake Zotero + fake bridge, sample data) in headless Chromium (Debian's `chromium`).
-#   bridge/scripts/screenshot.sh            -> docs/images/related-pane.png, related-states.png
+# The real pane in Zotero 10 (docs/images/related-pane-zotero.png) comes from the real-Zotero
+# suite: SPECTER_DESK_DOCS_IMAGES=1 make test-zotero.
+#   bridge/scripts/screenshot.sh            -> docs/images/related-states.png
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$(mktemp -d)
@@ -12,5 +14,4 @@ shot() {
     --user-data-dir="$(mktemp -d)" --screenshot="$1" --window-size="$2" "file://$3"
 }
 mkdir -p docs/images
-shot docs/images/related-pane.png 434,410 "$out/related-pane.html"
 shot docs/images/related-states.png 1290,700 "$out/related-states.html"

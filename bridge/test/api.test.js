@@ -163,3 +163,19 @@ test("token file paths follow platformdirs (SPECTER_DESK_HOME first)", async () 
   assert.deepEqual(paths("mac", { SPECTER_DESK_HOME: "/sd" }), ["/sd/bridge-token", "/h/Library/Application Support/specter-desk/bridge-token"]);
   assert.deepEqual(paths("win", { LOCALAPPDATA: "C:/L" }), ["C:/L/specter-desk/bridge-token"]);
 });
+
+test("a 401 when the token file has gone is a no-token error; a 401 with the same token is not retried", async () => {
+  const bridge = await startFakeBridge({ token: "current" });
+  try {
+    const { SDApi, SDBridgeError } = await sandbox();
+    let file = "stale";
+    const client = SDApi.create({ url: bridge.url, getToken: async (refresh) => (refresh ? file : "stale") });
+    file = null;
+    await assert.rejects(client.related("AAAAAAA2"), (e) => e.code === SDApi.NO_TOKEN && /no bridge-token file/.test(e.message));
+    file = "stale";
+    await assert.rejects(client.related("AAAAAAA2"), (e) => e instanceof SDBridgeError && e.code === "unauthorized");
+    assert.equal(bridge.requests.length, 2, "one request each: a re-read that gives the same token is not sent again");
+  } finally {
+    await bridge.close();
+  }
+});

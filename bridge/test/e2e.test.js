@@ -9,7 +9,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { spawn, execFileSync } = require("node:child_process");
 const { deadURL } = require("./helpers/fakeBridge");
-const { startPlugin, makeItem, renderSection, waitFor, BRIDGE_DIR } = require("./helpers/fakeZotero");
+const { startPlugin, makeItem, renderSection, waitFor, section: sectionOf, BRIDGE_DIR } = require("./helpers/fakeZotero");
 
 const CLI = process.env.SPECTER_DESK_CLI || path.join(BRIDGE_DIR, "..", ".venv", "bin", "specter-desk");
 const PAPERS = [
@@ -44,7 +44,7 @@ test("against the real bridge: token file, not embedded, not synced, recommendat
     realFiles: true,
     items,
   });
-  const section = plugin.records.sections.get("specter-desk-related");
+  const section = sectionOf(plugin);
   const state = (body) => body.querySelector("[data-sd-state]").getAttribute("data-sd-state");
 
   const embedded = await renderSection(section, plugin.window, items[0]);

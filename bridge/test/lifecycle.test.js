@@ -2,9 +2,13 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { startPlugin, makeWindow } = require("./helpers/fakeZotero");
+const { startPlugin, makeWindow, clickMenu, waitFor } = require("./helpers/fakeZotero");
 
-test("startup registers chrome, the preference pane, the section, the observer and the menus", async () => {
+const SECTION_10 = "specter-desk\\@specter-desk\\.org-specter-desk-related";
+const SECTION_7 = "specter-desk-specter-desk-org-specter-desk-related";
+const MENU_ENTRIES = ["specter-desk-menu-recommended", "specter-desk-menu-duplicates", "specter-desk-menu-sync"];
+
+test("startup registers chrome, the preference pane, the section, the observer and the menus (Zotero 10)", async () => {
   const { records, window, Zotero, ROOT_URI } = await startPlugin();
   assert.equal(records.chrome.length, 1);
   assert.deepEqual(JSON.parse(JSON.stringify(records.chrome[0].entries)), [["content", "specter-desk", `${ROOT_URI}content/`]]);
@@ -12,47 +16,69 @@ test("startup registers chrome, the preference pane, the section, the observer a
   assert.equal(pane.pluginID, "specter-desk@specter-desk.org");
   assert.equal(pane.src, `${ROOT_URI}prefs.xhtml`);
   assert.deepEqual([...pane.scripts], [`${ROOT_URI}content/prefsPane.js`]);
-  assert.ok(records.sections.has("specter-desk-related"));
+  assert.equal(pane.image, "chrome://specter-desk/content/icons/specter-desk.svg");
+  assert.deepEqual([...records.sections.keys()], [SECTION_10]);
   const observers = [...records.observers.values()];
   assert.equal(observers.length, 1);
   assert.deepEqual([...observers[0].types], ["item"]);
+  // Zotero 8+: one MenuManager registration for the Tools menu, nothing put into the window
+  assert.deepEqual([...records.menus.keys()], ["specter-desk\\@specter-desk\\.org-specter-desk-tools"]);
+  const menu = [...records.menus.values()][0];
+  assert.equal(menu.target, "main/menubar/tools");
+  assert.deepEqual([...menu.menus].map((m) => m.menuType), ["separator", "menuitem", "menuitem", "menuitem"]);
+  assert.deepEqual([...menu.menus].slice(1).map((m) => m.l10nID), MENU_ENTRIES);
   const doc = window.document;
-  for (const id of ["specter-desk-menu-recommended", "specter-desk-menu-duplicates", "specter-desk-menu-sync"]) {
-    assert.equal(doc.getElementById(id).parentElement.id, "menu_ToolsPopup", id);
-    assert.equal(doc.getElementById(id).getAttribute("data-l10n-id"), id);
-  }
+  assert.equal(doc.getElementById("menu_ToolsPopup").children.length, 0);
   assert.equal(doc.getElementById("specter-desk-ftl").getAttribute("href"), "specter-desk.ftl");
   assert.ok(doc.getElementById("specter-desk-stylesheet"));
   assert.equal(Zotero.SpecterDesk.pluginID, "specter-desk@specter-desk.org");
 });
 
-test("shutdown unregisters everything startup registered", async () => {
-  const { context, records, window, Zotero } = await startPlugin();
-  const second = makeWindow();
-  context.onMainWindowLoad({ window: second });
-  assert.ok(second.document.getElementById("specter-desk-menu-duplicates"));
-  const observerIDs = [...records.observers.keys()];
-
-  context.shutdown({}, 4);
-
-  assert.equal(records.sections.size, 0);
-  assert.deepEqual(records.unregisteredSections, ["specter-desk-related"]);
-  assert.equal(records.observers.size, 0);
-  assert.deepEqual(records.unregisteredObservers, observerIDs);
-  assert.equal(records.prefPanes.size, 0);
-  assert.deepEqual(records.unregisteredPanes, ["specter-desk-prefpane"]);
-  assert.equal(records.chrome[0].destructed, true);
-  assert.equal(Zotero.SpecterDesk, undefined);
-  for (const win of [window, second]) {
-    assert.equal(win.document.querySelectorAll('[id^="specter-desk-"]').length, 0);
-    assert.equal(win.document.getElementById("menu_ToolsPopup").children.length, 0);
+test("on Zotero 7 the menus go into each window's Tools menu and the section id is Zotero 7's", async () => {
+  const { records, window } = await startPlugin({ zotero: 7 });
+  assert.deepEqual([...records.sections.keys()], [SECTION_7]);
+  assert.equal(records.menus.size, 0);
+  const doc = window.document;
+  for (const id of MENU_ENTRIES) {
+    assert.equal(doc.getElementById(id).parentElement.id, "menu_ToolsPopup", id);
+    assert.equal(doc.getElementById(id).getAttribute("data-l10n-id"), id);
   }
 });
 
-test("a window closed before shutdown loses its menus on unload; reloading does not duplicate", async () => {
-  const { context, window } = await startPlugin();
+for (const zotero of [10, 7]) {
+  test(`shutdown unregisters everything startup registered (Zotero ${zotero})`, async () => {
+    const { context, records, window, Zotero } = await startPlugin({ zotero });
+    const second = makeWindow();
+    context.onMainWindowLoad({ window: second });
+    assert.ok(second.document.getElementById("specter-desk-stylesheet"));
+    const observerIDs = [...records.observers.keys()];
+    const sectionIDs = [...records.sections.keys()];
+    const menuIDs = [...records.menus.keys()];
+
+    context.shutdown({}, 4);
+
+    assert.equal(records.sections.size, 0);
+    assert.deepEqual(records.unregisteredSections, sectionIDs);
+    assert.equal(records.observers.size, 0);
+    assert.deepEqual(records.unregisteredObservers, observerIDs);
+    assert.equal(records.menus.size, 0);
+    assert.deepEqual(records.unregisteredMenus, menuIDs);
+    assert.equal(records.prefPanes.size, 0);
+    assert.deepEqual(records.unregisteredPanes, ["specter-desk-prefpane"]);
+    assert.equal(records.chrome[0].destructed, true);
+    assert.equal(Zotero.SpecterDesk, undefined);
+    for (const win of [window, second]) {
+      assert.equal(win.document.querySelectorAll('[id^="specter-desk-"]').length, 0);
+      assert.equal(win.document.getElementById("menu_ToolsPopup").children.length, 0);
+    }
+  });
+}
+
+test("a window closed before shutdown loses its elements on unload; reloading does not duplicate", async () => {
+  const { context, window } = await startPlugin({ zotero: 7 });
   context.onMainWindowLoad({ window });
   assert.equal(window.document.querySelectorAll("#specter-desk-menu-sync").length, 1);
+  assert.equal(window.document.querySelectorAll("#specter-desk-stylesheet").length, 1);
   context.onMainWindowUnload({ window });
   assert.equal(window.document.querySelectorAll('[id^="specter-desk-"]').length, 0);
 });
@@ -75,24 +101,26 @@ test("a shutdown while a sync is pending cancels it: no request after shutdown",
   }
 });
 
-test("the Tools menu entries open the dialogs and Sync now posts /v1/sync", async () => {
-  const { startFakeBridge } = require("./helpers/fakeBridge");
-  const bridge = await startFakeBridge();
-  try {
-    const { window } = await startPlugin({
-      prefs: { "extensions.specter-desk.bridgeURL": bridge.url, "extensions.specter-desk.token": bridge.token },
-    });
-    const doc = window.document;
-    doc.getElementById("specter-desk-menu-duplicates").dispatchEvent(new window.Event("command"));
-    doc.getElementById("specter-desk-menu-recommended").dispatchEvent(new window.Event("command"));
-    assert.deepEqual(window.openedDialogs.map((d) => [d.url, d.io.title]), [
-      ["chrome://specter-desk/content/dialog.xhtml", "Duplicates"],
-      ["chrome://specter-desk/content/dialog.xhtml", "Recommended this week"],
-    ]);
-    doc.getElementById("specter-desk-menu-sync").dispatchEvent(new window.Event("command"));
-    const { waitFor } = require("./helpers/fakeZotero");
-    await waitFor(() => bridge.requests.some((r) => r.method === "POST" && r.path === "/v1/sync"));
-  } finally {
-    await bridge.close();
-  }
-});
+for (const zotero of [10, 7]) {
+  test(`the Tools menu entries open the dialogs and Sync now posts /v1/sync (Zotero ${zotero})`, async () => {
+    const { startFakeBridge } = require("./helpers/fakeBridge");
+    const bridge = await startFakeBridge();
+    try {
+      const env = await startPlugin({
+        zotero,
+        prefs: { "extensions.specter-desk.bridgeURL": bridge.url, "extensions.specter-desk.token": bridge.token },
+      });
+      const { window } = env;
+      clickMenu(env, "specter-desk-menu-duplicates");
+      clickMenu(env, "specter-desk-menu-recommended");
+      assert.deepEqual(window.openedDialogs.map((d) => [d.url, d.io.title]), [
+        ["chrome://specter-desk/content/dialog.xhtml", "Duplicates"],
+        ["chrome://specter-desk/content/dialog.xhtml", "Recommended this week"],
+      ]);
+      clickMenu(env, "specter-desk-menu-sync");
+      await waitFor(() => bridge.requests.some((r) => r.method === "POST" && r.path === "/v1/sync"));
+    } finally {
+      await bridge.close();
+    }
+  });
+}

@@ -3,7 +3,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { startFakeBridge, deadURL } = require("./helpers/fakeBridge");
-const { startPlugin, makeItem, renderSection, waitFor } = require("./helpers/fakeZotero");
+const { startPlugin, makeItem, renderSection, waitFor, section: sectionOf } = require("./helpers/fakeZotero");
 
 const SEED = makeItem({ id: 1, key: "SEEDKEY2", title: "Seed paper" });
 const LIBRARY_HIT = makeItem({ id: 2, key: "LIBAAAA2", title: "Attention Is All You Need" });
@@ -18,7 +18,7 @@ async function plugin(extra = {}) {
     items: [SEED, LIBRARY_HIT],
     ...extra,
   });
-  return { ...env, section: env.records.sections.get("specter-desk-related") };
+  return { ...env, section: sectionOf(env) };
 }
 
 const state = (body) => body.querySelector("[data-sd-state]")?.getAttribute("data-sd-state");
@@ -211,4 +211,96 @@ test("the section is disabled for notes and attachments", async () => {
   section.onItemChange({ item: makeItem({ id: 7, key: "NOTEKEY2", regular: false }), setEnabled: (v) => enabled.push(v) });
   section.onItemChange({ item: SEED, setEnabled: (v) => enabled.push(v) });
   assert.deepEqual(enabled, [false, true]);
+});
+
+test("on Zotero 7 Add to library uses the selected library from getSelectedLibraryID()", async () => {
+  const { section, window, records } = await plugin({ zotero: 7 });
+  const { body } = await renderSection(section, window, SEED);
+  const candidate = body.querySelector('.sd-hit[data-key="CANDBBB3"]');
+  candidate.querySelector(".sd-add").click();
+  await waitFor(() => candidate.querySelector(".sd-add").textContent === "Added");
+  assert.equal(records.translations[0].options.libraryID, 1);
+});
+
+test("Add to library while offline says the lookup failed and why, and can be tried again", async () => {
+  const offline = new Error("HTTP GET https://doi.org/10.18653/v1/N19-1423 failed with status code 0");
+  const { section, window } = await plugin({ translateError: offline });
+  const { body } = await renderSection(section, window, SEED);
+  const candidate = body.querySelector('.sd-hit[data-key="CANDBBB3"]');
+  candidate.querySelector(".sd-add").click();
+  await waitFor(() => candidate.querySelector(".sd-inline-error"));
+  assert.equal(candidate.querySelector(".sd-inline-error").textContent,
+    "Zotero could not look up 10.18653/v1/N19-1423 (is this computer online?): HTTP GET https://doi.org/10.18653/v1/N19-1423 failed with status code 0");
+  assert.equal(candidate.querySelector(".sd-add").textContent, "Add to library");
+  assert.equal(candidate.querySelector(".sd-add").hasAttribute("disabled"), false);
+});
+
+test("no token anywhere (empty preference, no token file): the no-token state says where it looked", async () => {
+  const { section, window } = await plugin({
+    prefs: { "extensions.specter-desk.bridgeURL": bridge.url },
+    tokenFileText: null,
+    env: { SPECTER_DESK_HOME: "/data/specter" },
+  });
+  const { body } = await renderSection(section, window, SEED);
+  assert.equal(state(body), "no-token");
+  assert.equal(body.querySelector(".sd-command").textContent, "specter-desk bridge token");
+  assert.match(body.querySelector(".sd-state-detail").textContent,
+    /^Looked in: \/data\/specter\/bridge-token, \/home\/tester\/.local\/share\/specter-desk\/bridge-token$/);
+  assert.equal(bridge.requests.filter((r) => r.path.endsWith("/related")).length, 0, "no request without a token");
+});
+
+/** One section body that items are rendered into in turn, as Zotero does. */
+function oneBody(window, summaries = []) {
+  const doc = window.document;
+  const body = doc.createElement("div");
+  const args = (item) => ({ doc, body, item, setSectionSummary: (s) => summaries.push(s), setEnabled: () => {} });
+  return { body, args };
+}
+
+/** SEED rendered (both hooks), then only OTHER's onRender: what Zotero does when OTHER's
+ * section is out of view. */
+async function seedThenOther(section, args, other) {
+  section.onRender(args(SEED));
+  await section.onAsyncRender(args(SEED));
+  section.onRender(args(other));
+}
+
+test("A, then B without its async render, then A again: A's last answer is shown, not a placeholder", async () => {
+  // Zotero skips onAsyncRender for an item it already async-rendered, even if B's onRender
+  // replaced the body in between (seen in Zotero 10: B's section was scrolled out of view).
+  const other = makeItem({ id: 5, key: "OTHERKY2" });
+  const { section, window } = await plugin({ items: [SEED, other] });
+  const summaries = [];
+  const { body, args } = oneBody(window, summaries);
+  await seedThenOther(section, args, other);
+  assert.equal(state(body), "loading");
+  const requests = bridge.requests.length;
+  section.onRender(args(SEED)); // no onAsyncRender: Zotero thinks SEED is rendered
+  assert.equal(state(body), "results");
+  assert.equal(body.dataset.sdItem, "SEEDKEY2");
+  assert.equal(body.querySelectorAll(".sd-hit").length, 3);
+  assert.equal(summaries.at(-1), "3 related");
+  assert.equal(bridge.requests.length, requests, "drawn from the last answer, no new request");
+});
+
+test("the last error is shown again the same way, with its Retry", async () => {
+  const { section, window } = await plugin({ prefs: { "extensions.specter-desk.bridgeURL": await deadURL(), "extensions.specter-desk.token": "t" } });
+  const { body, args } = oneBody(window);
+  await seedThenOther(section, args, makeItem({ id: 5, key: "OTHERKY2" }));
+  section.onRender(args(SEED));
+  assert.equal(state(body), "daemon-down");
+  assert.equal(body.querySelector(".sd-button").textContent, "Retry");
+});
+
+test("after a settings change the last answer is shown and asked again with the new settings", async () => {
+  const other = makeItem({ id: 5, key: "OTHERKY2" });
+  const env = await plugin({ items: [SEED, other] });
+  const { section, window, prefStore } = env;
+  const { body, args } = oneBody(window);
+  await seedThenOther(section, args, other);
+  prefStore.set("extensions.specter-desk.results", "2");
+  section.onRender(args(SEED)); // Zotero skips onAsyncRender: the section asks by itself
+  assert.equal(state(body), "results");
+  await waitFor(() => body.querySelectorAll(".sd-hit").length === 2);
+  assert.equal(bridge.requests.filter((r) => r.path.endsWith("/related")).at(-1).query.k, "2");
 });

@@ -3,7 +3,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { startFakeBridge, deadURL } = require("./helpers/fakeBridge");
-const { startPlugin, makeItem, waitFor } = require("./helpers/fakeZotero");
+const { startPlugin, makeItem, waitFor, clickMenu } = require("./helpers/fakeZotero");
 
 const MASTER = makeItem({ id: 10, key: "MASTER22", title: "Deep Residual Learning" });
 const COPY = makeItem({ id: 11, key: "COPYKEY3", title: "Deep residual learning for image recognition" });
@@ -22,13 +22,13 @@ let bridge;
 test.beforeEach(async () => { bridge = await startFakeBridge(); });
 test.afterEach(async () => { await bridge.close(); });
 
-async function openDialog(menuID, { confirmAnswer = true, items = [MASTER, COPY, BOOK], url } = {}) {
+async function openDialog(menuID, { confirmAnswer = true, items = [MASTER, COPY, BOOK], url, zotero = 10 } = {}) {
   const env = await startPlugin({
+    zotero,
     prefs: { "extensions.specter-desk.bridgeURL": url || bridge.url, "extensions.specter-desk.token": bridge.token },
     items, confirmAnswer,
   });
-  const doc = env.window.document;
-  doc.getElementById(menuID).dispatchEvent(new env.window.Event("command"));
+  clickMenu(env, menuID);
   // What dialog.xhtml + dialog.js do: give the dialog window to io.onLoad.
   const { io } = env.window.openedDialogs.at(-1);
   const dialog = require("./helpers/fakeZotero").makeWindow();
@@ -49,7 +49,7 @@ test("Duplicates lists clusters with their reasons and marks the suggested maste
   assert.match(card.querySelector(".sd-master").textContent, /kept \(master\)/);
 });
 
-test("Merge asks first, then calls Zotero.Items.merge(master, others) keeping the master", async () => {
+test("Merge asks first, then calls Zotero 10's mergeItems(master, others) keeping the master", async () => {
   bridge.route("GET", "/v1/duplicates", () => ({ status: 200, json: { clusters: [CLUSTER] } }));
   const { root, records } = await openDialog("specter-desk-menu-duplicates");
   root.querySelector(".sd-merge").click();
@@ -59,8 +59,20 @@ test("Merge asks first, then calls Zotero.Items.merge(master, others) keeping th
   assert.match(records.confirms[0].text, /Why: same title/);
   assert.equal(records.merges[0].master.id, MASTER.id);
   assert.deepEqual([...records.merges[0].others].map((o) => o.id), [COPY.id]);
+  assert.equal(records.merges[0].via, "mergeItems");
+  assert.deepEqual(records.imports, ["chrome://zotero/content/mergeItems.mjs"]);
   await waitFor(() => root.querySelector(".sd-cluster").getAttribute("data-merged") === "true");
   assert.equal(root.querySelector(".sd-merge").getAttribute("disabled"), "true");
+});
+
+test("on Zotero 7 (no mergeItems.mjs) Merge calls Zotero.Items.merge", async () => {
+  bridge.route("GET", "/v1/duplicates", () => ({ status: 200, json: { clusters: [CLUSTER] } }));
+  const { root, records } = await openDialog("specter-desk-menu-duplicates", { zotero: 7 });
+  root.querySelector(".sd-merge").click();
+  await waitFor(() => records.merges.length === 1);
+  assert.equal(records.merges[0].via, "Zotero.Items.merge");
+  assert.equal(records.merges[0].master.id, MASTER.id);
+  await waitFor(() => root.querySelector(".sd-cluster").getAttribute("data-merged") === "true");
 });
 
 test("Merge cancelled in the confirm dialog merges nothing", async () => {

@@ -40,7 +40,9 @@ test("two builds give the same bytes, and the xpi is a valid zip with a parsable
   assert.equal(zotero.id, "specter-desk@specter-desk.org");
   assert.ok(zotero.update_url.startsWith("https://"));
   assert.equal(zotero.strict_min_version, "6.999");
-  assert.ok(!/^7\.0/.test(zotero.strict_max_version || ""), "strict_max_version must not pin 7.0.*");
+  // Zotero's policy: declare only versions whose feature freeze was announced; an update
+  // manifest (dist/updates.json) widens it later without a new .xpi
+  assert.equal(zotero.strict_max_version, "10.0.*");
   for (const name of ["bootstrap.js", "prefs.js", "prefs.xhtml", "locale/en-US/specter-desk.ftl", "content/plugin.js"]) {
     assert.ok(xpi.names.includes(name), name);
   }
@@ -72,4 +74,34 @@ test("the build refuses a file nothing refers to", () => {
   const result = spawnSync("python3", [SCRIPT, "--src", dir, "--out", path.join(dir, "x.xpi")], { encoding: "utf8" });
   assert.notEqual(result.status, 0);
   assert.match(result.stderr, /content\/orphan\.js is packed but nothing refers to it/);
+});
+
+test("the product xpi never contains the real-Zotero suite's test helper plugin", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sd-xpi-"));
+  const out = path.join(dir, "p.xpi");
+  execFileSync("python3", [SCRIPT, "--out", out]);
+  const { names, texts } = readXpi(out);
+  const helper = fs.readFileSync(path.join(REPO, "tests", "real_zotero", "helper_plugin", "bootstrap.js"), "utf8");
+  const endpoint = /ENDPOINT = "([^"]+)"/.exec(helper)[1];
+  assert.ok(!names.some((n) => /helper|real_zotero/.test(n)), names.join(", "));
+  for (const [name, text] of Object.entries(texts)) {
+    assert.ok(!text.includes(endpoint) && !text.includes("specter-desk-test-helper"), name);
+  }
+});
+
+test("the build writes updates.json: this version, its sha256, the declared Zotero versions; --max-version widens them", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sd-xpi-"));
+  const out = path.join(dir, "specter-desk.xpi");
+  execFileSync("python3", [SCRIPT, "--out", out]);
+  const manifest = readXpi(out).manifest;
+  const entry = JSON.parse(fs.readFileSync(path.join(dir, "updates.json"), "utf8")).addons[manifest.applications.zotero.id].updates[0];
+  assert.equal(entry.version, manifest.version);
+  assert.equal(entry.update_hash, `sha256:${sha256(out)}`);
+  assert.equal(entry.update_link, `https://github.com/specter-desk/specter-desk/releases/download/v${manifest.version}/specter-desk.xpi`);
+  assert.ok(entry.update_link.startsWith("https://") && manifest.applications.zotero.update_url.startsWith("https://"));
+  assert.deepEqual(entry.applications, { zotero: { strict_min_version: "6.999", strict_max_version: "10.0.*" } });
+  execFileSync("python3", [SCRIPT, "--out", out, "--max-version", "11.0.*"]);
+  const wider = JSON.parse(fs.readFileSync(path.join(dir, "updates.json"), "utf8")).addons[manifest.applications.zotero.id].updates[0];
+  assert.equal(wider.applications.zotero.strict_max_version, "11.0.*");
+  assert.equal(wider.update_hash, entry.update_hash, "the same .xpi");
 });

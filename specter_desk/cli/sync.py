@@ -30,7 +30,7 @@ def sync_cmd(
         None,
         "--library",
         "-l",
-        help="user, group:ID, local (Zotero 7 running), sqlite (zotero.sqlite, offline) or a "
+        help="user, group:ID, local (Zotero running), sqlite (zotero.sqlite, offline) or a "
         ".bib/.ris/.json/.jsonl file. Default: the configured or logged-in Zotero library.",
     ),
     full: bool = typer.Option(False, "--full", help="Fetch every item again, not only changes."),

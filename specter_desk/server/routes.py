@@ -14,7 +14,7 @@ from ..desk import Desk
 from ..embed.registry import query_model
 from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfiguredError
 from ..models import Paper
-from ..services.duplicates import check_papers, find_duplicates
+from ..services.duplicates import check_papers, distinct_pairs, find_duplicates, mark_distinct
 from ..services.feedback import record_feedback
 from ..services.recommend import recommend
 from ..services.related import related as related_papers
@@ -26,6 +26,9 @@ from .handlers import GuardedRoute
 from .schemas import (
     MAX_K,
     MAX_N,
+    Distinct,
+    DistinctPairs,
+    DistinctRequest,
     DuplicateCheck,
     DuplicateCheckRequest,
     Duplicates,
@@ -222,7 +225,7 @@ def recommendations(
     "/duplicates",
     response_model=Duplicates,
     responses=_errors(*COMMON, 503),
-    summary="Clusters of duplicate papers in the library",
+    summary="Duplicate clusters (merge) and groups of versions of one work (merge or relate)",
 )
 def duplicates(
     request: Request,
@@ -231,8 +234,32 @@ def duplicates(
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
-        clusters = find_duplicates(desk.store, desk.index(), min_score=min_score)
-    return {"clusters": _dicts(clusters)}
+        report = find_duplicates(desk.store, desk.index(), min_score=min_score)
+    return report.to_dict()
+
+
+@router.post(
+    "/duplicates/distinct",
+    response_model=Distinct,
+    responses=_errors(*COMMON, 404, 503),
+    summary='Mark papers as "not duplicates" (or forget the mark); remembered in the store',
+)
+def duplicates_distinct(request: Request, body: DistinctRequest) -> dict[str, Any]:
+    ctx = _ctx(request)
+    with ctx.lock:
+        return mark_distinct(ctx.desk.store, body.keys, distinct=body.distinct)
+
+
+@router.get(
+    "/duplicates/distinct",
+    response_model=DistinctPairs,
+    responses=_errors(*COMMON, 503),
+    summary='Every pair of papers marked "not duplicates"',
+)
+def duplicates_distinct_list(request: Request) -> dict[str, Any]:
+    ctx = _ctx(request)
+    with ctx.lock:
+        return {"pairs": distinct_pairs(ctx.desk.store)}
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 # Caps on what one request may ask for (bigger values are refused with 422 bad_request).
 MAX_K = 100
@@ -161,6 +161,7 @@ class ClusterPaper(Model):
     first_author: str
     doi: str | None
     item_type: str
+    venue: str = ""
 
 
 class DuplicatePair(Model):
@@ -168,12 +169,21 @@ class DuplicatePair(Model):
     b: str
     score: float
     reasons: list[str]
+    versions: list[str] = Field(
+        default_factory=list, description="Why the two are versions of one work (empty: duplicates)"
+    )
 
 
 class Cluster(Model):
     id: str
+    kind: Literal["duplicates", "versions"] = Field(
+        "duplicates",
+        description="duplicates: one publication recorded twice (merge); versions: a preprint, "
+        "conference paper, journal article... of one work (merge keeping master, or relate)",
+    )
     score: float
-    master: str
+    master: str = Field(description="The record to keep (for versions: the published one)")
+    mixed_types: bool = Field(False, description="The papers have different Zotero item types")
     papers: list[ClusterPaper]
     pairs: list[DuplicatePair]
     merged: dict[str, object]
@@ -181,6 +191,7 @@ class Cluster(Model):
 
 class Duplicates(Model):
     clusters: list[Cluster]
+    versions: list[Cluster] = Field(default_factory=list)
 
 
 class DuplicateCheckRequest(Model):
@@ -199,10 +210,48 @@ class DuplicateMatch(Model):
     title: str
     score: float
     reasons: list[str]
+    kind: Literal["duplicate", "version"] = "duplicate"
 
 
 class DuplicateCheck(Model):
     matches: list[DuplicateMatch]
+
+
+class DistinctRequest(Model):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    keys: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=2,
+        max_length=MAX_CHECK_ITEMS,
+        json_schema_extra={"uniqueItems": True},
+        description="Paper keys that are different works: every pair among them is marked",
+    )
+    distinct: bool = Field(True, description="false forgets the mark")
+
+    @field_validator("keys")
+    @classmethod
+    def _unique(cls, keys: list[str]) -> list[str]:
+        if len(set(keys)) != len(keys):
+            raise ValueError("keys must be different")
+        return keys
+
+
+class Distinct(Model):
+    keys: list[str]
+    distinct: bool
+    pairs: int = Field(description="Pairs among the keys")
+    changed: int = Field(description="Pairs whose mark changed")
+
+
+class DistinctPair(Model):
+    a: str
+    b: str
+    marked_at: str
+    source: str
+
+
+class DistinctPairs(Model):
+    pairs: list[DistinctPair]
 
 
 class SyncRequest(Model):

@@ -4,7 +4,7 @@ Every web page the user visits can send requests to 127.0.0.1, so:
 - Host must name the loopback interface with our port (a DNS-rebinding page sends its own name);
 - a request with an Origin header comes from a web page or extension: refused unless the origin
   is privileged Gecko code (Zotero's own chrome:// or resource:// origins; a page cannot forge
-  these). Zotero 7 plugin code runs with the system principal and sends no Origin at all;
+  these). Zotero 7-10 plugin code runs with the system principal and sends no Origin at all;
 - every path except /v1/health needs `Authorization: Bearer <token>` (constant-time compare);
 - bodies are capped before they are read into memory.
 """

@@ -44,8 +44,8 @@ def _creators(record: dict[str, Any]) -> list[dict[str, str]]:
     authors = record.get("authors")
     if authors is None:
         return []
-    if isinstance(authors, str):
-        authors = [a.strip() for a in authors.split(";") if a.strip()]
+    if isinstance(authors, str):  # "A; B" or BibTeX's "Last, F. and Other, G."
+        authors = [a.strip() for a in re.split(r";|\s+and\s+", authors) if a.strip()]
     return [
         {"creatorType": "author", "name": str(a.get("name", "") if isinstance(a, dict) else a)}
         for a in authors

@@ -107,6 +107,10 @@ class ZoteroClient(zotero.Zotero):
             except httpx2.HTTPError as exc:  # redirects, bad URLs, other transport trouble
                 raise self._unreachable(exc) from exc
             except ValueError as exc:  # a body that is not the JSON it should be
+                if attempt == 0:
+                    # or one cut short: a server that died mid-answer (Zotero quit or was
+                    # killed); asking again tells the two apart
+                    continue
                 raise SyncError(
                     f"Zotero at {self.endpoint} sent a malformed response ({exc}); "
                     "is SPECTER_DESK_ZOTERO_URL / SPECTER_DESK_ZOTERO_LOCAL_URL right?"
@@ -149,7 +153,7 @@ class ZoteroClient(zotero.Zotero):
     def _unreachable(self, exc: Exception) -> SyncError:
         if self.local:
             return ZoteroUnreachableError(
-                f"Zotero is not running (nothing answers at {self.endpoint}); start Zotero 7, "
+                f"Zotero is not running (nothing answers at {self.endpoint}); start Zotero, "
                 "or sync offline with --library sqlite"
             )
         return ZoteroUnreachableError(

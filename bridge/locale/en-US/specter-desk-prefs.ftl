@@ -1,4 +1,3 @@
-specter-desk-prefs-title = specter-desk
 specter-desk-prefs-url = Bridge URL (on this computer)
 specter-desk-prefs-token = Token
 specter-desk-prefs-token-help = Leave empty to read the token from the daemon's data folder (the file bridge-token; `specter-desk bridge token` prints it).
@@ -8,3 +7,5 @@ specter-desk-prefs-sync =
     .label = Ask specter-desk to sync when items are added or changed
 specter-desk-prefs-test =
     .label = Test connection
+specter-desk-prefs-local-api-title = Zotero's local API is off
+specter-desk-prefs-local-api = `specter-desk sync --library local` reads your library through it. Turn it on in Settings → Advanced → "Allow other applications on this computer to communicate with Zotero", or sync with --library sqlite or the web API instead.

@@ -1,6 +1,13 @@
-// A fake Zotero for node --test: records what the plugin registers, runs bootstrap.js and the
-// plugin's scripts in a vm context the way Zotero's bootstrap sandbox does
-// (Services.scriptloader.loadSubScript), with a jsdom main window.
+// A fake Zotero for node --test: records what the plugin registers and runs bootstrap.js and
+// the plugin's scripts in a vm context built like Zotero's bootstrap sandbox
+// (Zotero.Plugins' _loadScope, chrome/content/zotero/xpcom/plugins.js): the context has exactly
+// the globals recorded from a running Zotero 10 in ../fixtures/zotero-sandbox-globals.json
+// (tests/real_zotero checks that list against the real app), so a plugin that uses anything
+// else (AbortController, console, structuredClone...) fails here as it would in Zotero.
+//
+// `zotero: 10` (default) behaves like Zotero 10 (MenuManager, mergeItems.mjs, the namespaced
+// section id, getSelectedLibraryIDs); `zotero: 7` like Zotero 7.0 (Tools menu in the window,
+// Zotero.Items.merge, getSelectedLibraryID, the older section id).
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -10,6 +17,33 @@ const { JSDOM } = require("jsdom");
 
 const BRIDGE_DIR = path.resolve(__dirname, "..", "..");
 const ROOT_URI = pathToFileURL(BRIDGE_DIR).href + "/";
+const SANDBOX = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "zotero-sandbox-globals.json"), "utf8"));
+const REASONS = {
+  APP_STARTUP: 1, APP_SHUTDOWN: 2, ADDON_ENABLE: 3, ADDON_DISABLE: 4, ADDON_INSTALL: 5,
+  ADDON_UNINSTALL: 6, ADDON_UPGRADE: 7, ADDON_DOWNGRADE: 8, MAIN_WINDOW_LOAD: 9, MAIN_WINDOW_UNLOAD: 10,
+};
+// ECMAScript built-ins SpiderMonkey 140 has and Node 20's V8 lacks: the fake cannot provide
+// them (the plugin does not use them; typecheck.test.js would flag a use only by running it).
+const NOT_IN_NODE = new Set(["Float16Array", "InternalError", "Iterator", "Temporal"]);
+
+/** CSS.escape as the CSSOM spec defines it (jsdom lacks it; Zotero 8+ namespaces ids with it). */
+function cssEscape(value) {
+  const string = String(value);
+  let result = "";
+  for (let i = 0; i < string.length; i++) {
+    const code = string.charCodeAt(i);
+    if (code === 0) result += "\uFFFD";
+    else if ((code >= 0x1 && code <= 0x1f) || code === 0x7f
+      || (i === 0 && code >= 0x30 && code <= 0x39)
+      || (i === 1 && code >= 0x30 && code <= 0x39 && string.charCodeAt(0) === 0x2d)) {
+      result += `\\${code.toString(16)} `;
+    } else if (i === 0 && string.length === 1 && code === 0x2d) result += `\\${string[i]}`;
+    else if (code >= 0x80 || code === 0x2d || code === 0x5f || (code >= 0x30 && code <= 0x39)
+      || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)) result += string[i];
+    else result += `\\${string[i]}`;
+  }
+  return result;
+}
 
 /** A Zotero item with the fields the plugin reads. */
 function makeItem({ id, key, libraryID = 1, title = "A paper", abstract = "An abstract.", itemTypeID = 1, itemType = "journalArticle", regular = true }) {
@@ -43,9 +77,33 @@ function defaultPrefs() {
   return prefs;
 }
 
+const unavailable = (name) => function () {
+  throw new Error(`${name} is a real Zotero sandbox global the fake does not implement`);
+};
+
+/**
+ * The sandbox's globals beyond what every JavaScript context has: exactly the recorded names.
+ * A recorded name the fake has no value for throws here, so the list and the fake stay in step.
+ */
+function sandboxGlobals(provided) {
+  const probe = vm.createContext({});
+  const builtins = new Set(vm.runInContext("Object.getOwnPropertyNames(globalThis)", probe));
+  builtins.delete("console"); // Node adds console to vm contexts; Zotero's sandbox has none
+  const globals = {};
+  for (const name of SANDBOX.globals) {
+    if (builtins.has(name) || NOT_IN_NODE.has(name)) continue;
+    if (!(name in provided)) throw new Error(`fakeZotero: no value for the sandbox global ${name}`);
+    globals[name] = provided[name];
+  }
+  const extra = Object.keys(provided).filter((name) => !SANDBOX.globals.includes(name));
+  if (extra.length) throw new Error(`fakeZotero: ${extra.join(", ")} are not Zotero sandbox globals`);
+  return globals;
+}
+
 /**
  * Build the fake Zotero world and start the plugin through bootstrap.js.
  * @param {object} o
+ * @param {7 | 10} [o.zotero]                which Zotero to behave like
  * @param {Record<string, unknown>} [o.prefs]  pref overrides (full names)
  * @param {object[]} [o.items]               items made with makeItem
  * @param {string | null} [o.tokenFileText]  content of the daemon token file (null: no file)
@@ -53,12 +111,14 @@ function defaultPrefs() {
  * @param {boolean} [o.confirmAnswer]
  * @param {Record<string, string>} [o.env]  environment seen through Services.env
  * @param {boolean} [o.realFiles]  IOUtils reads the real file system (for the token file)
+ * @param {unknown} [o.translateError]  what Zotero's translation rejects with (e.g. offline)
  */
-async function startPlugin({ prefs = {}, items = [], tokenFileText = null, syncDelayMs = 40, confirmAnswer = true, env = {}, realFiles = false } = {}) {
+async function startPlugin({ translateError = null, zotero = 10, prefs = {}, items = [], tokenFileText = null, syncDelayMs = 40, confirmAnswer = true, env = {}, realFiles = false } = {}) {
   const records = {
     sections: new Map(), unregisteredSections: [], observers: new Map(), unregisteredObservers: [],
     prefPanes: new Map(), unregisteredPanes: [], chrome: [], selected: [], merges: [],
-    translations: [], confirms: [], errors: [], debug: [], tokenReads: [],
+    translations: [], confirms: [], errors: [], debug: [], tokenReads: [], menus: new Map(),
+    unregisteredMenus: [], imports: [],
   };
   const prefStore = defaultPrefs();
   prefStore.set("extensions.specter-desk.syncDelayMs", String(syncDelayMs));
@@ -66,13 +126,23 @@ async function startPlugin({ prefs = {}, items = [], tokenFileText = null, syncD
   const byKey = new Map(items.map((item) => [`${item.libraryID}/${item.key}`, item]));
   const byID = new Map(items.map((item) => [item.id, item]));
   const window = makeWindow();
-  const pane = {
-    selectItem: async (id) => { records.selected.push(id); return true; },
-    getSelectedLibraryID: () => 1,
-  };
+  const pane = zotero >= 10
+    ? {
+      selectItem: async (id) => { records.selected.push(id); return true; },
+      getSelectedLibraryIDs: () => [1],
+      getSelectedLibraryID: () => { throw new Error("ZoteroPane.getSelectedLibraryID() was removed -- use ZoteroPane.getSelectedLibraryIDs()"); },
+    }
+    : {
+      selectItem: async (id) => { records.selected.push(id); return true; },
+      getSelectedLibraryID: () => 1,
+    };
   let observerCount = 0;
+  const sectionID = (options) => (zotero >= 8
+    ? cssEscape(`${options.pluginID}-${options.paneID}`)
+    : `${options.pluginID}-${options.paneID}`.replace(/[^a-zA-Z0-9-_]/g, "-"));
 
   const Zotero = {
+    version: zotero >= 10 ? "10.0.0" : "7.0.0",
     initializationPromise: Promise.resolve(),
     isWin: false, isMac: false, isLinux: true,
     debug: (msg) => records.debug.push(String(msg)),
@@ -86,7 +156,11 @@ async function startPlugin({ prefs = {}, items = [], tokenFileText = null, syncD
       unregister: (id) => { records.prefPanes.delete(id); records.unregisteredPanes.push(id); },
     },
     ItemPaneManager: {
-      registerSection: (options) => { records.sections.set(options.paneID, options); return options.paneID; },
+      registerSection: (options) => {
+        const id = sectionID(options);
+        records.sections.set(id, { ...options, paneID: id });
+        return id;
+      },
       unregisterSection: (id) => { records.unregisteredSections.push(id); return records.sections.delete(id); },
     },
     Notifier: {
@@ -106,9 +180,10 @@ async function startPlugin({ prefs = {}, items = [], tokenFileText = null, syncD
     Items: {
       getByLibraryAndKey: (libraryID, key) => byKey.get(`${libraryID}/${key}`) || false,
       get: (ids) => (Array.isArray(ids) ? ids.map((id) => byID.get(id)).filter(Boolean) : byID.get(ids) || false),
-      merge: async (master, others) => { records.merges.push({ master, others }); },
+      merge: async (master, others) => { records.merges.push({ master, others, via: "Zotero.Items.merge" }); },
     },
     Libraries: { userLibraryID: 1, getAll: () => [{ libraryID: 1 }, { libraryID: 2 }] },
+    getMainWindow: () => window,
     getMainWindows: () => [window],
     getActiveZoteroPane: () => pane,
     Translate: {
@@ -118,55 +193,113 @@ async function startPlugin({ prefs = {}, items = [], tokenFileText = null, syncD
         setTranslator(translators) { this.translators = translators; }
         async translate(options) {
           records.translations.push({ identifier: this.identifier, options });
+          if (translateError) throw translateError;
           return [makeItem({ id: 999, key: "NEWITEM9" })];
         }
       },
     },
   };
+  if (zotero >= 8) {
+    Zotero.MenuManager = {
+      registerMenu: (options) => {
+        const id = cssEscape(`${options.pluginID}-${options.menuID}`);
+        records.menus.set(id, options);
+        return id;
+      },
+      unregisterMenu: (id) => { records.unregisteredMenus.push(id); return records.menus.delete(id); },
+    };
+  }
 
-  const context = {
-    Zotero,
-    Cc: {
-      "@mozilla.org/addons/addon-manager-startup;1": {
-        getService: () => ({
-          registerChrome: (manifestURI, entries) => {
-            const handle = { manifestURI, entries, destructed: false, destruct() { this.destructed = true; } };
-            records.chrome.push(handle);
-            return handle;
-          },
-        }),
-      },
-    },
-    Ci: { amIAddonManagerStartup: {}, nsIFile: {} },
-    Services: {
-      io: { newURI: (spec) => ({ spec }) },
-      scriptloader: {
-        loadSubScript: (url) => {
-          const file = fileURLToPath(url);
-          vm.runInContext(fs.readFileSync(file, "utf8"), context, { filename: file });
-        },
-      },
-      prompt: { confirm: (win, title, text) => { records.confirms.push({ title, text }); return confirmAnswer; } },
-      env: { exists: (name) => name in env, get: (name) => env[name] ?? "" },
-      dirsvc: { get: () => ({ path: "/home/tester" }) },
-    },
-    PathUtils: { join: (...parts) => path.join(...parts) },
-    IOUtils: realFiles
-      ? {
-        exists: async (p) => { records.tokenReads.push(p); return fs.existsSync(p); },
-        readUTF8: async (p) => fs.readFileSync(p, "utf8"),
+  const ChromeUtils = {
+    importESModule: (url) => {
+      records.imports.push(url);
+      if (zotero >= 9 && url === "chrome://zotero/content/mergeItems.mjs") {
+        return { mergeItems: async (master, others) => { records.merges.push({ master, others, via: "mergeItems" }); } };
       }
-      : {
-        exists: async (p) => { records.tokenReads.push(p); return tokenFileText !== null; },
-        readUTF8: async () => tokenFileText,
-      },
-    fetch, URL, URLSearchParams, AbortController, setTimeout, clearTimeout, console,
+      throw new Error(`Failed to load ${url}`);
+    },
   };
-  vm.createContext(context);
+  const Services = {
+    io: { newURI: (spec) => ({ spec }) },
+    scriptloader: {
+      loadSubScript: (url) => {
+        const file = fileURLToPath(url);
+        vm.runInContext(fs.readFileSync(file, "utf8"), context, { filename: file });
+      },
+    },
+    prompt: { confirm: (win, title, text) => { records.confirms.push({ title, text }); return confirmAnswer; } },
+    env: { exists: (name) => name in env, get: (name) => env[name] ?? "" },
+    dirsvc: { get: () => ({ path: "/home/tester" }) },
+  };
+  const Cc = {
+    "@mozilla.org/addons/addon-manager-startup;1": {
+      getService: () => ({
+        registerChrome: (manifestURI, entries) => {
+          const handle = { manifestURI, entries, destructed: false, destruct() { this.destructed = true; } };
+          records.chrome.push(handle);
+          return handle;
+        },
+      }),
+    },
+  };
+  const Ci = { amIAddonManagerStartup: {}, nsIFile: {} };
+  const IOUtils = realFiles
+    ? {
+      exists: async (p) => { records.tokenReads.push(p); return fs.existsSync(p); },
+      readUTF8: async (p) => fs.readFileSync(p, "utf8"),
+    }
+    : {
+      exists: async (p) => { records.tokenReads.push(p); return tokenFileText !== null; },
+      readUTF8: async () => tokenFileText,
+    };
+
+  const context = vm.createContext(sandboxGlobals({
+    ...REASONS,
+    Zotero, Services, ChromeUtils, Cc, Ci, Cu: {}, Cr: {}, Components: { classes: Cc, interfaces: Ci },
+    IOUtils, PathUtils: { join: (...parts) => path.join(...parts) },
+    atob, btoa, Blob, File, fetch, Headers, Request, Response, URL, URLSearchParams, webkitURL: URL,
+    TextDecoder, TextEncoder, crypto: globalThis.crypto, Crypto: globalThis.Crypto,
+    setTimeout, clearTimeout, setInterval, clearInterval,
+    requestIdleCallback: (fn) => setTimeout(() => fn({ didTimeout: false, timeRemaining: () => 50 }), 0),
+    cancelIdleCallback: (id) => clearTimeout(id),
+    DOMParser: window.DOMParser, XMLSerializer: window.XMLSerializer, FileReader: window.FileReader,
+    XMLHttpRequest: window.XMLHttpRequest, XMLHttpRequestEventTarget: window.XMLHttpRequestEventTarget,
+    EventTarget: window.EventTarget, CSS: { escape: cssEscape },
+    Localization: unavailable("Localization"), ChromeWorker: unavailable("ChromeWorker"),
+    Worker: unavailable("Worker"), importFunction: unavailable("importFunction"),
+    XPCNativeWrapper: (o) => o, dump: (s) => records.debug.push(String(s)), debug: (s) => records.debug.push(String(s)),
+  }));
+  vm.runInContext("delete globalThis.console;", context);
   vm.runInContext(fs.readFileSync(path.join(BRIDGE_DIR, "bootstrap.js"), "utf8"), context, { filename: "bootstrap.js" });
-  const started = context.startup({ id: "specter-desk@specter-desk.org", version: "0.1.0", rootURI: ROOT_URI }, 5);
-  await started;
-  return { context, Zotero, records, window, pane, prefStore, ROOT_URI };
+  await context.startup({ id: "specter-desk@specter-desk.org", version: "0.1.0", rootURI: ROOT_URI }, REASONS.ADDON_ENABLE);
+  return { context, Zotero, records, window, pane, prefStore, ROOT_URI, zotero };
+}
+
+/** The one section the plugin registered (under whichever id this Zotero gives it). */
+function section(env) {
+  assert(env.records.sections.size === 1, `expected one section, got ${env.records.sections.size}`);
+  return [...env.records.sections.values()][0];
+}
+
+/**
+ * Choose a Tools menu entry by its Fluent id, as the user does: through the MenuManager
+ * registration on Zotero 8+, through the element in the window's Tools menu on Zotero 7.
+ */
+function clickMenu(env, l10nID, window = env.window) {
+  if (env.zotero >= 8) {
+    const entry = [...env.records.menus.values()].flatMap((m) => m.menus).find((m) => m.l10nID === l10nID);
+    assert(entry, `no menu entry ${l10nID}`);
+    const target = window.document.createElement("menuitem");
+    window.document.body.appendChild(target);
+    entry.onCommand({ target: Object.assign(target, { ownerGlobal: window }) }, {});
+    target.remove();
+    return;
+  }
+  window.document.getElementById(l10nID).dispatchEvent(new window.Event("command"));
+}
+
+function assert(ok, message) {
+  if (!ok) throw new Error(message);
 }
 
 /** Render a section option's onRender + onAsyncRender into a fresh body; returns the body. */
@@ -196,4 +329,7 @@ async function waitFor(check, ms = 2000) {
   throw new Error("waitFor timed out");
 }
 
-module.exports = { startPlugin, makeItem, makeWindow, renderSection, waitFor, BRIDGE_DIR, ROOT_URI };
+module.exports = {
+  startPlugin, makeItem, makeWindow, renderSection, waitFor, section, clickMenu, cssEscape,
+  BRIDGE_DIR, ROOT_URI, SANDBOX, REASONS,
+};

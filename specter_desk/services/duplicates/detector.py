@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from ...index import PaperIndex
 from ...models import Paper
 from .blocking import candidate_pairs
-from .clustering import DuplicateCluster, cluster_pairs
-from .records import Record
+from .clustering import DuplicateReport, cluster_pairs, version_groups
+from .records import Record, mark_recurring
 from .scoring import PairScore, score_pair
 
 DEFAULT_MIN_SCORE = 0.9
@@ -27,11 +27,14 @@ def _unit(vector: np.ndarray | None) -> np.ndarray | None:
 
 
 def build_records(papers: Sequence[Paper], index: PaperIndex | None = None) -> list[Record]:
-    """One Record per paper, with its (unit) vector from the index when it has one."""
-    return [
+    """One Record per paper, with its (unit) vector from the index when it has one; titles that
+    recur across years or volumes of these papers are marked (columns, not works)."""
+    records = [
         Record.from_paper(p, _unit(index.vector(p.key)) if index is not None else None)
         for p in papers
     ]
+    mark_recurring(records)
+    return records
 
 
 def neighbour_pairs(
@@ -72,10 +75,41 @@ def neighbour_pairs(
 
 
 def score_pairs(
-    records: list[Record], pairs: set[tuple[int, int]]
+    records: list[Record],
+    pairs: set[tuple[int, int]],
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[tuple[int, int], PairScore]:
-    """Score every candidate pair."""
-    return {(i, j): score_pair(records[i], records[j]) for i, j in pairs}
+    """Score every candidate pair; progress(done, total) is called now and then."""
+    scored = {}
+    for done, (i, j) in enumerate(sorted(pairs), start=1):
+        scored[(i, j)] = score_pair(records[i], records[j])
+        if progress is not None and (done % 2000 == 0 or done == len(pairs)):
+            progress(done, len(pairs))
+    return scored
+
+
+def key_pairs(records: list[Record], pairs: Iterable[tuple[str, str]]) -> set[tuple[int, int]]:
+    """Index pairs for (key, key) pairs; keys not among the records are ignored."""
+    position = {r.key: i for i, r in enumerate(records)}
+    found = set()
+    for a, b in pairs:
+        i, j = position.get(a), position.get(b)
+        if i is not None and j is not None and i != j:
+            found.add((min(i, j), max(i, j)))
+    return found
+
+
+def report(
+    records: list[Record],
+    scored: dict[tuple[int, int], PairScore],
+    min_score: float,
+    distinct: Iterable[tuple[str, str]] = (),
+) -> DuplicateReport:
+    """Duplicate clusters, then version groups, from scored pairs; pairs marked distinct apart."""
+    apart = key_pairs(records, distinct)
+    clusters = cluster_pairs(records, scored, min_score, distinct=apart)
+    versions = version_groups(records, scored, min_score, clusters, distinct=apart)
+    return DuplicateReport(clusters, versions)
 
 
 def detect_duplicates(
@@ -84,9 +118,11 @@ def detect_duplicates(
     *,
     min_score: float = DEFAULT_MIN_SCORE,
     records: list[Record] | None = None,
-) -> list[DuplicateCluster]:
-    """Clusters of duplicate papers among papers (no store needed)."""
+    distinct: Iterable[tuple[str, str]] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> DuplicateReport:
+    """Duplicate clusters and version groups among papers (no store needed)."""
     records = records if records is not None else build_records(papers, index)
     extra = neighbour_pairs(records, index) if index is not None else set()
-    scored = score_pairs(records, candidate_pairs(records, extra=extra))
-    return cluster_pairs(records, scored, min_score)
+    scored = score_pairs(records, candidate_pairs(records, extra=extra), progress)
+    return report(records, scored, min_score, distinct)

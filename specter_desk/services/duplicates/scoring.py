@@ -1,26 +1,38 @@
 """Evidence that two records are the same work, combined into a probability-like score.
 
 Each rule adds log-odds (positive: same work, negative: different works) to a prior for a
-blocked pair; the score is the logistic of the sum. Weights were chosen on the digital_work and
-cytology_screening sets of bib-dedupe and checked on the other sets (benchmarks/RESULTS.md).
+blocked pair; the score is the logistic of the sum. A second, separate question is whether
+the two are the same *publication* (a duplicate, to merge) or two versions of one work
+(a preprint and its article, a conference paper and its journal version, one study in two
+venues): version evidence never lowers the score, it decides the pair's kind. Weights were
+chosen on the digital_work and cytology_screening sets of bib-dedupe and checked on the
+other sets (benchmarks/RESULTS.md); the rules added later (versions, recurring titles,
+companions, author order) are rules, not fitted weights.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz
 
-from .records import Record
+from .records import Author, Record
+from .venues import same_venues
+
+DUPLICATE = "duplicate"
+VERSION = "version"
 
 _WORD = re.compile(r"\w+")
 PRIOR = -3.0
 W = {
     "same_id": 9.0,
     "different_id": -7.0,
+    "different_doi": -1.0,
     "same_isbn_book": 3.0,
     "different_isbn_book": -2.0,
     "title_exact": 6.0,
@@ -31,28 +43,29 @@ W = {
     "title_75": -2.0,
     "title_low": -6.0,
     "generic_title_cap": 1.0,
+    "generic_without_locator": -6.0,
+    "companion": -8.0,
+    "different_numbers": -6.0,
+    "substituted_word": -3.0,
     "same_year": 1.0,
     "year_1": -0.5,
     "year_2": -2.0,
     "year_far": -5.0,
-    "preprint_year_1": 0.0,
-    "preprint_year_2": -0.5,
-    "preprint_year_3": -2.0,
-    "same_first_author": 1.5,
-    "similar_first_author": 1.0,
-    "first_author_elsewhere": 0.5,
-    "different_first_author": -2.5,
-    "authors_overlap": 1.0,
-    "authors_disjoint": -1.0,
+    "version_year_1": 0.0,
+    "version_year_2": -0.5,
+    "version_year_3": -2.0,
+    "authors_all": 2.5,
+    "author_single": 1.5,
+    "authors_most": 1.0,
+    "authors_few": -0.5,
+    "authors_none": -2.5,
     "same_page": 2.0,
     "different_page": -3.0,
     "same_volume": 0.5,
     "different_volume": -1.5,
-    "conference_vs_article": -1.5,
-    "book_vs_chapter": -2.0,
-    "other_type": -1.0,
+    "same_issue": 0.5,
+    "different_issue": -1.5,
     "same_venue": 0.5,
-    "different_venue": -0.5,
     "same_abstract": 2.0,
     "similar_abstract": 1.0,
     "different_abstract": -1.0,
@@ -61,52 +74,109 @@ W = {
     "embedding_low": -1.5,
 }
 
+Add = Callable[[float, str], None]
+
 
 @dataclass
 class PairScore:
-    """The score of one pair with the evidence behind it."""
+    """The score of one pair with the evidence behind it, and whether it is a duplicate."""
 
     score: float
     logit: float
     reasons: list[str] = field(default_factory=list)
-    conflict: bool = False  # contradicting identifiers: never join these two
+    conflict: bool = False  # contradicting identifiers: never one publication
+    kind: str = DUPLICATE  # DUPLICATE (same publication) or VERSION (versions of one work)
+    version_reasons: list[str] = field(default_factory=list)
 
 
 def _logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+@lru_cache(maxsize=1 << 16)
+def _word_match(x: str, y: str) -> bool:
+    """Equal words, one abbreviating the other ('assoc'/'association'), or a typo of it."""
+    if x == y:
+        return True
+    short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+    if len(short) >= 3 and long_.startswith(short):
+        return True
+    return (
+        len(short) >= 5 and len(long_) - len(short) <= 2 and x[0] == y[0] and fuzz.ratio(x, y) >= 80
+    )
+
+
+def aligned_words(a: str, b: str) -> int:
+    """How many words of two titles match in order (longest common subsequence of words)."""
+    ta, tb = a.split(), b.split()
+    if not ta or not tb or len(ta) * len(tb) > 2500:
+        return 0
+    previous = [0] * (len(tb) + 1)
+    for x in ta:
+        current = [0]
+        for j, y in enumerate(tb):
+            if x == y or _word_match(x, y):
+                current.append(previous[j] + 1)
+            else:
+                current.append(max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def abbreviation_similarity(a: str, b: str) -> float:
+    """Share of words matched in order when abbreviated or misspelt words match their long form."""
+    words = len(a.split()) + len(b.split())
+    return 2 * aligned_words(a, b) / words if words else 0.0
+
+
 def title_similarity(a: str, b: str) -> tuple[float, bool]:
-    """Similarity of two title keys in [0, 1], and whether one contains the other (truncation)."""
+    """Similarity of two title keys in [0, 1], and whether one contains the other (truncation).
+
+    A title cut short, with words abbreviated ('Inf.') or misspelt, still counts as contained
+    when nine in ten of its words (at least four) match the longer title in order.
+    """
     if a == b:
         return 1.0, False
     if not a or not b:
         return 0.0, False
     sim = max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b)) / 100.0
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    aligned = aligned_words(a, b) if 0.5 <= sim < 0.9 else 0
+    if aligned:
+        sim = max(sim, 2 * aligned / (len(a.split()) + len(b.split())))
     contained = False
     if sim < 0.9 and len(short) <= 0.9 * len(long_):
         words = len(short.split())
-        contained = (words >= 3 and long_.startswith(short + " ")) or (
-            words >= 6 and fuzz.partial_ratio(short, long_) >= 97
+        contained = (
+            (words >= 3 and long_.startswith(short + " "))
+            or (words >= 6 and fuzz.partial_ratio(short, long_) >= 97)
+            or (words >= 4 and aligned >= 0.9 * words)
         )
     return sim, contained
 
 
-def _identifier_evidence(a: Record, b: Record, add) -> bool:
-    """Add identifier evidence; returns True when identifiers contradict each other."""
-    conflict = False
+def _identifier_evidence(a: Record, b: Record, add: Add, versions: list[str]) -> tuple[bool, bool]:
+    """Add identifier evidence; returns (conflict, same publication identifier)."""
+    conflict = same = False
     pa, pb = a.paper, b.paper
     doi_a = pa.doi if pa.doi and not pa.doi.startswith("10.48550/") else None
     doi_b = pb.doi if pb.doi and not pb.doi.startswith("10.48550/") else None
-    for label, x, y in (
-        ("DOI", doi_a, doi_b),
-        ("arXiv id", pa.arxiv_id, pb.arxiv_id),
-        ("PMID", pa.pmid, pb.pmid),
-    ):
+    if doi_a and doi_b:
+        if doi_a != doi_b:
+            add(W["different_doi"], "different DOIs")
+            versions.append("different DOIs")
+            conflict = True
+        elif a.page and b.page and a.page != b.page:
+            # abstracts of one supplement, papers of one proceedings volume: a container DOI
+            add(0.0, "same DOI but different first pages (a shared supplement or volume DOI)")
+        else:
+            add(W["same_id"], "same DOI")
+            same = True
+    for label, x, y in (("arXiv id", pa.arxiv_id, pb.arxiv_id), ("PMID", pa.pmid, pb.pmid)):
         if x and y:
             if x == y:
                 add(W["same_id"], f"same {label}")
+                same = same or label == "PMID"
             else:
                 add(W["different_id"], f"different {label}s")
                 conflict = True
@@ -115,10 +185,28 @@ def _identifier_evidence(a: Record, b: Record, add) -> bool:
             add(W["same_isbn_book"], "same ISBN")
         else:
             add(W["different_isbn_book"], "different ISBNs")
-    return conflict
+    return conflict, same
 
 
-def _title_evidence(a: Record, b: Record, add) -> None:
+def substituted_words(a: Record, b: Record) -> tuple[str, str] | None:
+    """A content word of each title with no look-alike in the other ('pediatric'/'adult')."""
+    only_a = [t for t in a.tokens - b.tokens if len(t) >= 4 and not t.isdigit()]
+    only_b = [t for t in b.tokens - a.tokens if len(t) >= 4 and not t.isdigit()]
+
+    def alone(word: str, others: list[str]) -> bool:
+        """No other word is a spelling, abbreviation or form of it ('measuring'/'measurement')."""
+        return not any(
+            _word_match(word, o) or fuzz.ratio(word, o) >= 75 or word[:5] == o[:5] for o in others
+        )
+
+    lone_a = [t for t in only_a if alone(t, only_b)]
+    lone_b = [t for t in only_b if alone(t, only_a)]
+    return (lone_a[0], lone_b[0]) if lone_a and lone_b else None
+
+
+def _title_evidence(
+    a: Record, b: Record, add: Add, versions: list[str], positioned: bool, same_authors: bool
+) -> float:
     sim, contained = title_similarity(a.title, b.title)
     if sim >= 1.0:
         weight, reason = W["title_exact"], "same title"
@@ -134,21 +222,63 @@ def _title_evidence(a: Record, b: Record, add) -> None:
         weight, reason = W["title_75"], f"titles differ (similarity {sim:.2f})"
     else:
         weight, reason = W["title_low"], f"titles differ (similarity {sim:.2f})"
-    if weight > 0 and (a.generic or b.generic):
-        weight, reason = min(weight, W["generic_title_cap"]), reason + " (generic title)"
+    if weight > 0 and (a.generic_or_recurring or b.generic_or_recurring):
+        label = "recurring title" if (a.recurring or b.recurring) else "generic title"
+        weight, reason = min(weight, W["generic_title_cap"]), f"{reason} ({label})"
+    if weight < 0 and sim >= 0.75 and positioned and same_authors:
+        weight, reason = 0.0, reason + ", but same authors at the same place (reworded)"
     add(weight, reason)
+    if weight > 0 and sim < 1.0 and not positioned:
+        swapped = substituted_words(a, b)
+        if swapped:
+            add(W["substituted_word"], f"titles differ in a word ({swapped[0]}/{swapped[1]})")
+    if weight > 0 and not positioned:  # at one place in one volume, notes in a title do not count
+        companions = sorted(a.companion ^ b.companion)
+        if companions:
+            add(W["companion"], f"one is a companion text ({', '.join(companions)})")
+        if a.numbers and b.numbers and (a.numbers - b.numbers) and (b.numbers - a.numbers):
+            add(W["different_numbers"], "titles name different numbers")
+        forms = sorted(a.forms ^ b.forms)
+        if forms:
+            versions.append(f"one is a {forms[0]}")
+    return sim
 
 
-def _year_evidence(a: Record, b: Record, add) -> None:
+def _version_evidence(a: Record, b: Record, versions: list[str]) -> bool | None:
+    """Collect what says 'two publications of one work'; returns the venue comparison."""
+    if a.is_preprint != b.is_preprint:
+        versions.append("a preprint and a published version")
+    elif a.family and b.family and a.family != b.family:
+        versions.append(f"item types differ ({a.family}/{b.family})")
+    kinds = {a.venue_kind, b.venue_kind} - {""}
+    if len(kinds) == 2:
+        versions.append(f"a {a.venue_kind or 'venue'} and a {b.venue_kind or 'venue'}")
+    venue = same_venues(a.venues, b.venues)
+    # at the same volume and page, two venue names are one venue written two ways
+    preprint = a.is_preprint or b.is_preprint
+    if venue is False and not preprint and len(kinds) < 2 and not same_position(a, b):
+        versions.append("different venues")
+    return venue
+
+
+def same_position(a: Record, b: Record) -> bool:
+    """Same year, volume and first page or issue: the same place in one publication."""
+    if not (a.volume and a.volume == b.volume) or a.year != b.year:
+        return False
+    if a.issue and b.issue and a.issue != b.issue:
+        return False
+    return bool((a.page and a.page == b.page) or (a.issue and a.issue == b.issue))
+
+
+def _year_evidence(a: Record, b: Record, add: Add, version: bool) -> None:
     if a.year is None or b.year is None:
         return
     gap = abs(a.year - b.year)
-    preprint = a.is_preprint != b.is_preprint
     if gap == 0:
         add(W["same_year"], "same year")
-    elif preprint and gap <= 3:
-        key = {1: "preprint_year_1", 2: "preprint_year_2", 3: "preprint_year_3"}[gap]
-        add(W[key], f"preprint and published version, years {a.year}/{b.year}")
+    elif version and gap <= 3:
+        key = {1: "version_year_1", 2: "version_year_2", 3: "version_year_3"}[gap]
+        add(W[key], f"versions, years {a.year}/{b.year}")
     elif gap == 1:
         add(W["year_1"], f"years {a.year}/{b.year}")
     elif gap == 2:
@@ -157,65 +287,81 @@ def _year_evidence(a: Record, b: Record, add) -> None:
         add(W["year_far"], f"years far apart ({a.year}/{b.year})")
 
 
-def _author_evidence(a: Record, b: Record, add) -> None:
-    if not a.surnames or not b.surnames:
+def _same_person(x: Author, y: Author) -> bool:
+    if x.surname == y.surname:
+        return not (x.initial and y.initial) or x.initial == y.initial or len(x.surname) >= 4
+    if min(len(x.surname), len(y.surname)) >= 5 and fuzz.ratio(x.surname, y.surname) >= 85:
+        return True
+    # name parts swapped ("Andrea Carignani" exported as surname "Andrea")
+    return (len(x.given) >= 3 and x.given == y.surname) or (
+        len(y.given) >= 3 and y.given == x.surname
+    )
+
+
+def shared_authors(a: Record, b: Record) -> tuple[int, int]:
+    """(authors of the shorter list found in the longer, length of the shorter), in any order."""
+    short, long_ = (a.authors, b.authors)
+    if len(short) > len(long_):
+        short, long_ = long_, short
+    unused = list(long_)
+    matched = 0
+    for person in short:
+        for i, other in enumerate(unused):
+            if _same_person(person, other):
+                matched += 1
+                del unused[i]
+                break
+    return matched, len(short)
+
+
+def _author_evidence(a: Record, b: Record, add: Add, counts: tuple[int, int]) -> None:
+    """Authors compared as sets: order, initials and truncated lists do not count against."""
+    if not a.authors or not b.authors:
         return
-    first_a, first_b = a.surnames[0], b.surnames[0]
-    set_a, set_b = set(a.surnames), set(b.surnames)
-    if first_a == first_b:
-        add(W["same_first_author"], f"same first author ({a.paper.first_author or first_a})")
-    elif min(len(first_a), len(first_b)) >= 4 and fuzz.ratio(first_a, first_b) >= 80:
-        add(W["similar_first_author"], f"similar first authors ({first_a}/{first_b})")
-    elif first_a in b.surnames[:3] or first_b in a.surnames[:3]:
-        add(W["first_author_elsewhere"], "first author listed in the other's authors")
+    matched, size = counts
+    share = matched / size
+    first_a, first_b = a.authors[0].surname, b.authors[0].surname
+    if share == 1.0:
+        if size == 1:
+            add(W["author_single"], f"same author ({a.paper.first_author or first_a})")
+        else:
+            add(W["authors_all"], f"{matched} shared authors")
+    elif share >= 0.5:
+        add(W["authors_most"], f"{matched} of {size} authors shared")
+    elif matched:
+        add(W["authors_few"], f"only {matched} of {size} authors shared")
     else:
-        add(W["different_first_author"], f"different first authors ({first_a}/{first_b})")
-    if len(set_a) >= 2 and len(set_b) >= 2:
-        jaccard = len(set_a & set_b) / len(set_a | set_b)
-        if jaccard >= 0.6:
-            add(W["authors_overlap"], f"{len(set_a & set_b)} shared authors")
-        elif jaccard < 0.2:
-            add(W["authors_disjoint"], "authors mostly differ")
+        add(W["authors_none"], f"different authors ({first_a}/{first_b})")
 
 
-def _publication_evidence(a: Record, b: Record, add) -> None:
-    if a.page and b.page:
-        if a.page == b.page:
-            add(W["same_page"], f"same first page ({a.page})")
-        else:
-            add(W["different_page"], f"different pages ({a.page}/{b.page})")
-    if a.volume and b.volume:
-        if a.volume == b.volume:
-            add(W["same_volume"], "same volume")
-        else:
-            add(W["different_volume"], f"different volumes ({a.volume}/{b.volume})")
-    families = {a.family, b.family}
-    if len(families) == 2 and not (a.is_preprint or b.is_preprint):
-        if families == {"conference", "article"}:
-            add(W["conference_vs_article"], "conference paper vs journal article")
-        elif families == {"book", "chapter"}:
-            add(W["book_vs_chapter"], "book vs book chapter")
-        else:
-            add(W["other_type"], f"item types differ ({a.family}/{b.family})")
-    if a.venue and b.venue and not (a.is_preprint or b.is_preprint):
-        venue_sim = fuzz.token_set_ratio(a.venue, b.venue)
-        if venue_sim >= 90 or _abbreviates(a.venue, b.venue):
-            add(W["same_venue"], "same venue")
-        elif venue_sim < 40:
-            add(W["different_venue"], "different venues")
+def _locator_evidence(a: Record, b: Record, add: Add, version: bool) -> bool:
+    """Pages, volume and issue; returns True when a locator matches."""
+    matched = False
+    for label, x, y, same_w, diff_w in (
+        ("first page", a.page, b.page, "same_page", "different_page"),
+        ("volume", a.volume, b.volume, "same_volume", "different_volume"),
+        ("issue", a.issue, b.issue, "same_issue", "different_issue"),
+    ):
+        if not (x and y):
+            continue
+        if label == "issue" and a.page and b.page:
+            # pages that differ already tell; one full page range in one volume is one article
+            same_range = a.page == b.page and a.last_page and a.last_page == b.last_page
+            if a.page != b.page or (same_range and a.volume and a.volume == b.volume):
+                continue
+        if x == y:
+            add(W[same_w], f"same {label} ({x})" if label == "first page" else f"same {label}")
+            matched = matched or label == "first page"
+        elif label == "first page" and a.last_page and a.last_page == b.last_page:
+            add(0.0, f"first pages differ, last pages agree ({x}/{y}-{a.last_page})")
+        elif not version:
+            add(W[diff_w], f"different {label}s ({x}/{y})")
+    if a.volume and a.volume == b.volume and a.issue and a.issue == b.issue:
+        matched = True
+    return matched
 
 
-def _abbreviates(x: str, y: str) -> bool:
-    """'j clin virol' abbreviates 'journal clinical virology' (word prefixes, in order)."""
-    short, long_ = (x.split(), y.split()) if len(x) <= len(y) else (y.split(), x.split())
-    i = 0
-    for word in long_:
-        if i < len(short) and word.startswith(short[i]):
-            i += 1
-    return i == len(short) and len(short) >= 2
-
-
-def _content_evidence(a: Record, b: Record, add) -> None:
+def _content_evidence(a: Record, b: Record, add: Add) -> None:
     abs_a, abs_b = a.paper.abstract, b.paper.abstract
     if len(abs_a) >= 200 and len(abs_b) >= 200:
         head_a, head_b = abs_a[:400].lower(), abs_b[:400].lower()
@@ -240,19 +386,39 @@ def _content_evidence(a: Record, b: Record, add) -> None:
 
 
 def score_pair(a: Record, b: Record) -> PairScore:
-    """How likely two records are the same work, with the reasons."""
+    """How likely two records are the same work, the reasons, and duplicate or version."""
     logit = PRIOR
     reasons: list[str] = []
+    versions: list[str] = []
 
     def add(weight: float, reason: str) -> None:
         nonlocal logit
         logit += weight
         reasons.append(reason)
 
-    conflict = _identifier_evidence(a, b, add)
-    _title_evidence(a, b, add)
-    _year_evidence(a, b, add)
-    _author_evidence(a, b, add)
-    _publication_evidence(a, b, add)
+    conflict, same_id = _identifier_evidence(a, b, add, versions)
+    authors = shared_authors(a, b) if a.authors and b.authors else (0, 0)
+    positioned = same_position(a, b)
+    _title_evidence(a, b, add, versions, positioned, authors[1] > 0 and authors[0] == authors[1])
+    venue = _version_evidence(a, b, versions)
+    version = bool(versions) and not same_id
+    _year_evidence(a, b, add, version)
+    _author_evidence(a, b, add, authors)
+    located = _locator_evidence(a, b, add, version)
+    if venue:
+        add(W["same_venue"], "same venue")
+    if (a.generic_or_recurring or b.generic_or_recurring) and not (same_id or located):
+        add(
+            W["generic_without_locator"],
+            "a recurring or generic title without matching pages, "
+            "volume and issue, or an identifier",
+        )
     _content_evidence(a, b, add)
-    return PairScore(score=_logistic(logit), logit=logit, reasons=reasons, conflict=conflict)
+    return PairScore(
+        score=_logistic(logit),
+        logit=logit,
+        reasons=reasons,
+        conflict=conflict,
+        kind=VERSION if version or conflict else DUPLICATE,
+        version_reasons=versions,
+    )

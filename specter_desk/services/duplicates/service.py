@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from ...embed.protocol import PaperEncoder
-from ...errors import InputError
+from ...errors import InputError, ItemNotFoundError
 from ...index import PaperIndex
 from ...models import LIBRARY_POOL, Paper, normalize_title
 from ...store import Store
-from .clustering import DuplicateCluster
+from .clustering import DuplicateReport
 from .detector import (
     DEFAULT_MIN_SCORE,
     NEIGHBOUR_MIN_COSINE,
@@ -21,21 +21,27 @@ from .detector import (
     _unit,
     detect_duplicates,
 )
-from .records import Record, title_key
-from .scoring import score_pair
+from .records import Record, mark_recurring
+from .scoring import DUPLICATE, score_pair
+from .titles import title_key
 
 _PREFIX = 20  # characters of the normalised title used for indexed prefix lookups
 
 
 @dataclass
 class Match:
-    """An incoming paper (by position) that is already in the library as `key`."""
+    """An incoming paper (by position) that is already in the library as `key`.
+
+    kind is "duplicate" (the same publication) or "version" (another version of the work:
+    the preprint of a library article, the journal version of a library conference paper).
+    """
 
     index: int
     key: str
     title: str
     score: float
     reasons: list[str]
+    kind: str = DUPLICATE
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -56,11 +62,42 @@ def find_duplicates(
     *,
     min_score: float = DEFAULT_MIN_SCORE,
     pool: str | None = LIBRARY_POOL,
-) -> list[DuplicateCluster]:
-    """Clusters of duplicate papers in a pool (None: across all pools), best first."""
+    progress: Callable[[int, int], None] | None = None,
+) -> DuplicateReport:
+    """Duplicate clusters and version groups in a pool (None: all pools), best first; pairs
+    the user marked "not duplicates" are kept apart."""
     check_min_score(min_score)
     papers = list(store.papers(pool=pool))
-    return detect_duplicates(papers, index, min_score=min_score)
+    distinct = [(a, b) for a, b, _, _ in store.distinct_pairs()]
+    return detect_duplicates(
+        papers, index, min_score=min_score, distinct=distinct, progress=progress
+    )
+
+
+def mark_distinct(store: Store, keys: Sequence[str], *, distinct: bool = True) -> dict[str, Any]:
+    """Remember (or, with distinct=False, forget) that these papers are not duplicates."""
+    unique = sorted(set(keys))
+    if len(unique) < 2:
+        raise InputError("give at least two different paper keys")
+    found = store.get_papers(unique)
+    missing = [k for k in unique if k not in found]
+    if missing:
+        raise ItemNotFoundError(f"no paper with key {missing[0]!r} in the store; sync first")
+    changed = store.mark_distinct(unique) if distinct else store.unmark_distinct(unique)
+    return {
+        "keys": unique,
+        "distinct": distinct,
+        "pairs": len(unique) * (len(unique) - 1) // 2,
+        "changed": changed,
+    }
+
+
+def distinct_pairs(store: Store) -> list[dict[str, str]]:
+    """Every pair marked "not duplicates", with when and by what."""
+    return [
+        {"a": a, "b": b, "marked_at": at, "source": source}
+        for a, b, at, source in store.distinct_pairs()
+    ]
 
 
 def _lookup_keys(store: Store, paper: Paper) -> set[str]:
@@ -103,24 +140,26 @@ def _best_matches(
         k: Record.from_paper(p, _unit(index.vector(k)) if index is not None else None)
         for k, p in library.items()
     }
+    mark_recurring(lib_records.values())  # the candidates hold every record of a title
+    incoming_keys = [p.key for p in incoming]
+    apart = {(a, b) for a, b, _, _ in store.distinct_pairs(incoming_keys)} if library else set()
     matches = []
     for i, paper in enumerate(incoming):
         vector = _unit(vectors[i]) if vectors is not None else None
         record = Record.from_paper(paper, vector)
-        best: tuple[float, str, list[str]] | None = None
+        best: tuple[tuple[bool, float], str, list[str], str] | None = None
         for key in sorted(candidates[i]):
             other = lib_records.get(key)
-            if other is None:
+            if other is None or (min(key, paper.key), max(key, paper.key)) in apart:
                 continue
             result = score_pair(record, other)
-            if (
-                result.score >= min_score
-                and not result.conflict
-                and (best is None or result.score > best[0])
-            ):
-                best = (result.score, key, result.reasons)
+            # a duplicate beats a version; a version with its own DOI is still the same work
+            rank = (result.kind == DUPLICATE and not result.conflict, result.score)
+            if result.score >= min_score and (best is None or rank > best[0]):
+                best = (rank, key, result.reasons, DUPLICATE if rank[0] else "version")
         if best:
-            matches.append(Match(i, best[1], library[best[1]].title, best[0], best[2]))
+            score = best[0][1]
+            matches.append(Match(i, best[1], library[best[1]].title, score, best[2], best[3]))
     return matches
 
 
@@ -154,7 +193,9 @@ def check_papers(
 def library_matches(
     store: Store, papers: Sequence[Paper], *, min_score: float = DEFAULT_MIN_SCORE
 ) -> dict[str, str]:
-    """{paper key: library key} for the papers that are the same work as a library paper."""
+    """{paper key: library key} for the papers that are the same work as a library paper:
+    a duplicate or another version of it (a preprint of a library article counts: the user
+    has the work). Pairs marked "not duplicates" never match."""
     candidates = []
     for paper in papers:
         keys = _lookup_keys(store, paper)
