@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import make_paper
+from conftest import make_paper, run_specter_desk
 from specter_desk.cli import app
 from specter_desk.errors import StoreError
 from specter_desk.index import PaperIndex, paths_for
@@ -53,13 +53,8 @@ def file_limit(size: int):
 
 def cli(home: Path, *args: str, limit: int | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "SPECTER_DESK_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "specter_desk", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=None if limit is None else file_limit(limit),  # noqa: PLW1509
+    return run_specter_desk(
+        env, *args, timeout=300, preexec_fn=None if limit is None else file_limit(limit)
     )
 
 

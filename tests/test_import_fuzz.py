@@ -17,8 +17,6 @@ import json
 import os
 import random
 import sqlite3
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import typer.main
 import typer.testing
 from typer.testing import CliRunner
 
+from conftest import run_specter_desk
 from specter_desk.cli import app
 from specter_desk.store import Store
 
@@ -228,13 +227,7 @@ def test_fuzzed_imports_in_a_real_process(home, tmp_path, number):
     Store(home / "library.db").close()
     before = store_version(home / "library.db")[1]
     env = {**os.environ, "SPECTER_DESK_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "specter_desk", "import", str(path), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_specter_desk(env, "import", str(path), "--json")
     assert done.returncode in (0, 2), done.stderr
     if done.returncode == 0:
         json.loads(done.stdout)

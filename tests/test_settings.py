@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from conftest import run_specter_desk
 from specter_desk.cli import app
 
 runner = CliRunner()
@@ -70,13 +70,7 @@ def test_index_m_0_no_longer_crashes_the_process(home):
     store.close()
     write_config(home, "[index]\nm = 0\n")
     env = {**os.environ, "SPECTER_DESK_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "specter_desk", "index", "rebuild", "--model", "minilm"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_specter_desk(env, "index", "rebuild", "--model", "minilm")
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
 
@@ -155,14 +149,7 @@ def test_a_data_dir_that_cannot_be_used_is_one_line_naming_it(tmp_path, command)
     try:
         for kind, data_dir in dirs.items():
             env = {**os.environ, "SPECTER_DESK_HOME": str(data_dir), "HF_HUB_OFFLINE": "1"}
-            done = subprocess.run(
-                [sys.executable, "-m", "specter_desk", *command],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                preexec_fn=_without_root_powers,  # noqa: PLW1509 - no threads in this child yet
-            )
+            done = run_specter_desk(env, *command, preexec_fn=_without_root_powers)
             where = f"{' '.join(command)} with a data dir that is {kind}"
             assert done.returncode == 5, f"{where}: {done.returncode} {done.stderr}"
             assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, where
