@@ -4,6 +4,7 @@ loop complains about ends in the log file, a few times, not on stderr 70,000 tim
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import resource
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from server_helpers import free_port, start_serve, wait_for, wait_healthy
 
 from specter_desk.server.connections import ConnectionGuard, guarded_protocol
 from specter_desk.server.logs import REPEATS_PER_WINDOW, RepeatLimit, setup_logging
+from specter_desk.server.security import BridgeGuard
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_NOFILE")
 
@@ -84,14 +87,14 @@ def test_idle_connections_past_the_open_file_limit_do_not_starve_health(home, tm
     assert log.count("\n") < 200, log[-2000:]
 
 
-def test_a_connection_that_never_finishes_its_headers_is_closed(tmp_path):
-    guard = ConnectionGuard(header_timeout=1.0, limit=50)
-    port = free_port()
+async def answer_ok(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
 
-    async def app(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
 
+@contextmanager
+def guarded_server(app, guard: ConnectionGuard, port: int):
+    """A real uvicorn server on 127.0.0.1:port, in a thread, with the guard's protocol."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -106,6 +109,16 @@ def test_a_connection_that_never_finishes_its_headers_is_closed(tmp_path):
     thread.start()
     wait_for(lambda: server.started, timeout=20)
     try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_a_connection_that_never_finishes_its_headers_is_closed(tmp_path):
+    guard = ConnectionGuard(header_timeout=1.0, limit=50)
+    port = free_port()
+    with guarded_server(answer_ok, guard, port):
         silent = socket.create_connection(("127.0.0.1", port), timeout=10)
         slow = socket.create_connection(("127.0.0.1", port), timeout=10)
         slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
@@ -121,9 +134,37 @@ def test_a_connection_that_never_finishes_its_headers_is_closed(tmp_path):
         assert answer.status_code == 200
         for sock in many:
             sock.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
+
+
+def test_a_body_that_never_arrives_is_answered_408_and_closed():
+    """Headers with the token, then a body that stalls half-way: the connection is not held
+    (before, it waited for the rest for ever, past the header timeout's reach)."""
+    guard = ConnectionGuard(header_timeout=30.0, limit=50)
+    port = free_port()
+    app = BridgeGuard(answer_ok, token=lambda: "t0k", port=port, body_timeout=1.0)
+    with guarded_server(app, guard, port):
+        stalled = socket.create_connection(("127.0.0.1", port), timeout=10)
+        stalled.sendall(
+            f"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Authorization: Bearer t0k\r\nContent-Type: application/json\r\n"
+            'Content-Length: 100\r\n\r\n{"query": "gra'.encode()
+        )
+        started = time.monotonic()
+        answer = b""
+        while chunk := stalled.recv(4096):  # until the server closes it
+            answer += chunk
+        assert time.monotonic() - started < 5
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), answer
+        assert json.loads(body)["error"]["code"] == "timeout"
+        wait_for(lambda: not guard.waiting, timeout=5)
+        whole = httpx.post(
+            f"http://127.0.0.1:{port}/v1/search",
+            json={"query": "graphs"},
+            headers={"Authorization": "Bearer t0k"},
+            timeout=5,
+        )
+        assert whole.status_code == 200
 
 
 def test_every_logger_reaches_the_log_file_and_repeats_are_counted(tmp_path):
