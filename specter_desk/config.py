@@ -61,13 +61,7 @@ LIMITS: dict[tuple[str, str], tuple[int, int, str | None]] = {
     ("daemon", "nice"): (0, 19, None),
     ("daemon", "threads"): (1, 1024, "every core"),
 }
-URL_SETTINGS = (
-    ("zotero", "url"),
-    ("zotero", "local_url"),
-    ("citations", "openalex_url"),
-    ("citations", "crossref_url"),
-    ("citations", "semanticscholar_url"),
-)
+URL_SETTINGS = (("zotero", "url"), ("zotero", "local_url"))  # [citations] URLs: check_base_url
 TYPE_NAMES = {"dict": "table", "str": "string", "int": "whole number", "bool": "true or false"}
 
 ENV_OVERRIDES = {

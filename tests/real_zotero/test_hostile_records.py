@@ -11,7 +11,7 @@ import pytest
 
 from specter_desk.store import Store
 
-from .harness import Daemon
+from .harness import SECTION_ID, Daemon
 from .library import connector_item, papers
 
 # What each hostile item's title becomes (the abstracts stay real, so the papers relate).
@@ -114,7 +114,10 @@ def test_the_plugin_shows_hostile_titles_as_text(hostile):
         assert expected[key] == title
     injected = hostile.zotero.eval(
         "const doc = Zotero.getMainWindow().document;"
-        "return {img: doc.querySelectorAll('item-pane-custom-section img').length,"
-        " owned: Zotero.getMainWindow().sdOwned ?? null};"
+        "const box = [...doc.querySelectorAll('item-pane-custom-section')]"
+        ".find((el) => el.dataset.pane === args.pane);"
+        "return {img: box.querySelectorAll('img').length,"
+        " owned: Zotero.getMainWindow().sdOwned ?? null};",
+        {"pane": SECTION_ID},
     )
     assert injected == {"img": 0, "owned": None}
