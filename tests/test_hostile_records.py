@@ -3,6 +3,8 @@ text, and malformed creators are stopped at the import boundary (and never reach
 
 from __future__ import annotations
 
+import importlib
+import io
 import json
 
 import httpx
@@ -10,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from specter_desk.cli import app
+from specter_desk.cli.citations import _entries_table
+from specter_desk.services.citations.lists import CitationEntry
 
 runner = CliRunner()
 
@@ -152,3 +156,25 @@ def test_a_stored_record_with_broken_creators_does_not_break_related(desk, tmp_p
                 timeout=30,
             )
             assert answer.status_code == 200, answer.text
+
+
+def test_a_progress_stage_and_a_citations_table_are_printed_as_text(monkeypatch):
+    """Text from files and web APIs in a progress stage or a citations list is shown as it is
+    (a stage read as markup lost "[/bold]"; the citations table printed "[dim]" literally)."""
+    cli_app = importlib.import_module("specter_desk.cli.app")  # the module, not the Typer app
+    out = io.StringIO()
+    terminal = cli_app.TerminalConsole(stderr=True, file=out, force_terminal=True, width=120)
+    monkeypatch.setattr(cli_app, "err_console", terminal)
+    with cli_app.stage_progress() as update:
+        update("reading refs [/bold] .bib", 1, 2)
+    assert "reading refs [/bold] .bib" in out.getvalue()
+
+    def entry(work, title, key, in_library):
+        return CitationEntry(work, title, 2020, "Ng", [], "", None, "", None, key, None, in_library)
+
+    rows = [entry("W1", "", "LIB1", True), entry("W2", "A [/bold] title\x1b[2J", None, False)]
+    terminal = cli_app.TerminalConsole(file=io.StringIO(), width=200, color_system=None)
+    terminal.print(_entries_table("Cites", rows))
+    text = terminal.file.getvalue()
+    assert "W1 (no details)" in text and "LIB1" in text and "[dim]" not in text
+    assert "A [/bold] title[2J" in text and "\x1b" not in text
