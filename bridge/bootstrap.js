@@ -10,9 +10,12 @@ var SD_SCRIPTS = [
   "api.js",
   "render.js",
   "actions.js",
+  "merge.js",
   "relatedSection.js",
   "views.js",
+  "duplicatesView.js",
   "syncOnChange.js",
+  "checkOnAdd.js",
   "windows.js",
   "plugin.js",
 ];
