@@ -390,3 +390,14 @@ test("check on add: a burst of adds is one request; at most 5 rows, then a count
   assert.equal(env.notice().querySelectorAll(".sd-notice-row").length, 5);
   assert.match(env.notice().querySelector(".sd-notice-more").textContent, /and 2 more added item\(s\) already in your library/);
 });
+
+test("check on add: shutdown removes the notice and drops a check still waiting", async () => {
+  const env = await adding({ matches: [MATCH], items: [EXISTING(), ADDED(), makeItem({ id: 3, key: "NEWKEY33", title: "Another" })] });
+  env.Zotero.Notifier.trigger("add", "item", [2]);
+  await waitFor(() => env.notice(), 3000);
+  env.Zotero.Notifier.trigger("add", "item", [3]);
+  env.context.shutdown({}, 4);
+  assert.equal(env.notice(), null);
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(env.checks.length, 1, "the second add was never checked");
+});
