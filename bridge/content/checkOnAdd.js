@@ -199,7 +199,7 @@ var SDCheckOnAdd = {
       done("Noted: specter-desk will not call these two duplicates again.");
     }, "sd-button sd-notice-distinct"));
     const row = SDRender.el(doc, "div", { cls: "banner sd-notice-row", attrs: { "data-added": added.key, "data-existing": existing.key, "data-kind": match.kind } }, [
-      message, buttons, status, SDRender.el(doc, "div", { cls: "spacer" }),
+      message, buttons, status,
     ]);
     row.append(SDCheckOnAdd.closeButton(doc, row));
     return row;

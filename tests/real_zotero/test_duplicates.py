@@ -30,10 +30,10 @@ def prefix(paper: dict) -> str:
 
 @pytest.fixture(scope="module")
 def dups(stack):
-    """A few real papers, 5 real duplicate groups (2 records with one DOI each) and 2 version
+    """A few real papers, 5 real duplicate groups (2 records with one DOI each) and 3 version
     pairs (journal article + conference paper), synced; the daemon running."""
     stack.groups = duplicate_groups(GROUPS)
-    stack.versions = [version_pair(0), version_pair(1)]
+    stack.versions = [version_pair(0), version_pair(1), version_pair(2)]
     items = [connector_item(p) for p in papers()[:6]]
     items += [connector_item(p) for group in stack.groups for p in group]
     items += [connector_item(p) for pair in stack.versions for p in pair]
@@ -207,7 +207,7 @@ def test_bulk_merge_merges_in_one_batch_skips_with_a_reason_and_zotero_undoes_it
 
 def test_a_conference_paper_merges_into_its_journal_version_and_a_pair_links_as_related(dups):
     zotero = dups.zotero
-    (article, conference), (article2, _) = dups.versions
+    (article, conference), (article2, _), _ = dups.versions
     shown = open_dialog(zotero)
     records = state(zotero, article)
     kept = next(k for k, r in records.items() if r["itemType"] == "journalArticle")
@@ -245,6 +245,48 @@ def test_a_conference_paper_merges_into_its_journal_version_and_a_pair_links_as_
         (partner,) = [r for k, r in linked.items() if k != key]
         assert not record["deleted"]
         assert record["relations"]["dc:relation"] == [partner["uri"]]
+
+
+def test_a_merge_zotero_fails_is_rolled_back_and_the_items_are_as_they_were(dups):
+    """Zotero's merge fails inside its transaction (after the type change and the moves): the
+    card says why, the database and the items in memory are what they were; then it merges."""
+    zotero = dups.zotero
+    article, conference = dups.versions[2]
+    shown = open_dialog(zotero)
+    records = state(zotero, article)
+    other = next(k for k, r in records.items() if r["itemType"] == "conferencePaper")
+    card = card_with(shown, records)
+    # the last step of mergeItems() before its saves is a Notifier trigger: make it throw
+    zotero.eval(
+        "const n = Zotero.Notifier; n._sdTrigger = n.trigger;"
+        "n.trigger = function (event, ...rest) {"
+        " if (event === 'removeDuplicatesMaster') throw new Error('a failure inside the merge');"
+        " return n._sdTrigger.call(this, event, ...rest); }; return true;"
+    )
+    try:
+        click(zotero, card, ".sd-merge")
+        answer_prompt(zotero)
+        wait_until(
+            lambda: card_with(view(zotero), records)["state"] == "skipped", 60, "the failure"
+        )
+    finally:
+        zotero.eval("Zotero.Notifier.trigger = Zotero.Notifier._sdTrigger; return true;")
+    status = card_with(view(zotero), records)["status"]
+    assert status == "Cannot merge: Zotero could not merge them: a failure inside the merge", status
+    in_memory = state(zotero, article)
+    assert in_memory == records, "the items in memory are what they were"
+    assert in_memory[other]["fields"]["conferenceName"] == conference["conferenceName"]
+    stored = zotero.eval(
+        "return await Zotero.DB.valueQueryAsync('SELECT itemTypeID FROM items WHERE key = ?',"
+        " [args.key]);",
+        {"key": other},
+    )
+    assert stored == zotero.eval("return Zotero.ItemTypes.getID('conferencePaper');")
+    # the same card again, Zotero working: merged
+    click(zotero, card, ".sd-merge")
+    answer_prompt(zotero)
+    wait_until(lambda: card_with(view(zotero), records)["state"] == "merged", 60, "the merge")
+    assert state(zotero, article)[other]["deleted"]
 
 
 def save_again(zotero, paper: dict, known: list[str]) -> tuple[str, dict]:
