@@ -336,9 +336,11 @@ var SDDuplicatesView = {
       SDRender.clear(status);
       status.append(SDRender.el(doc, "div", { cls: "sd-bulk-summary", text: `Merged ${SDDuplicatesView.count(merged.length, "cluster")} (${merged.reduce((n, r) => n + r.cluster.papers.length, 0)} items); skipped ${skipped.length}.` }));
       if (skipped.length) {
-        status.append(SDRender.el(doc, "ul", { cls: "sd-skipped" }, skipped.map((r) => SDRender.el(doc, "li", {
-          text: `“${r.cluster.papers.find((p) => p.key === r.cluster.master)?.title ?? r.cluster.master}”: ${r.result.message}`,
-        }))));
+        status.append(SDRender.el(doc, "ul", { cls: "sd-skipped" }, skipped.map((r) => {
+          const title = `“${r.cluster.papers.find((p) => p.key === r.cluster.master)?.title ?? r.cluster.master}”`;
+          // the reason names the record when it is about one
+          return SDRender.el(doc, "li", { text: r.result.message.startsWith(title) ? r.result.message : `${title}: ${r.result.message}` });
+        })));
       }
       const undoable = batch.filter((c) => c.state === "merged" && c.undo);
       if (undoable.length) {
