@@ -64,6 +64,8 @@ var SDPlugin = {
 
     const sectionID = SDRelatedSection.register(SDPlugin);
     if (sectionID) SDPlugin.disposers.push(() => Zotero.ItemPaneManager.unregisterSection(sectionID));
+    const citationsID = SDCitationsSection.register(SDPlugin);
+    if (citationsID) SDPlugin.disposers.push(() => Zotero.ItemPaneManager.unregisterSection(citationsID));
 
     const log = (/** @type {string} */ message) => Zotero.debug(`specter-desk: ${message}`);
     const syncer = SDSyncOnChange.create({

@@ -11,6 +11,8 @@ from ..embed.registry import query_model
 from ..errors import InputError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv
+from ..services.citations.fusion import BY
+from ..services.citations.pool import CITING_POOL
 from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
@@ -28,22 +30,33 @@ def recommend_cmd(
     from_: str = typer.Option(
         CANDIDATE_POOL,
         "--from",
-        help="candidates (feeds, files, arXiv) or library (rediscover papers untouched for "
-        "half a year).",
+        help="candidates (feeds, files, arXiv, papers citing your library), citing (only the "
+        "recent papers citing your library; after `citations sync`) or library (rediscover "
+        "papers untouched for half a year).",
+    ),
+    by: str = typer.Option(
+        "auto",
+        "--by",
+        help="Rank by meaning, citations (links to your recent papers), both (fused), or auto "
+        "(both when the seeds have citation data, else meaning).",
     ),
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Papers you may want, based on what you added to the library recently."""
-    if from_ not in (CANDIDATE_POOL, LIBRARY_POOL):
-        raise InputError(f"--from must be {CANDIDATE_POOL} or {LIBRARY_POOL}, not {from_!r}")
+    if from_ not in (CANDIDATE_POOL, LIBRARY_POOL, CITING_POOL):
+        raise InputError(
+            f"--from must be {CANDIDATE_POOL}, {CITING_POOL} or {LIBRARY_POOL}, not {from_!r}"
+        )
+    if by not in BY:
+        raise InputError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     parse_since(since)  # a typo fails before any embedding work
     desk = open_desk()
     spec = desk.model_spec(model)
     embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
     answer = recommend(
-        desk.store, desk.index(spec.name, refresh=True), since=since, n=n, source=from_
+        desk.store, desk.index(spec.name, refresh=True), since=since, n=n, source=from_, by=by
     )
     if json_out:
         print_json(answer.to_dict())
@@ -58,6 +71,11 @@ def recommend_cmd(
         else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
         f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
     )
+    how += {
+        "meaning": "",
+        "both": "; fused with citation links to your seeds",
+        "citations": "; by citation links to your seeds",
+    }[answer.by]
     table = Table(
         title=f"Recommended from {answer.source} for {len(answer.seeds)} papers added since "
         f"{answer.since[:10]} ({spec.name})",
@@ -74,11 +92,13 @@ def recommend_cmd(
         table.add_column("year", justify="right")
     if show_venue:
         table.add_column("venue", ratio=1)
-    table.add_column("because of (closest seeds)", ratio=2)
+    table.add_column("because (closest seeds, citations)", ratio=2)
     table.add_column("key", style="dim")
     for rec in answer.results:
         paper = rec.paper
-        because = "; ".join(f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2])
+        because = "; ".join(
+            rec.reasons[:2] or [f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2]]
+        )
         cells = [f"{paper.score:.3f}", paper.title]
         if show_year:
             cells.append(str(paper.year or ""))

@@ -20,6 +20,9 @@ from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper, normalize_title
 from ..store import Store
+from .citations.fusion import BY, citation_links, fused_scores, resolve_by
+from .citations.pool import CITING_LIBRARY, CITING_POOL
+from .citations.related import reasons_for
 from .duplicates import library_matches
 from .feedback import label_counts, train_classifier
 from .related import RelatedPaper
@@ -78,13 +81,14 @@ def parse_datetime(value: str | None) -> datetime | None:
 
 @dataclass
 class Recommendation:
-    """One recommended paper and the seeds that explain it."""
+    """One recommended paper, the seeds that explain it, and what its citations say."""
 
     paper: RelatedPaper
     because: list[dict[str, Any]]
+    reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.paper.to_dict(), "because": self.because}
+        return {**self.paper.to_dict(), "because": self.because, "reasons": self.reasons}
 
 
 @dataclass
@@ -99,12 +103,14 @@ class Recommendations:
     model: str = ""
     source: str = CANDIDATE_POOL
     labels: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
+    by: str = "meaning"
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "since": self.since,
             "model": self.model,
             "source": self.source,
+            "by": self.by,
             "seeds": self.seeds,
             "ranker": self.ranker,
             "labels": self.labels,
@@ -201,10 +207,17 @@ def recommend(
     now: datetime | None = None,
     tau: float = TAU,
     diversity: bool = True,
+    by: str = "auto",
 ) -> Recommendations:
-    """Up to n papers from a candidate pool (or the library: source="library") for recent seeds."""
-    if source not in (CANDIDATE_POOL, LIBRARY_POOL):
-        raise InputError(f"source must be {CANDIDATE_POOL} or {LIBRARY_POOL}, not {source!r}")
+    """Up to n papers for recent seeds from the candidates, the library (source="library",
+    rediscover) or the works citing the library (source="citing"), ranked by meaning,
+    citations or both (see services/citations/fusion.py)."""
+    if source not in (CANDIDATE_POOL, LIBRARY_POOL, CITING_POOL):
+        raise InputError(
+            f"source must be {CANDIDATE_POOL}, {LIBRARY_POOL} or {CITING_POOL}, not {source!r}"
+        )
+    if by not in BY:
+        raise InputError(f"by must be one of {', '.join(BY)}, not {by!r}")
     if n < 1:
         raise InputError("n must be at least 1")
     now = now or datetime.now(UTC)
@@ -217,6 +230,7 @@ def recommend(
         model=index.model,
         source=source,
         labels=label_counts(store),
+        by="meaning" if by == "auto" else by,  # auto is resolved once the seeds are known
     )
     if start > now:
         answer.message = (
@@ -243,8 +257,11 @@ def recommend(
     weights = seed_weights(ages, (now - start).total_seconds() / 86400)
 
     seed_set = set(seed_keys)
+    by = answer.by = resolve_by(store, seed_keys, by)
     if source == CANDIDATE_POOL:
         pool_keys = [k for k in store.keys_in_pool(CANDIDATE_POOL) if votes.get(k, 0) >= 0]
+    elif source == CITING_POOL:
+        pool_keys = [k for k in store.keys_in_library(CITING_LIBRARY) if votes.get(k, 0) >= 0]
     else:
         pool_keys = _stale_library(store, now, REDISCOVER_DAYS, seed_set)
         pool_keys = [k for k in pool_keys if votes.get(k, 0) >= 0]
@@ -259,6 +276,15 @@ def recommend(
     if classifier is not None:
         answer.ranker = "classifier"
         relevance = classifier.score(cand_vectors)
+    links: dict[str, Any] = {}
+    seed_names: dict[str, str] = {}
+    if by != "meaning":
+        links, seed_works = citation_links(store, seed_keys, cand_keys)
+        titles = {p.key: p.title for p, _ in seed_rows}
+        seed_names = {work: titles[key] for work, key in seed_works.items()}
+        cited = np.array([links[k].score if k in links else 0.0 for k in cand_keys])
+        relevance = fused_scores(relevance, cited, by)
+        relevance = (relevance / relevance.max()).astype(np.float32)  # MMR's scale: 0..1
     order = np.argsort(-relevance, kind="stable")
 
     # walk down the ranking, dropping library twins and duplicate titles, to an MMR pool
@@ -270,7 +296,7 @@ def recommend(
         chunk = [int(i) for i in order[start_at : start_at + 200]]
         found = store.get_papers(cand_keys[i] for i in chunk)
         papers.update(found)
-        twins = library_matches(store, list(found.values())) if source == CANDIDATE_POOL else {}
+        twins = library_matches(store, list(found.values())) if source != LIBRARY_POOL else {}
         for i in chunk:
             paper = papers.get(cand_keys[i])
             if paper is None or paper.key in twins:
@@ -307,13 +333,23 @@ def recommend(
             }
             for s in closest
         ]
+        link = links.get(paper.key)
         answer.results.append(
-            Recommendation(RelatedPaper.from_paper(paper, float(relevance[i])), because)
+            Recommendation(
+                RelatedPaper.from_paper(paper, float(relevance[i])),
+                because,
+                reasons_for(link, seed_names) if link else [],
+            )
         )
     return answer
 
 
 def _no_candidates_message(source: str, pool_size: int, model: str) -> str:
+    if source == CITING_POOL and not pool_size:
+        return (
+            "no recent papers citing your library yet: run `specter-desk citations sync` while "
+            "online (it keeps them as candidates)"
+        )
     if source == LIBRARY_POOL:
         return (
             f"no library papers untouched for {REDISCOVER_DAYS} days to rediscover; "
