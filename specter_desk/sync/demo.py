@@ -21,7 +21,7 @@ def demo_papers() -> list[Paper]:
     """The demo library with dateAdded shifted so the newest paper was added today."""
     source = resources.files("specter_desk") / "data" / "demo_library.jsonl.gz"
     with resources.as_file(source) as path:
-        papers = list(read_jsonl(path, library=LIBRARY))
+        papers = read_jsonl(path, library=LIBRARY).papers
     added = [datetime.fromisoformat(p.date_added) for p in papers]
     shift = datetime.now(UTC) - max(added)
     for paper, when in zip(papers, added, strict=True):
