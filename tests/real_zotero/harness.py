@@ -158,8 +158,11 @@ class ZoteroApp:
             for xpi in self.xpis:
                 shutil.copy2(xpi, self.profile / "extensions" / f"{xpi_id(xpi)}.xpi")
 
-    def start(self, timeout: float = 90) -> ZoteroApp:
-        """Start Zotero and return once the helper endpoint answers and the main window is up."""
+    def start(self, timeout: float = 180) -> ZoteroApp:
+        """Start Zotero and return once the helper endpoint answers and the main window is up.
+
+        3-5 s on a quiet machine; the limit is wide because on a loaded 2-core machine a start
+        after a killed session (an integrity check first) took more than 90 s."""
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError("Zotero is already running")
         self._write_profile()
