@@ -191,6 +191,15 @@ class PaperIndex:
                 return None
             return np.asarray(self._hnsw.get_items([label])[0], dtype=np.float32)
 
+    def vectors(self, keys: list[str]) -> tuple[list[str], np.ndarray]:
+        """(the keys that are indexed, their vectors as indexed) in the order of keys."""
+        with self.lock.read():
+            found = [k for k in keys if k in self.key_to_label]
+            if not found:
+                return [], np.zeros((0, self.dim), dtype=np.float32)
+            items = self._hnsw.get_items([self.key_to_label[k] for k in found])
+            return found, np.asarray(items, dtype=np.float32)
+
     def query(
         self,
         vectors: np.ndarray,

@@ -71,6 +71,21 @@ class Paper:
         return asdict(self)
 
 
+@dataclass
+class Collection:
+    """A Zotero collection: its key, name and parent collection's key, in one library."""
+
+    key: str
+    name: str
+    parent: str | None = None
+    version: int = 0
+    library: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
 def content_hash(title: str, abstract: str) -> str:
     """A stable hash of title + abstract after whitespace normalisation."""
     text = " ".join((title or "").split()) + "\x1f" + " ".join((abstract or "").split())

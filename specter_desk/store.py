@@ -17,6 +17,7 @@ from .clock import now_iso
 from .disk import ensure_dir
 from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_doi, normalize_title
+from .store_feeds import FeedTables, migration_feeds
 
 PAPER_COLUMNS = (
     "key",
@@ -185,10 +186,11 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_3,
     _migration_4,
     _migration_5,
+    migration_feeds,  # collections, feeds, feedback weights (store_feeds.py)
 ]
 
 
-class Store:
+class Store(FeedTables):
     """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
 
     def __init__(self, path: Path | str):
@@ -652,13 +654,15 @@ class Store:
 
     # -- feedback ---------------------------------------------------------------------
 
-    def set_vote(self, key: str, vote: int) -> None:
-        """Record +1 (up) or -1 (down) for a paper, replacing an earlier vote."""
+    def set_vote(self, key: str, vote: int, *, weight: float = 1.0, source: str = "user") -> None:
+        """Record +1 (up) or -1 (down) for a paper, replacing an earlier vote; weight < 1 and
+        a source other than "user" mark a vote inferred from what the user did in Zotero."""
         with self.transaction():
             self.db.execute(
-                "INSERT INTO feedback (key, vote, voted_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                [key, vote, now_iso()],
+                "INSERT INTO feedback (key, vote, voted_at, weight, source) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET vote = excluded.vote, "
+                "voted_at = excluded.voted_at, weight = excluded.weight, source = excluded.source",
+                [key, vote, now_iso(), float(weight), source],
             )
 
     def clear_vote(self, key: str) -> None:
@@ -673,6 +677,14 @@ class Store:
             "WHERE p.deleted = 0"
         )
         return dict(cur.fetchall())
+
+    def vote_details(self) -> dict[str, tuple[int, float, str]]:
+        """{key: (vote, weight, source)} for every live paper with a vote."""
+        cur = self.db.execute(
+            "SELECT f.key, f.vote, f.weight, f.source FROM feedback f "
+            "JOIN papers p ON p.key = f.key WHERE p.deleted = 0"
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in cur}
 
     # -- arXiv fetches ----------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SyncFileError
-from ..models import LIBRARY_POOL, Paper, find_arxiv_id, parse_year
+from ..models import LIBRARY_POOL, Collection, Paper, find_arxiv_id, parse_year
 
 _SUFFIXES = {
     ".jsonl": "jsonl",
@@ -85,8 +85,18 @@ def paper_from_record(
         date_added=record.get("date_added") or record.get("dateAdded"),
         date_modified=record.get("date_modified") or record.get("dateModified"),
         tags=list(record.get("tags") or []),
+        collections=_names(record.get("collections")),
         raw=record if keep_raw else {},
     )
+
+
+def _names(value: Any) -> list[str]:
+    """Collection names from a list or a "A; B" string (files name collections, not key them)."""
+    if isinstance(value, str):
+        value = value.split(";")
+    if not isinstance(value, list):
+        return []
+    return [" ".join(str(v).split()) for v in value if str(v).strip()]
 
 
 def open_text(path: Path):
@@ -138,6 +148,11 @@ class FileRead:
     format: str
     papers: list[Paper] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+
+    def collections(self, library: str) -> list[Collection]:
+        """The collections the papers name (JSONL `collections`, BibTeX `groups`), by name."""
+        names = sorted({name for p in self.papers for name in p.collections})
+        return [Collection(key=name, name=name, library=library) for name in names]
 
 
 def detect_format(path: Path, text: str | None = None) -> str:
@@ -294,6 +309,7 @@ def _read_bibtex(path: Path, text: str, library: str, pool: str) -> FileRead:
                 tags=[
                     t.strip() for t in re.split(r"[,;]", entry.get("keywords") or "") if t.strip()
                 ],
+                collections=_names(_bib_clean(entry.get("groups")).replace(",", ";")),
                 raw=dict(entry),
             )
         )
