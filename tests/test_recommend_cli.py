@@ -74,7 +74,9 @@ def test_recommend_json_schema_and_seeds_with_the_tiny_model(home, tmp_path, tin
     result = runner.invoke(app, ["recommend", "--model", "tiny", "--since", "3d", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"since", "model", "source", "seeds", "ranker", "labels", "results"}
+    assert set(data) == {"since", "model", "source", "scope", "seeds", "ranker", "labels"} | {
+        "results"
+    }
     assert data["model"] == "tiny" and data["ranker"] == "similarity"
     assert {s["key"] for s in data["seeds"]} == {"cul208", "cul275", "cul439"}  # not 4 days old
     assert len(data["results"]) == 10

@@ -31,6 +31,11 @@ DeviceOpt = typer.Option(None, "--device", help="auto, cpu, cuda or mps.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
+def LimitOpt(default: int, most: int, text: str):  # noqa: N802 (reads like the *Opt constants)
+    """The one "how many" option of every listing command: -n/--limit (-k still works)."""
+    return typer.Option(default, "-n", "--limit", "-k", min=1, max=most, help=text)
+
+
 def embed_with_progress(
     desk: Desk, model: str | None, *, quiet: bool = False, **options: Unpack[EncoderOptions]
 ) -> EmbedResult:
@@ -109,7 +114,7 @@ def related_table(rows, title: str) -> Table:
 @app.command("related")
 def related_cmd(
     item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
-    k: int = typer.Option(10, "-k", min=1, max=1000, help="How many related papers."),
+    k: int = LimitOpt(10, 1000, "How many related papers."),
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
     pool: str = typer.Option(None, "--pool", help="Only from: library or candidates."),
@@ -329,7 +334,7 @@ def index_rebuild(model: str = ModelOpt) -> None:
 @app.command("demo")
 def demo_cmd(
     model: str = typer.Option("minilm", "--model", "-m", help="Model for the demo."),
-    k: int = typer.Option(5, "-k", min=1, max=50),
+    k: int = LimitOpt(5, 50, "How many related papers per example."),
     keep: bool = typer.Option(False, "--keep", help="Reuse an existing demo data dir."),
 ) -> None:
     """Import the demo library into a fresh data dir, embed it, and show related papers."""

@@ -16,7 +16,7 @@ from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
 from ..services.search import search
 from .app import app, console, notice, open_desk, print_json
-from .core import JsonOpt, ModelOpt, ModelPathOpt, embed_with_progress, related_table
+from .core import JsonOpt, LimitOpt, ModelOpt, ModelPathOpt, embed_with_progress, related_table
 
 
 @app.command("recommend")
@@ -24,7 +24,7 @@ def recommend_cmd(
     since: str = typer.Option(
         "week", "--since", help="Seeds: papers added since day, week, month, Nd or an ISO date."
     ),
-    n: int = typer.Option(10, "-n", min=1, max=100, help="How many recommendations."),
+    n: int = LimitOpt(10, 100, "How many recommendations."),
     from_: str = typer.Option(
         CANDIDATE_POOL,
         "--from",
@@ -91,7 +91,7 @@ def recommend_cmd(
 @app.command("search")
 def search_cmd(
     query: str = typer.Argument(..., help="Free text, e.g. 'contrastive sentence embeddings'."),
-    k: int = typer.Option(10, "-k", min=1, max=100, help="How many results."),
+    k: int = LimitOpt(10, 100, "How many results."),
     hybrid: bool = typer.Option(
         False, "--hybrid", help="Fuse with BM25 over title + abstract (reciprocal rank fusion)."
     ),
