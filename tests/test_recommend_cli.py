@@ -60,7 +60,7 @@ def test_minilm_recommends_both_topics_with_real_explanations(home, tmp_path):
     assert "genes" in topics and "recsys" in topics, topics
     assert "other" not in topics, topics
     for hit in data["results"]:
-        assert set(hit) == PAPER_HIT | {"because"}
+        assert set(hit) == PAPER_HIT | {"because", "rank", "authors", "abstract", "link"}
         assert hit["pool"] == "candidates"
         assert {b["key"] for b in hit["because"]} <= seeds
         # the closest seed is on the candidate's own topic

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..embed.registry import query_model
 from ..errors import InputError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv
+from ..services.digest import check_format, render
 from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
 from ..services.search import search
+from ..services.seeds import seed_scope
 from .app import app, console, notice, open_desk, print_json
-from .core import JsonOpt, LimitOpt, ModelOpt, ModelPathOpt, embed_with_progress, related_table
+from .core import (
+    JsonOpt,
+    LimitOpt,
+    ModelOpt,
+    ModelPathOpt,
+    embed_with_progress,
+    recommendations_table,
+    related_table,
+)
 
 
 @app.command("recommend")
@@ -31,61 +41,46 @@ def recommend_cmd(
         help="candidates (feeds, files, arXiv) or library (rediscover papers untouched for "
         "half a year).",
     ),
+    collection: str = typer.Option(
+        None, "--collection", help="Seeds: this collection (name, Parent/Child path or key)."
+    ),
+    tag: str = typer.Option(None, "--tag", help="Seeds: the papers with this tag."),
+    fmt: str = typer.Option(
+        "table",
+        "--format",
+        "-f",
+        help="table, or a digest for scripts: json, markdown, html or atom (to stdout).",
+    ),
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
-    json_out: bool = JsonOpt,
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Papers you may want, based on what you added to the library recently."""
     if from_ not in (CANDIDATE_POOL, LIBRARY_POOL):
         raise InputError(f"--from must be {CANDIDATE_POOL} or {LIBRARY_POOL}, not {from_!r}")
+    fmt = "json" if json_out else check_format(fmt)
     parse_since(since)  # a typo fails before any embedding work
     desk = open_desk()
+    seed_scope(desk.store, collection=collection, tag=tag)  # an unknown collection too
     spec = desk.model_spec(model)
-    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
+    quiet = fmt != "table"  # a digest on stdout: no progress bar
+    embed_with_progress(desk, spec.name, quiet=quiet, model_path=model_path)  # new papers
     answer = recommend(
-        desk.store, desk.index(spec.name, refresh=True), since=since, n=n, source=from_
+        desk.store,
+        desk.index(spec.name, refresh=True),
+        since=since,
+        n=n,
+        source=from_,
+        collection=collection,
+        tag=tag,
     )
-    if json_out:
-        print_json(answer.to_dict())
+    if fmt != "table":
+        sys.stdout.write(render(desk.store, answer, fmt))
         return
     if answer.message:
         notice(answer.message)
         return
-    labels = answer.labels
-    how = (
-        f"ranked by your feedback classifier ({labels['up']} up, {labels['down']} down)"
-        if answer.ranker == "classifier"
-        else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
-        f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
-    )
-    table = Table(
-        title=f"Recommended from {answer.source} for {len(answer.seeds)} papers added since "
-        f"{answer.since[:10]} ({spec.name})",
-        title_justify="left",
-        caption=how,
-        caption_justify="left",
-    )
-    rows = [rec.paper for rec in answer.results]
-    show_year = any(p.year for p in rows)
-    show_venue = any(p.venue for p in rows)
-    table.add_column("score", justify="right")
-    table.add_column("title", ratio=3)
-    if show_year:
-        table.add_column("year", justify="right")
-    if show_venue:
-        table.add_column("venue", ratio=1)
-    table.add_column("because of (closest seeds)", ratio=2)
-    table.add_column("key", style="dim")
-    for rec in answer.results:
-        paper = rec.paper
-        because = "; ".join(f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2])
-        cells = [f"{paper.score:.3f}", paper.title]
-        if show_year:
-            cells.append(str(paper.year or ""))
-        if show_venue:
-            cells.append(paper.venue[:40])
-        table.add_row(*cells, because, paper.key)
-    console.print(table)
+    console.print(recommendations_table(answer))
 
 
 @app.command("search")
@@ -102,10 +97,11 @@ def search_cmd(
     """Search library and candidates by meaning (the model's query encoder embeds the query)."""
     desk = open_desk()
     spec = desk.model_spec(model)
-    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
-    index = desk.index(spec.name, refresh=True)
     qspec = query_model(spec)
     encoder = desk.encoder(qspec.name, model_path=model_path if qspec is spec else None)
+    encoder.check_available()  # before any progress bar
+    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
+    index = desk.index(spec.name, refresh=True)
     hits = search(desk.store, index, encoder, query, k=k, hybrid=hybrid)
     if json_out:
         print_json(
