@@ -203,7 +203,7 @@ Since = Annotated[
 @router.get(
     "/recommendations",
     response_model=Recommendations,
-    responses=_errors(*COMMON, 503),
+    responses=_errors(*COMMON, 400, 404, 409, 503),
     summary="New papers worth reading, seeded by what was added recently",
 )
 def recommendations(
@@ -213,11 +213,17 @@ def recommendations(
         Query(description="day, week, month, year, Nh/Nd/Nw/Nm (e.g. 14d), Ny or an ISO date"),
     ] = "week",
     n: int = Query(10, ge=1, le=MAX_N),
+    collection: str | None = Query(
+        None, min_length=1, max_length=500, description="Seeds: a collection (name, path or key)"
+    ),
+    tag: str | None = Query(None, min_length=1, max_length=500, description="Seeds: a tag"),
 ) -> dict[str, Any]:
     ctx = _ctx(request)
     with ctx.lock:
         desk = ctx.desk
-        result = recommend(desk.store, desk.index(), since=since, n=n)
+        result = recommend(
+            desk.store, desk.index(), since=since, n=n, collection=collection, tag=tag
+        )
     return result.to_dict()
 
 

@@ -144,6 +144,12 @@ class LabelCounts(Model):
     down: int
 
 
+class SeedScope(Model):
+    kind: Literal["library", "collection", "tag"]
+    target: str = Field(description="The collection's key or the tag ('' for the library)")
+    label: str
+
+
 class Recommendations(Model):
     since: str = Field(description="The start of the window, resolved to an ISO date-time")
     seeds: list[Seed]
@@ -152,6 +158,7 @@ class Recommendations(Model):
     message: str | None = None
     model: str | None = None
     labels: LabelCounts | None = Field(None, description="Feedback votes the ranker can use")
+    scope: SeedScope | None = Field(None, description="Where the seeds came from")
 
 
 class ClusterPaper(Model):
