@@ -1,8 +1,11 @@
 """Bridge latency: each endpoint over HTTP (a real uvicorn server on 127.0.0.1, keep-alive client)
 against the same service call made directly in-process (the reference), idle and while the sync
-worker is embedding.
+worker is embedding; then related() under load: while searches and an embedding run go on, and
+from 8 clients at once while another client loops on the slowest endpoint (GET
+/v1/duplicates?min_score=0), against the same 8 clients alone (issue 18 / issue 16 item 3).
 
     python benchmarks/bridge_latency.py [--papers 300] [--requests 100] [--model minilm]
+        [--clients 8] [--client-requests 40]
 
 The library is the first N records of the demo library shipped in the package (the
 digital_work records of ../shared/data, MIT), embedded with the model first (timed separately).
@@ -41,15 +44,96 @@ def timed_in_thread(call, n: int) -> list[float]:
     return result
 
 
+def clients_related(url, token, keys, clients: int, each: int, background: str | None = None):
+    """related() latencies (ms) from `clients` threads with their own keep-alive client, each
+    sending `each` requests for keys in turn, while one more thread loops on `background`
+    ("search" or "duplicates"; its calls are counted). The clients run in a process of their
+    own, as the Zotero plugin does: in the server's process they would share its GIL."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_load_process, (url, token, keys, clients, each, background))
+
+
+SEARCHES = ["platform workers", "digital labour", "algorithmic management", "gig economy"]
+
+
+def _load_process(url, token, keys, clients, each, background) -> dict:
+    headers = {"Authorization": f"Bearer {token}"}
+    start = threading.Barrier(clients + (1 if background else 0))
+    stop = threading.Event()
+    latencies: list[float] = []
+    calls = [0]
+    lock = threading.Lock()
+
+    def one_client(offset: int) -> None:
+        with httpx.Client(base_url=url, timeout=120, headers=headers) as client:
+            client.get(f"/v1/papers/{keys[offset % len(keys)]}/related").raise_for_status()
+            start.wait()
+            mine = []
+            for i in range(each):
+                key = keys[(offset * each + i) % len(keys)]
+                began = time.perf_counter()
+                client.get(f"/v1/papers/{key}/related", params={"k": 10}).raise_for_status()
+                mine.append((time.perf_counter() - began) * 1000)
+            with lock:
+                latencies.extend(mine)
+
+    def looping() -> None:
+        with httpx.Client(base_url=url, timeout=300, headers=headers) as client:
+            start.wait()
+            while not stop.is_set():
+                if background == "search":
+                    query = SEARCHES[calls[0] % len(SEARCHES)]
+                    answer = client.post("/v1/search", json={"query": query, "k": 10})
+                else:
+                    answer = client.get("/v1/duplicates", params={"min_score": 0})
+                answer.raise_for_status()
+                calls[0] += 1
+
+    threads = [threading.Thread(target=one_client, args=(i,)) for i in range(clients)]
+    loop = threading.Thread(target=looping) if background else None
+    for thread in threads + ([loop] if loop else []):
+        thread.start()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    stop.set()
+    if loop:
+        loop.join()
+    return {"latencies": latencies, "background calls": calls[0], "seconds": seconds}
+
+
+def load_row(name: str, measured: dict) -> dict:
+    values = measured["latencies"]
+    return {
+        "scenario": name,
+        "n": len(values),
+        "p50 ms": median(values),
+        "p95 ms": percentile(values, 95),
+        "p99 ms": percentile(values, 99),
+        "max ms": max(values),
+        "related/s": len(values) / measured["seconds"],
+        "background calls": measured["background calls"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, default=300)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--model", default="minilm")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--home", type=Path, help="data dir to reuse (vectors already there are not re-embedded)"
+    )
+    parser.add_argument("--client-requests", type=int, default=40, help="per client")
     add_data_option(parser, "; unused: the demo library ships in the package")
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
+    home = args.home or Path(tempfile.mkdtemp(prefix="bridge-bench-"))
     os.environ["SPECTER_DESK_HOME"] = str(home)
     import uvicorn
 
@@ -82,8 +166,11 @@ def main() -> None:
     worker_desk = desk.sibling()
     busy = threading.Event()
 
+    more = shipped[2 * args.papers : 3 * args.papers]
+    batches = [later, more]  # what each requested sync imports and embeds
+
     def embed_more(library, on_progress, should_stop):
-        import_papers(worker_desk.store, later)
+        import_papers(worker_desk.store, batches.pop(0))
         busy.set()
         result = embed_missing(
             worker_desk.store,
@@ -168,7 +255,47 @@ def main() -> None:
             "http/direct": (median(during) / related_idle) if during else float("nan"),
         }
     )
-    worker.stop(120)
+    while worker.busy:
+        time.sleep(0.1)
+
+    # related() under load; the library is now 2 x papers, all embedded
+    url = f"http://127.0.0.1:{port}"
+    keys = [p.key for p in papers + later]
+    slowest = time.perf_counter()
+    client.get("/v1/duplicates", params={"min_score": 0}).raise_for_status()
+    duplicates_seconds = time.perf_counter() - slowest
+    load = []
+    load.append(
+        load_row(
+            "1 client alone (reference)",
+            clients_related(url, token, keys, 1, args.client_requests * 2),
+        )
+    )
+    busy.clear()
+    client.post("/v1/sync").raise_for_status()
+    busy.wait(60)
+    load.append(
+        load_row(
+            "1 client while another searches and the worker embeds",
+            clients_related(url, token, keys, 1, args.client_requests * 2, background="search"),
+        )
+    )
+    print(f"(the worker was still embedding when that scenario ended: {worker.busy})")
+    worker.stop(300)
+    load.append(
+        load_row(
+            f"{args.clients} clients (reference)",
+            clients_related(url, token, keys, args.clients, args.client_requests),
+        )
+    )
+    load.append(
+        load_row(
+            f"{args.clients} clients while another loops on GET /v1/duplicates?min_score=0",
+            clients_related(
+                url, token, keys, args.clients, args.client_requests, background="duplicates"
+            ),
+        )
+    )
     server.should_exit = True
     thread.join(10)
 
@@ -181,6 +308,25 @@ def main() -> None:
         table(rows, ["endpoint", "n", "direct p50 ms", "http p50 ms", "http p95 ms", "http/direct"])
     )
     print("(last row: ratio is against the idle HTTP p50 of the same request)")
+    print(
+        f"\nrelated() k=10 under load ({2 * args.papers} papers; one GET /v1/duplicates"
+        f"?min_score=0 alone took {duplicates_seconds:.2f} s):"
+    )
+    print(
+        table(
+            load,
+            [
+                "scenario",
+                "n",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms",
+                "related/s",
+                "background calls",
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

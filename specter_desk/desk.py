@@ -117,8 +117,16 @@ class Desk:
         return IndexParams(section["m"], section["ef_construction"], section["ef_search"])
 
     def index(self, name: str | None = None, *, refresh: bool = False) -> PaperIndex:
-        """The model's index: loaded (or rebuilt) once, then kept in step with the store."""
+        """The model's index: loaded (or rebuilt) once, then kept in step with the store.
+
+        A loaded index is handed out without taking the Desk's lock, so a request never
+        waits for the sync worker's refresh (the index's own reader-writer lock keeps its
+        searches apart from the worker's short adds).
+        """
         model = self.model_spec(name).name
+        loaded = self._indexes.get(model)
+        if loaded is not None and not refresh:
+            return loaded
         with self._lock:
             index = self._indexes.get(model)
             if index is None:

@@ -141,7 +141,14 @@ class PaperIndex:
         return len(self.labels) - len(self.key_to_label)
 
     def checksum(self) -> str:
-        return rows_checksum(sorted((k, self.hashes[i]) for k, i in self.key_to_label.items()))
+        with self.lock.read():  # readers run beside the sync worker's adds
+            rows = sorted((k, self.hashes[i]) for k, i in self.key_to_label.items())
+        return rows_checksum(rows)
+
+    def keys(self) -> list[str]:
+        """The indexed keys, sorted (a snapshot: adds may go on meanwhile)."""
+        with self.lock.read():
+            return sorted(self.key_to_label)
 
     # -- writes ---------------------------------------------------------------------
 

@@ -149,6 +149,18 @@ def test_doctor_flags_the_missing_default_model(home):
     assert f"precision auto = {default_dtype(pick_device())}" in checks["torch"]["detail"]
 
 
+def test_doctor_says_narrow_models_run_fp32_on_an_amx_cpu(home, monkeypatch):
+    import torch
+
+    from specter_desk.embed import device
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: True)
+    checks = {c["check"]: c for c in json.loads(invoke("doctor", "--json").stdout)["checks"]}
+    detail = checks["torch"]["detail"]
+    assert "precision auto = bfloat16 (float32 for models narrower than 768: AMX CPU)" in detail
+
+
 def test_doctor_passes_with_minilm_configured(home):
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text('[model]\nname = "minilm"\nprecision = "float32"\n')

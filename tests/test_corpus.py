@@ -185,6 +185,64 @@ def test_rerun_skips_finished_shards_and_redoes_torn_ones(tmp_path, reference):
     assert_same_vectors(out, reference)
 
 
+def test_the_worker_loads_its_model_before_the_corpus_is_read(tmp_path, monkeypatch):
+    import threading
+
+    from specter_desk.corpus import shards, worker
+
+    loading = threading.Event()
+    real_init, real_read = worker.ShardWorker.__init__, shards.read_corpus
+
+    def init(self, *args, **kwargs):
+        loading.set()
+        real_init(self, *args, **kwargs)
+
+    def read(*args, **kwargs):
+        assert loading.wait(60), "the corpus was read before any worker started"
+        yield from real_read(*args, **kwargs)
+
+    monkeypatch.setattr(worker.ShardWorker, "__init__", init)
+    monkeypatch.setattr(shards, "read_corpus", read)
+    run = embed_corpus(FIXTURE, tmp_path / "out", model="tiny", shard_size=16, devices="cpu")
+    assert run.complete and run.papers_embedded == 60
+
+
+@pytest.mark.slow
+def test_worker_processes_run_before_the_corpus_is_read(tmp_path, monkeypatch, reference):
+    from specter_desk.corpus import engine_local, shards
+
+    spawned = []
+    real_spawn, real_read = engine_local._spawn, shards.read_corpus
+
+    def spawn(*args):
+        spawned.extend(real_spawn(*args))
+        return spawned
+
+    def read(*args, **kwargs):
+        assert len(spawned) == 2 and all(w.proc.is_alive() for w in spawned)
+        yield from real_read(*args, **kwargs)
+
+    monkeypatch.setattr(engine_local, "_spawn", spawn)
+    monkeypatch.setattr(shards, "read_corpus", read)
+    run = embed_corpus(FIXTURE, tmp_path / "out", model="tiny", shard_size=16, devices="cpu,cpu")
+    assert run.complete and run.shards_embedded == 4
+    assert_same_vectors(tmp_path / "out", reference)
+
+
+def test_a_finished_run_starts_no_worker_on_a_rerun(tmp_path, monkeypatch):
+    from specter_desk.corpus import engine_local
+
+    out = tmp_path / "out"
+    embed_corpus(FIXTURE, out, model="tiny", shard_size=16, devices="cpu")
+
+    def refuse(self, *args):
+        raise AssertionError("a worker was started for a finished corpus")
+
+    monkeypatch.setattr(engine_local.LocalWorkers, "__init__", refuse)
+    again = embed_corpus(FIXTURE, out, model="tiny", shard_size=16, devices="cpu")
+    assert (again.shards_skipped, again.papers_embedded) == (4, 0)
+
+
 def test_changed_papers_re_embed_only_their_shard(tmp_path):
     records = fixture_records()
     source = write_jsonl(tmp_path / "c.jsonl", records)

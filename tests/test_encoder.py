@@ -311,3 +311,80 @@ def test_int8_on_a_gpu_is_a_config_error_that_says_what_to_do(tiny_model, monkey
     monkeypatch.setattr(encoder_module, "pick_device", lambda requested: "cuda")
     with pytest.raises(ConfigError, match="CPU only.*leave it out"):
         Encoder(tiny_model, device="cuda", dtype="int8")
+
+
+def test_rust_tokenizer_gives_the_transformers_ids(tiny_model):
+    from dataclasses import replace
+
+    texts = [*TEXTS, "x " * 600, "Title only", "", "Ünïcode – “quotes” and emoji 🙂"] * 3
+    for max_length in (512, 16):
+        encoder = Encoder(replace(tiny_model, max_length=max_length), device="cpu")
+        expected = encoder.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+        assert encoder.tokenize(texts) == expected
+    assert encoder._rust_tokenizer is not None  # the fast path ran
+
+
+def test_chunks_start_small_and_double_up_to_the_chunk_size(tiny_model):
+    encoder = Encoder(tiny_model, device="cpu")
+    encoder.chunk_size = 4096
+    sizes = [end - start for start, end in encoder._chunks(10000)]
+    assert sizes == [512, 1024, 2048, 4096, 2320]
+    assert encoder._chunks(100) == [(0, 100)] and encoder._chunks(0) == []
+
+
+def test_concurrent_first_calls_load_the_model_once(tiny_model, monkeypatch):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = Encoder(tiny_model, device="cpu")
+    loads = []
+    both_waiting = threading.Barrier(2)
+    real_load = encoder._load
+
+    def counting_load():
+        loads.append(threading.current_thread().name)
+        real_load()
+
+    monkeypatch.setattr(encoder, "_load", counting_load)
+
+    def first_call():
+        both_waiting.wait(30)  # both threads ask before either has loaded
+        return encoder.encode(TEXTS[:2])
+
+    with ThreadPoolExecutor(2) as pool:
+        results = [f.result() for f in [pool.submit(first_call) for _ in range(2)]]
+    assert len(loads) == 1
+    assert np.allclose(results[0], results[1])
+
+
+# -- the automatic CPU precision: bf16 autocast, except narrow models on AMX CPUs -----------
+
+
+@pytest.mark.parametrize(
+    ("amx", "expected"), [(False, "bfloat16"), (True, "float32")], ids=["avx512-bf16", "amx"]
+)
+def test_auto_runs_a_narrow_model_in_fp32_on_amx_cpus_only(tiny_model, monkeypatch, amx, expected):
+    import torch
+
+    from specter_desk.embed import device
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: amx)
+    encoder = Encoder(tiny_model, device="cpu")  # tiny is 32 wide: "narrow"
+    assert encoder.dtype_name == "bfloat16"  # the candidate until the model's width is known
+    vectors = encoder.encode(TEXTS[:2])
+    assert encoder.dtype_name == expected and encoder.autocast == (expected == "bfloat16")
+    assert vectors.shape == (2, 32)
+    explicit = Encoder(tiny_model, device="cpu", dtype="bfloat16")
+    explicit.load()
+    assert explicit.dtype_name == "bfloat16" and explicit.autocast  # asked for: never overruled
+
+
+def test_bf16_pays_on_amx_from_bert_base_width(monkeypatch):
+    from specter_desk.embed import device
+
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: True)
+    assert not device.cpu_bf16_pays(384)  # MiniLM
+    assert device.cpu_bf16_pays(768)  # SPECTER, SPECTER2, mpnet
+    monkeypatch.setattr(device, "cpu_has_amx", lambda: False)
+    assert device.cpu_bf16_pays(384)

@@ -88,6 +88,7 @@ def running_bridge(desk, papers, tmp_path, *, runner=None) -> Iterator[tuple[Bri
         gate.open.set()
         worker.stop(10)
         client.close()
+        ctx.close()
         worker_desk.close()
 
 
@@ -565,7 +566,9 @@ def test_an_unexpected_exception_is_500_internal_without_traceback(bridge, monke
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals /home/user/.local")
 
-    monkeypatch.setattr(bridge.ctx.desk.store, "vector_counts", boom)
+    from specter_desk.store import Store
+
+    monkeypatch.setattr(Store, "vector_counts", boom)  # every request thread's connection
     response = bridge.client.get("/v1/status")
     assert response.status_code == 500 and error_code(response) == "internal"
     assert "secret internals" not in response.text

@@ -249,12 +249,14 @@ def doctor_cmd(json_out: bool = JsonOpt) -> None:
     try:
         import torch
 
-        from ..embed.encoder import default_dtype, pick_device
+        from ..embed.device import AMX_MIN_BF16_WIDTH, cpu_has_amx, default_dtype, pick_device
 
         device = pick_device("auto")
         precision = desk.config.get("model", "precision") if desk else "auto"
         if precision == "auto":
             precision = f"auto = {default_dtype(device)}"
+            if device == "cpu" and default_dtype(device) == "bfloat16" and cpu_has_amx():
+                precision += f" (float32 for models narrower than {AMX_MIN_BF16_WIDTH}: AMX CPU)"
         check(
             "torch",
             "ok",

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..embed.registry import get_model
 from ..errors import ConfigError, CorpusError
-from .engine_local import run_local
+from .engine_local import LocalWorkers, local_devices, run_local
 from .engine_ray import run_ray
 from .options import CorpusOptions, Engine, OnShard
 from .shards import (
@@ -79,13 +79,59 @@ def embed_corpus(
         raise ConfigError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
     spec = get_model(options.model)
     out = Path(out)
-    plan = plan_corpus(
-        Path(input_path), out, spec.name, shard_size=options.shard_size, library=options.library
-    )
     settings = EncoderSettings.resolve(
         spec, options.model_path, batch_size=options.batch_size, dtype=options.dtype
     )
     previous = read_manifest(out) or {}
+    run = ENGINES[engine]
+    early: LocalWorkers | None = None
+    if engine == "local":
+        devices = local_devices(options.devices)
+        readable = Path(input_path).is_file()  # else plan_corpus says what is wrong
+        if readable and not _finished_before(previous, Path(input_path), spec.name, options):
+            # the workers load their models while this process reads and checksums the corpus
+            early = LocalWorkers(settings, str(out), devices)
+            run = early.run
+    try:
+        plan = plan_corpus(
+            Path(input_path), out, spec.name, shard_size=options.shard_size, library=options.library
+        )
+        return _embed_plan(plan, settings, options, previous, run, on_progress, on_shard)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _finished_before(manifest: dict, input_path: Path, model: str, options: CorpusOptions) -> bool:
+    """Whether the last run finished this very input (same file size and time, model and
+    shard size): then no worker starts before the plan confirms there is nothing to do."""
+    try:
+        stat = input_path.stat()
+    except OSError:
+        return False
+    recorded = manifest.get("input") or {}
+    return bool(
+        manifest.get("complete")
+        and manifest.get("model") == model
+        and manifest.get("shard_size") == options.shard_size
+        and recorded.get("path") == str(input_path.resolve())
+        and recorded.get("size") == stat.st_size
+        and recorded.get("mtime") == int(stat.st_mtime)
+    )
+
+
+def _embed_plan(
+    plan: Plan,
+    settings: EncoderSettings,
+    options: CorpusOptions,
+    previous: dict,
+    run: Engine,
+    on_progress: ProgressFn | None,
+    on_shard: OnShard | None,
+) -> CorpusRun:
+    """Run an engine over a plan, keeping the manifest in step with every committed shard."""
+    engine = options.engine
+    out = plan.out
     state: dict[str, Any] = {
         "dim": previous.get("dim") or _committed_dim(plan),
         "papers": 0,
@@ -121,7 +167,7 @@ def embed_corpus(
 
     timer = Timer()
     try:
-        info = ENGINES[engine](plan, settings, options, shard_done)
+        info = run(plan, settings, options, shard_done)
     except BaseException:
         # workers may have committed shards the driver had not heard of yet: record them
         plan.done |= {t.shard for t in plan.pending if shard_is_done(out, t, plan.model)}

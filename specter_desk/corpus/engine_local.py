@@ -1,10 +1,11 @@
 """The local engine: one process per local GPU (spawned), or in-process on one device.
 
-The driver hands each worker (one spawned process per device) a couple of shards at a
-time over its own pipe, so a faster GPU takes more of them. Workers commit their shards
-themselves; the driver collects results and rewrites the manifest. A worker that dies
-without a word (killed, crashed) has its shards re-queued to the others; one that reports
-an error fails the run. Shards already committed are skipped by the next run either way.
+The workers start before the driver reads the corpus (see LocalWorkers). The driver hands
+each worker a couple of shards at a time over its own pipe, so a faster GPU takes more of
+them. Workers commit their shards themselves; the driver collects results and rewrites the
+manifest. A worker that dies without a word (killed, crashed) has its shards re-queued to
+the others; one that reports an error fails the run. Shards already committed are skipped
+by the next run either way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pickle
 import queue
 import traceback
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
@@ -68,17 +70,13 @@ def run_local(
     died.
     """
     devices = local_devices(options.devices)
-    info: dict[str, Any] = {"devices": devices, "worker_deaths": []}
-    pending = plan.pending
-    if not pending:
-        return info
-    if len(devices) == 1:
-        worker = ShardWorker(settings, str(plan.out), devices[0])
-        for i, task in enumerate(pending):
-            on_shard(worker(task, pending[i + 1] if i + 1 < len(pending) else None))
-    else:
-        _run_processes(plan, pending, settings, devices, on_shard, info["worker_deaths"])
-    return info
+    if not plan.pending:
+        return {"devices": devices, "worker_deaths": []}
+    workers = LocalWorkers(settings, str(plan.out), devices)
+    try:
+        return workers.run(plan, settings, options, on_shard)
+    finally:
+        workers.close()
 
 
 @dataclass
@@ -93,27 +91,72 @@ class _Worker:
     alive: bool = True
 
 
-def _run_processes(
-    plan: Plan,
-    pending: list[ShardTask],
-    settings: EncoderSettings,
-    devices: list[str],
-    on_shard: OnShard,
-    deaths: list[str],
-) -> list[ShardResult]:
+class LocalWorkers:
+    """The local engine's workers, started as soon as the devices are known.
+
+    `corpus embed` starts them before it reads and checksums the corpus, so loading the
+    model (seconds per worker: weights, CUDA context, first graphs) overlaps the reading
+    instead of following it. One spawned process per device, or (one device) the worker
+    in this process, loaded in a background thread. `run` is an Engine (options.py).
+    """
+
+    def __init__(self, settings: EncoderSettings, out: str, devices: list[str]):
+        self.devices = devices
+        self.processes: list[_Worker] = []
+        self._loader: ThreadPoolExecutor | None = None
+        self._single: Future[ShardWorker] | None = None
+        if len(devices) == 1:
+            self._loader = ThreadPoolExecutor(1, thread_name_prefix="corpus-load")
+            self._single = self._loader.submit(ShardWorker, settings, out, devices[0])
+        else:
+            self.processes = _spawn(settings, out, devices)
+
+    def run(
+        self, plan: Plan, settings: EncoderSettings, options: CorpusOptions, on_shard: OnShard
+    ) -> dict[str, Any]:
+        """Embed the plan's pending shards with these workers; what ran where."""
+        info: dict[str, Any] = {"devices": self.devices, "worker_deaths": []}
+        pending = plan.pending
+        if not pending:
+            return info
+        if self._single is not None:
+            worker = self._single.result()
+            for i, task in enumerate(pending):
+                on_shard(worker(task, pending[i + 1] if i + 1 < len(pending) else None))
+        else:
+            _drive(self.processes, pending, on_shard, info["worker_deaths"])
+        return info
+
+    def close(self) -> None:
+        """Tell the worker processes to finish and wait for them (terminate a stuck one)."""
+        if self._loader is not None:
+            self._loader.shutdown(wait=False, cancel_futures=True)
+        for worker in self.processes:
+            try:
+                worker.tasks.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in self.processes:
+            worker.proc.join(timeout=10)
+            if worker.proc.is_alive():
+                worker.proc.terminate()
+                worker.proc.join(timeout=10)
+
+
+def _spawn(settings: EncoderSettings, out: str, devices: list[str]) -> list[_Worker]:
+    """One spawned process per device; each loads its encoder at once, then waits for tasks."""
     import torch.multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     cpu_workers = sum(1 for d in devices if d == "cpu")
     threads = max(1, (os.cpu_count() or 1) // max(cpu_workers, 1))
-    todo: deque[ShardTask] = deque(pending)
     workers: list[_Worker] = []
     for device in devices:
         task_recv, task_send = ctx.Pipe(duplex=False)
         result_recv, result_send = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_child,
-            args=(settings, str(plan.out), device, threads, task_recv, result_send),
+            args=(settings, out, device, threads, task_recv, result_send),
             name=f"specter-desk-corpus-{device}",
             daemon=True,
         )
@@ -121,6 +164,14 @@ def _run_processes(
         task_recv.close()
         result_send.close()
         workers.append(_Worker(device, proc, task_send, result_recv))
+    return workers
+
+
+def _drive(
+    workers: list[_Worker], pending: list[ShardTask], on_shard: OnShard, deaths: list[str]
+) -> None:
+    """Hand shards to the worker processes (PREFETCH each) and collect their results."""
+    todo: deque[ShardTask] = deque(pending)
 
     def feed(worker: _Worker) -> None:
         while todo and len(worker.inflight) < PREFETCH:
@@ -138,54 +189,40 @@ def _run_processes(
         todo.extendleft(reversed(worker.inflight))  # its shards go to the others
         worker.inflight.clear()
 
-    done: list[ShardResult] = []
-    try:
-        for worker in workers:
-            feed(worker)
-        while len(done) < len(pending):
-            alive = [w for w in workers if w.alive]
-            if not alive:
-                raise CorpusError(
-                    f"every worker died ({'; '.join(deaths)}); {len(done)} shards of this run "
-                    "are committed and kept; run the same command again to resume"
-                )
-            ready = set(wait([w.results for w in alive] + [w.proc.sentinel for w in alive]))
-            for worker in alive:
-                gone = worker.proc.sentinel in ready
-                while (worker.results in ready or gone) and worker.results.poll():
-                    try:
-                        kind, payload = worker.results.recv()
-                    except (EOFError, OSError, pickle.UnpicklingError):
-                        gone = True  # its end of the pipe closed: the process is gone
-                        break
-                    if kind == "error":
-                        raise CorpusError(
-                            f"a worker failed: {payload}; {len(done)} shards of this run are "
-                            "committed and kept; fix the cause and run the same command again"
-                        )
-                    worker.inflight.popleft()
-                    result = ShardResult(**payload)
-                    done.append(result)
-                    on_shard(result)
-                    feed(worker)
-                if gone:
-                    worker.proc.join(timeout=10)
-                    lose(worker)
-            for worker in workers:
-                if worker.alive:
-                    feed(worker)
-    finally:
-        for worker in workers:
-            try:
-                worker.tasks.send(None)
-            except (OSError, ValueError):
-                pass
-        for worker in workers:
-            worker.proc.join(timeout=10)
-            if worker.proc.is_alive():
-                worker.proc.terminate()
+    done = 0
+    for worker in workers:
+        feed(worker)
+    while done < len(pending):
+        alive = [w for w in workers if w.alive]
+        if not alive:
+            raise CorpusError(
+                f"every worker died ({'; '.join(deaths)}); {done} shards of this run "
+                "are committed and kept; run the same command again to resume"
+            )
+        ready = set(wait([w.results for w in alive] + [w.proc.sentinel for w in alive]))
+        for worker in alive:
+            gone = worker.proc.sentinel in ready
+            while (worker.results in ready or gone) and worker.results.poll():
+                try:
+                    kind, payload = worker.results.recv()
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    gone = True  # its end of the pipe closed: the process is gone
+                    break
+                if kind == "error":
+                    raise CorpusError(
+                        f"a worker failed: {payload}; {done} shards of this run are "
+                        "committed and kept; fix the cause and run the same command again"
+                    )
+                worker.inflight.popleft()
+                done += 1
+                on_shard(ShardResult(**payload))
+                feed(worker)
+            if gone:
                 worker.proc.join(timeout=10)
-    return done
+                lose(worker)
+        for worker in workers:
+            if worker.alive:
+                feed(worker)
 
 
 def _child(settings, out, device, threads, tasks, results) -> None:  # in a spawned process

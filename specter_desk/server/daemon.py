@@ -225,7 +225,7 @@ class Daemon:
         paths = self.config.paths
         lock = DaemonLock(paths.data_dir)
         lock.acquire(host=self.host, port=self.port)
-        desk = worker_desk = None
+        desk = worker_desk = ctx = None
         sockets: list[socket.socket] = []
         try:
             self.log_file = setup_logging(
@@ -261,8 +261,7 @@ class Daemon:
             def has_sources() -> bool:
                 if self.sync_runner is not None:
                     return True
-                with ctx.lock:
-                    return bool(zotero_sources(desk))
+                return bool(zotero_sources(ctx.reader()))
 
             periodic = threading.Thread(
                 target=self._periodic,
@@ -292,6 +291,8 @@ class Daemon:
                 )
             for sock in sockets:
                 sock.close()
+            if ctx is not None:
+                ctx.close()
             # a worker still inside a chunk keeps its connection until the process exits
             for d in (worker_desk if stopped else None, desk):
                 if d is not None:

@@ -1,4 +1,8 @@
-"""The /v1 routes: each parses, calls a service under the read lock, and returns a model."""
+"""The /v1 routes: each parses, calls a service through its thread's reader, returns a model.
+
+No route holds a lock that another route needs (see BridgeContext); duplicates over the
+whole library run in the context's slow-work executor.
+"""
 
 from __future__ import annotations
 
@@ -116,8 +120,7 @@ def health() -> dict[str, Any]:
 )
 def status(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
-    with ctx.lock:
-        data = library_status(ctx.desk, indexes=False)
+    data = library_status(ctx.reader(), indexes=False)
     data["sync"] = _sync_status(ctx)
     return data
 
@@ -136,14 +139,12 @@ def related(
         None, min_length=1, max_length=100, description="A model name (`specter-desk models`)"
     ),
 ) -> dict[str, Any]:
-    ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        name = _model(desk, model)
-        paper = desk.store.get_paper(key)
-        if paper is None or paper.deleted:
-            raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
-        rows = related_papers(desk.store, desk.index(name), paper, k)
+    desk = _ctx(request).reader()
+    name = _model(desk, model)
+    paper = desk.store.get_paper(key)
+    if paper is None or paper.deleted:
+        raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
+    rows = related_papers(desk.store, desk.index(name), paper, k)
     return {
         "item": {
             "key": paper.key,
@@ -163,14 +164,12 @@ def related(
     summary="Free-text search over the library (and candidate pools)",
 )
 def search(request: Request, body: SearchRequest) -> dict[str, Any]:
-    ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        spec = desk.model_spec()
-        encoder = desk.encoder(query_model(spec).name)
-        hits = search_papers(
-            desk.store, desk.index(spec.name), encoder, body.query, k=body.k, hybrid=body.hybrid
-        )
+    desk = _ctx(request).reader()
+    spec = desk.model_spec()
+    encoder = desk.encoder(query_model(spec).name)  # encodes holding no lock of the bridge
+    hits = search_papers(
+        desk.store, desk.index(spec.name), encoder, body.query, k=body.k, hybrid=body.hybrid
+    )
     return {"query": body.query, "model": spec.name, "results": _dicts(hits)}
 
 
@@ -218,12 +217,8 @@ def recommendations(
     ),
     tag: str | None = Query(None, min_length=1, max_length=500, description="Seeds: a tag"),
 ) -> dict[str, Any]:
-    ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        result = recommend(
-            desk.store, desk.index(), since=since, n=n, collection=collection, tag=tag
-        )
+    desk = _ctx(request).reader()
+    result = recommend(desk.store, desk.index(), since=since, n=n, collection=collection, tag=tag)
     return result.to_dict()
 
 
@@ -238,10 +233,14 @@ def duplicates(
     min_score: float = Query(0.9, ge=0.0, le=1.0),
 ) -> dict[str, Any]:
     ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        report = find_duplicates(desk.store, desk.index(), min_score=min_score)
-    return report.to_dict()
+
+    def find() -> dict[str, Any]:  # seconds on a big library: its own executor, its own reader
+        desk = ctx.reader()
+        return find_duplicates(desk.store, desk.index(), min_score=min_score).to_dict()
+
+    # a sync route on purpose: FastAPI then validates and serialises the (large) answer in
+    # this worker thread; an async route would do it on the event loop and stall every request
+    return ctx.slow.submit(find).result()
 
 
 @router.post(
@@ -251,9 +250,7 @@ def duplicates(
     summary='Mark papers as "not duplicates" (or forget the mark); remembered in the store',
 )
 def duplicates_distinct(request: Request, body: DistinctRequest) -> dict[str, Any]:
-    ctx = _ctx(request)
-    with ctx.lock:
-        return mark_distinct(ctx.desk.store, body.keys, distinct=body.distinct)
+    return mark_distinct(_ctx(request).reader().store, body.keys, distinct=body.distinct)
 
 
 @router.get(
@@ -263,9 +260,7 @@ def duplicates_distinct(request: Request, body: DistinctRequest) -> dict[str, An
     summary='Every pair of papers marked "not duplicates"',
 )
 def duplicates_distinct_list(request: Request) -> dict[str, Any]:
-    ctx = _ctx(request)
-    with ctx.lock:
-        return {"pairs": distinct_pairs(ctx.desk.store)}
+    return {"pairs": distinct_pairs(_ctx(request).reader().store)}
 
 
 @router.post(
@@ -276,10 +271,8 @@ def duplicates_distinct_list(request: Request) -> dict[str, Any]:
 )
 def duplicates_check(request: Request, body: DuplicateCheckRequest) -> dict[str, Any]:
     incoming = [_incoming_paper(i, item) for i, item in enumerate(body.items)]
-    ctx = _ctx(request)
-    with ctx.lock:
-        desk = ctx.desk
-        matches = check_papers(desk.store, incoming, index=desk.index())
+    desk = _ctx(request).reader()
+    matches = check_papers(desk.store, incoming, index=desk.index())
     return {"matches": _dicts(matches)}
 
 
@@ -365,6 +358,4 @@ def _sync_status(ctx: BridgeContext) -> dict[str, Any]:
     summary="Thumbs up or down on a paper (trains the recommendation ranker)",
 )
 def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
-    ctx = _ctx(request)
-    with ctx.lock:
-        return record_feedback(ctx.desk.store, body.key, body.vote)
+    return record_feedback(_ctx(request).reader().store, body.key, body.vote)

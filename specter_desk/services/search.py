@@ -97,7 +97,7 @@ def bm25_for(store: Store, index: PaperIndex) -> tuple[list[str], BM25]:
         hit = _bm25_cache.get(cache_key)
         if hit and hit[0] == checksum:
             return hit[1], hit[2]
-    keys = sorted(index.key_to_label)
+    keys = index.keys()
     papers = store.get_papers(keys)
     keys = [k for k in keys if k in papers]
     bm25 = BM25([f"{papers[k].title} {papers[k].abstract}" for k in keys])
