@@ -192,7 +192,7 @@ def test_feeds_on_the_command_line(home, tmp_path, tiny_model):
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.count("<entry>") == 2 and "urn:specter-desk:feed:genes:" in shown.stdout
     refreshed = runner.invoke(app, ["feeds", "refresh", "--json"], env=env)
-    assert json.loads(refreshed.stdout) == {"refreshed": {"genes": 2}, "failed": {}}
+    assert json.loads(refreshed.stdout) == {"refreshed": {"genes": 2}, "failed": {}, "added": []}
     feeds = json.loads(runner.invoke(app, ["feeds", "list", "--json"]).stdout)["feeds"]
     assert [f["id"] for f in feeds] == ["genes"] and feeds[0]["refreshed_at"]
     assert runner.invoke(app, ["feeds", "set", "genes", "--new-token"]).exit_code == 0

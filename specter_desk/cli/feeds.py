@@ -14,6 +14,7 @@ from ..services.feeds import (
     MAX_LIMIT,
     add_feed,
     configure_feed,
+    feed_url,
     get_feed,
     list_feeds,
     refresh_feed,
@@ -150,6 +151,27 @@ def feeds_show(
     console.print(recommendations_table(answer))
 
 
+@feeds_app.command("url")
+def feeds_url(
+    feed_id: str = typer.Argument(..., help="The feed's id (`feeds list`)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """The feed's Atom URL on the bridge: subscribe to it in Zotero (File -> New Feed)."""
+    desk = open_desk()
+    feed = get_feed(desk.store, feed_id)
+    url = feed_url(feed, "127.0.0.1", int(desk.config.get("bridge", "port")))
+    if json_out:
+        print_json({"id": feed.id, "url": url})
+        return
+    console.print(url, soft_wrap=True, highlight=False)
+    console.print(
+        "Zotero: File -> New Feed -> From URL (needs `specter-desk serve` running); anyone "
+        f"with this URL can read this feed only; `specter-desk feeds set {feed.id} "
+        "--new-token` revokes it",
+        highlight=False,
+    )
+
+
 @feeds_app.command("refresh")
 def feeds_refresh(json_out: bool = JsonOpt) -> None:
     """Refresh every feed now (the daemon does this after each sync)."""
@@ -163,6 +185,8 @@ def feeds_refresh(json_out: bool = JsonOpt) -> None:
         console.print(f"{feed_id}: {count} papers")
     for feed_id, message in report.failed.items():
         notice(f"{feed_id}: {message}")
+    if report.added:
+        console.print(f"{len(report.added)} served papers are in your library now: counted as up")
 
 
 @feeds_app.command("collections")

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import AfterValidator, WithJsonSchema
 
 from .. import __version__
@@ -18,11 +18,14 @@ from ..desk import Desk
 from ..embed.registry import query_model
 from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfiguredError
 from ..models import Paper
+from ..services.digest import to_atom
 from ..services.duplicates import check_papers, distinct_pairs, find_duplicates, mark_distinct
 from ..services.feedback import record_feedback
+from ..services.feeds import ATOM_PATH, feed_for_token, served_recommendations
 from ..services.recommend import recommend
 from ..services.related import related as related_papers
 from ..services.search import search as search_papers
+from ..services.seeds import parse_datetime
 from ..services.status import library_status
 from ..sync.zotero_items import paper_from_item
 from .context import BridgeContext
@@ -359,3 +362,27 @@ def _sync_status(ctx: BridgeContext) -> dict[str, Any]:
 )
 def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
     return record_feedback(_ctx(request).reader().store, body.key, body.vote)
+
+
+feeds_router = APIRouter()
+
+
+@feeds_router.get(
+    ATOM_PATH,
+    response_class=Response,
+    responses={200: {"content": {"application/atom+xml": {}}}, 404: {"model": ErrorBody}},
+    summary="A feed as Atom, for Zotero's feed reader (its own read-only token, in the URL)",
+)
+def feed_atom(request: Request, feed_id: str, token: str) -> Response:
+    desk = _ctx(request).reader()
+    feed = feed_for_token(desk.store, feed_id, token)
+    answer = served_recommendations(desk.store, feed)
+    body = to_atom(
+        desk.store,
+        answer,
+        feed_id=f"urn:specter-desk:feed:{feed.id}",
+        title=f"specter-desk: {feed.name}",
+        self_link=str(request.url),
+        now=parse_datetime(feed.refreshed_at) if feed.refreshed_at else None,
+    )
+    return Response(body, media_type="application/atom+xml; charset=utf-8")

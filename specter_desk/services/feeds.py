@@ -16,10 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..clock import now_iso
 from ..errors import InputError, ItemNotFoundError, SpecterDeskError
 from ..index import PaperIndex
+from ..models import CANDIDATE_POOL
 from ..store import Store
-from .recommend import Recommendations, recommend
+from .copies import library_copies
+from .recommend import Recommendation, Recommendations, recommend
+from .related import RelatedPaper
 from .seeds import COLLECTION, LIBRARY, TAG, collection_paths, parse_since, seed_scope
 
 MAX_LIMIT = 100
@@ -225,9 +229,10 @@ class RefreshReport:
 
     refreshed: dict[str, int] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    added: list[str] = field(default_factory=list)  # served papers now in the library: "up"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"refreshed": self.refreshed, "failed": self.failed}
+        return {"refreshed": self.refreshed, "failed": self.failed, "added": self.added}
 
 
 def refresh_feeds(
@@ -240,6 +245,7 @@ def refresh_feeds(
     """Refresh every feed (the daemon's step after a sync); one failing feed does not stop
     the others."""
     report = RefreshReport()
+    report.added = count_added(store, now_iso())
     for feed in list_feeds(store):
         if should_stop is not None and should_stop():
             break
@@ -249,3 +255,56 @@ def refresh_feeds(
         except SpecterDeskError as exc:
             report.failed[feed.id] = str(exc)
     return report
+
+
+ATOM_PATH = "/feeds/{feed_id}/{token}.atom"  # the capability URL: the token is in the path
+
+
+def feed_url(feed: Feed, host: str, port: int) -> str:
+    """The feed's Atom URL on the bridge (what the user subscribes to in Zotero)."""
+    return f"http://{host}:{port}" + ATOM_PATH.format(feed_id=feed.id, token=feed.token)
+
+
+def feed_for_token(store: Store, feed_id: str, token: str) -> Feed:
+    """The feed this capability URL names; the same ItemNotFoundError for an unknown feed and
+    a wrong (or revoked) token, so a URL reveals nothing about other feeds."""
+    row = store.feed(feed_id)
+    if row is None or not token or not secrets.compare_digest(row["token"], token):
+        raise ItemNotFoundError("no such feed (removed, or its token was replaced)")
+    return Feed.from_row(row)
+
+
+def served_recommendations(store: Store, feed: Feed) -> Recommendations:
+    """What the feed served at its last refresh, as an answer the digests can render."""
+    entries = store.feed_entries(feed.id)
+    papers = store.get_papers(e["key"] for e in entries)
+    answer = Recommendations(
+        since=feed.refreshed_at or "",
+        seeds=[],
+        ranker="similarity",
+        scope={"kind": feed.kind, "target": feed.target, "label": feed.name},
+        message=None if feed.refreshed_at else "not refreshed yet; it fills after the next sync",
+    )
+    for entry in entries:
+        paper = papers.get(entry["key"])
+        if paper is not None and not paper.deleted:
+            answer.results.append(
+                Recommendation(RelatedPaper.from_paper(paper, entry["score"]), entry["because"])
+            )
+    return answer
+
+
+def count_added(store: Store, now: str) -> list[str]:
+    """Served candidates that are now in the library (added from the feed, or otherwise):
+    each counts as an "up" vote (source "feed"), once. Returns their keys."""
+    pending = [e for e in store.served_entries() if not e["added_at"]]
+    papers = store.get_papers({e["key"] for e in pending})
+    candidates = [p for p in papers.values() if p.pool == CANDIDATE_POOL and not p.deleted]
+    owned = library_copies(store, candidates)
+    votes = store.votes()
+    for entry in pending:
+        if entry["key"] in owned:
+            store.mark_feed_entry(entry["feed_id"], entry["key"], added_at=now)
+            if entry["key"] not in votes:  # the user's own vote stays
+                store.set_vote(entry["key"], 1, source="feed")
+    return sorted({e["key"] for e in pending if e["key"] in owned})
