@@ -370,7 +370,7 @@ feeds_router = APIRouter()
 @feeds_router.get(
     ATOM_PATH,
     response_class=Response,
-    responses={200: {"content": {"application/atom+xml": {}}}, 404: {"model": ErrorBody}},
+    responses={200: {"content": {"application/atom+xml": {}}}, **_errors(403, 404, 422, 500)},
     summary="A feed as Atom, for Zotero's feed reader (its own read-only token, in the URL)",
 )
 def feed_atom(request: Request, feed_id: str, token: str) -> Response:
