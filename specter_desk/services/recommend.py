@@ -270,7 +270,14 @@ def _shortlist(
         else:
             owned = seed_copies(list(found.values()), seeds, store)
         kept += [i for i in chunk if keys[i] in found and keys[i] not in owned]
-        kept = [kept[j] for j in distinct_works([papers[keys[i]] for i in kept], store)]
+        # one per work: first over a window a little past size (the detector's cost grows
+        # with the list), over everything kept only when copies leave too few
+        for limit in (size + size // 2, len(kept)):
+            window = kept[:limit]
+            distinct = [window[j] for j in distinct_works([papers[keys[i]] for i in window], store)]
+            if len(distinct) >= size or limit >= len(kept):
+                break
+        kept = distinct if len(distinct) < size else distinct[:size]
         if len(kept) >= size:
             break
     return kept[:size], papers
