@@ -198,4 +198,6 @@ def mcp_cmd() -> None:
     search, duplicates and status. Configure your MCP client to run `specter-desk mcp`."""
     from ..server.mcp_tools import create_mcp
 
-    create_mcp(open_desk).run("stdio")
+    desk = open_desk()  # a bad data dir or model name fails here, not at the first tool call
+    desk.model_spec()
+    create_mcp(lambda: desk).run("stdio")
