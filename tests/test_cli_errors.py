@@ -44,7 +44,8 @@ COMMANDS = commands(typer.main.get_command(app))
 # What each command needs to get to its work (LIB: a JSONL file of RECORDS, OUT: a new folder),
 # and the exit code it answers with an unknown model name, then with a data dir that cannot
 # be one. 0: the command does not use the model (or the data dir); 1: doctor's report;
-# 2: bad config; 3: no such feed; 5: the data dir; 6: the network (nothing listens here); 7: no corpus there.
+# 2: bad config; 3: no such feed; 5: the data dir; 6: the network (nothing listens here);
+# 7: no corpus there.
 EXPECTED: dict[str, tuple[list[str], int, int]] = {
     "embed": ([], 2, 5),
     "related": (["A1"], 2, 5),
