@@ -37,6 +37,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "index": {"m": 16, "ef_construction": 200, "ef_search": 0},  # ef_search 0: auto
     "bridge": {"host": "127.0.0.1", "port": 23120, "sync_interval_minutes": 15},
     "daemon": {"nice": 10, "pause_on_battery": False, "threads": 0},
+    "citations": {
+        "mailto": "",  # OpenAlex's and Crossref's polite pools want a contact address
+        "openalex_api_key": "",
+        "openalex_url": "https://api.openalex.org",
+        "crossref_url": "https://api.crossref.org",
+        "semanticscholar_url": "https://api.semanticscholar.org",
+        "semantic_scholar": False,  # the last fallback for references (1 request a second)
+        "after_sync": False,  # the daemon fetches citations after each sync
+        "ttl_days": 30,  # fetched lists older than this are fetched again
+        "cited_by_max": 200,  # citing works fetched per library paper, newest first
+        "recent_days": 365,  # "new papers citing your library": published in this window
+    },
 }
 
 ENV_OVERRIDES = {
@@ -46,6 +58,11 @@ ENV_OVERRIDES = {
     "SPECTER_DESK_MODEL": ("model", "name"),
     "SPECTER_DESK_DEVICE": ("model", "device"),
     "SPECTER_DESK_PRECISION": ("model", "precision"),
+    "SPECTER_DESK_OPENALEX_URL": ("citations", "openalex_url"),
+    "SPECTER_DESK_CROSSREF_URL": ("citations", "crossref_url"),
+    "SPECTER_DESK_SEMANTICSCHOLAR_URL": ("citations", "semanticscholar_url"),
+    "SPECTER_DESK_MAILTO": ("citations", "mailto"),
+    "OPENALEX_API_KEY": ("citations", "openalex_api_key"),
 }
 
 

@@ -131,3 +131,17 @@ class BindError(SpecterDeskError):
 
     code = "bind_failed"
     exit_code = 2
+
+
+class CitationSourceError(SyncError):
+    """A citation source (OpenAlex, Crossref, Semantic Scholar) failed or cannot be reached."""
+
+    code = "citations_failed"
+
+
+class NoCitationDataError(SpecterDeskError):
+    """A paper has no citation data yet: not matched to a work, or never fetched."""
+
+    code = "no_citations"
+    exit_code = 3
+    http_status = 409

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -219,3 +220,128 @@ def parse_year(value: Any) -> int | None:
         return value if 1500 <= value <= 2199 else None
     m = _YEAR.search(str(value))
     return int(m.group(1)) if m else None
+
+
+@dataclass
+class Work:
+    """A work known to a citation source (OpenAlex, Crossref): a node of the citation graph.
+
+    `id` is the OpenAlex id (W123...) or "doi:<doi>" for a work known only by its DOI.
+    `references` is None when the source did not say what the work cites.
+    """
+
+    id: str
+    title: str = ""
+    abstract: str = ""
+    doi: str | None = None
+    pmid: str | None = None
+    arxiv_id: str | None = None
+    year: int | None = None
+    publication_date: str | None = None
+    authors: list[str] = field(default_factory=list)
+    venue: str = ""
+    type: str = ""
+    cited_by_count: int | None = None
+    references: list[str] | None = None
+    source: str = "openalex"
+
+    def __post_init__(self) -> None:
+        self.doi = normalize_doi(self.doi)
+        self.pmid = normalize_pmid(self.pmid)
+        self.arxiv_id = normalize_arxiv_id(self.arxiv_id)
+        if self.arxiv_id is None and self.doi and self.doi.startswith("10.48550/arxiv."):
+            self.arxiv_id = normalize_arxiv_id(self.doi.removeprefix("10.48550/arxiv."))
+
+    @property
+    def first_author(self) -> str:
+        """Surname of the first author ("Ada Lovelace" -> "Lovelace"), or an empty string."""
+        return author_surname(self.authors[0]) if self.authors else ""
+
+    @property
+    def url(self) -> str:
+        """Where a person can read about the work: its DOI, else its OpenAlex page."""
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        if self.id.startswith("W"):
+            return f"https://openalex.org/{self.id}"
+        return ""
+
+    def to_paper(self, key: str, *, library: str, pool: str) -> Paper:
+        """The work as a store Paper (for the candidate pool)."""
+        return Paper(
+            key=key,
+            title=self.title,
+            abstract=self.abstract,
+            library=library,
+            pool=pool,
+            item_type=_WORK_ITEM_TYPES.get(self.type, "journalArticle"),
+            doi=self.doi,
+            arxiv_id=self.arxiv_id,
+            pmid=self.pmid,
+            year=self.year,
+            creators=[split_author(name) for name in self.authors],
+            venue=self.venue,
+            url=self.url,
+            date_added=self.publication_date,
+            date_modified=self.publication_date,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+# OpenAlex / Crossref work types -> Zotero item types
+_WORK_ITEM_TYPES = {
+    "article": "journalArticle",
+    "journal-article": "journalArticle",
+    "preprint": "preprint",
+    "posted-content": "preprint",
+    "book": "book",
+    "book-chapter": "bookSection",
+    "dissertation": "thesis",
+    "proceedings-article": "conferencePaper",
+    "report": "report",
+    "dataset": "dataset",
+}
+
+
+# markup seen in OpenAlex / Crossref titles and abstracts (HTML, JATS, MathML); a bare "<" or
+# ">" in the text (p < 0.05) is not a tag and stays
+_TAG = re.compile(
+    r"</?(?:jats:|mml:)?(?:p|i|b|em|strong|sub|sup|sc|scp|span|div|br|u|a|title|italic|bold|"
+    r"sec|list|list-item|label|inline-formula|tex-math|math|mi|mo|mn|mrow|msub|msup)"
+    r"""(?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+))*\s*/?>""",
+    re.I,
+)
+
+
+def plain_text(value: Any) -> str:
+    """Text without markup: HTML entities decoded, tags (<i>, <p>, JATS) dropped, spaces
+    collapsed ("&lt;p&gt;Clinical Evidence&lt;/p&gt;" -> "Clinical Evidence")."""
+    text = html.unescape(str(value or ""))
+    return " ".join(_TAG.sub(" ", text).split())
+
+
+def author_surname(name: str) -> str:
+    """The surname of a display name ("Ada Lovelace" or "Lovelace, Ada" -> "Lovelace")."""
+    name = (name or "").strip()
+    if "," in name:
+        return name.split(",", 1)[0].strip()
+    parts = name.split()
+    return parts[-1] if parts else ""
+
+
+def split_author(name: str) -> dict[str, str]:
+    """A Zotero creator from a display name: {"creatorType", "lastName", "firstName"}."""
+    name = " ".join((name or "").split())
+    if "," in name:
+        last, first = (part.strip() for part in name.split(",", 1))
+    else:
+        first, _, last = name.rpartition(" ")
+    return {"creatorType": "author", "lastName": last, "firstName": first}
+
+
+def surname_key(name: str) -> str:
+    """A surname for comparison: diacritics, case and punctuation removed."""
+    return _NON_WORD.sub("", strip_diacritics(name or "")).lower()

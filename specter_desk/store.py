@@ -17,6 +17,7 @@ from .clock import now_iso
 from .disk import ensure_dir
 from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_doi, normalize_title
+from .store_citations import CitationTables, migration_6
 from .store_feeds import FeedTables, migration_feeds
 
 PAPER_COLUMNS = (
@@ -186,11 +187,12 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_3,
     _migration_4,
     _migration_5,
-    migration_feeds,  # collections, feeds, feedback weights (store_feeds.py)
+    migration_6,  # citations (store_citations.py)
+    migration_feeds,  # 7: collections, feeds, feedback weights (store_feeds.py)
 ]
 
 
-class Store(FeedTables):
+class Store(CitationTables, FeedTables):
     """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
 
     def __init__(self, path: Path | str):
@@ -400,6 +402,11 @@ class Store(FeedTables):
     def keys_in_pool(self, pool: str) -> set[str]:
         """Keys of the live papers of a pool."""
         cur = self.db.execute("SELECT key FROM papers WHERE pool = ? AND deleted = 0", [pool])
+        return {r[0] for r in cur}
+
+    def keys_in_library(self, library: str) -> set[str]:
+        """Keys of the live papers of a library (a Zotero library, a file, a fetched pool)."""
+        cur = self.db.execute("SELECT key FROM papers WHERE library = ? AND deleted = 0", [library])
         return {r[0] for r in cur}
 
     def versions(self, library: str, *, include_deleted: bool = False) -> dict[str, int]:

@@ -27,10 +27,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
+
+from fake_http import LocalHTTPFake
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "zotero"
 _KEY_CHARS = "23456789ABCDEFGHIJKLMNPQRSTUVWXYZ"
@@ -65,7 +67,7 @@ class Injection:
     body: str = ""
 
 
-class FakeZotero:
+class FakeZotero(LocalHTTPFake):
     """The server; thread-safe; start() / stop() or use as a context manager."""
 
     def __init__(
@@ -96,24 +98,11 @@ class FakeZotero:
         self.on_request: Callable[[dict[str, Any]], None] | None = None
         self.lock = threading.RLock()
         self.dead = False  # refuse_connections() was called
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ----------------------------------------------------------------------
+    # -- lifecycle (start/stop/with, port, base: LocalHTTPFake) -------------------------
 
-    def start(self) -> FakeZotero:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def refuse_connections(self) -> None:
         """Die as a killed Zotero does: the answer being sent is the last one on its connection
@@ -121,22 +110,6 @@ class FakeZotero:
         assert self._httpd is not None
         self.dead = True
         self._httpd.socket.close()
-
-    def __enter__(self) -> FakeZotero:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "start() the server first"
-        return self._httpd.server_address[1]
-
-    @property
-    def base(self) -> str:
-        """http://127.0.0.1:PORT (the local API's SPECTER_DESK_ZOTERO_LOCAL_URL)."""
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:

@@ -135,8 +135,8 @@ def test_a_related_read_does_not_wait_for_another_related_read(bridge, monkeypat
     from specter_desk.server import routes
 
     first, second = _keys(bridge)[2:4]
-    hold = Hold(routes.related_papers, when=lambda store, index, paper, k: paper.key == first)
-    monkeypatch.setattr(routes, "related_papers", hold)
+    hold = Hold(routes.related_by, when=lambda store, index, paper, k, **by: paper.key == first)
+    monkeypatch.setattr(routes, "related_by", hold)
     with _other_client(bridge) as reader:
         held, other = _while_held(
             hold,

@@ -77,6 +77,10 @@ EXPECTED: dict[str, tuple[list[str], int, int]] = {
     "corpus index": (["OUT"], 7, 5),
     "corpus import": (["OUT"], 7, 5),
     "corpus status": (["OUT"], 7, 7),
+    "citations sync": ([], 2, 5),
+    "citations show": (["A1"], 0, 5),
+    "citations status": ([], 0, 5),
+    "graph": (["A1", "--out", "OUT/map.html"], 2, 5),
     "feeds add": (["--tag", "graphs"], 0, 5),
     "feeds collections": ([], 0, 5),
     "feeds list": ([], 0, 5),
@@ -103,6 +107,8 @@ def world(home, tiny_model, tmp_path, monkeypatch):
     assert runner.invoke(app, ["import", str(lib)]).exit_code == 0
     monkeypatch.setenv("SPECTER_DESK_ZOTERO_URL", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("SPECTER_DESK_ARXIV_URL", f"http://127.0.0.1:{closed_port()}/api/query")
+    for source in ("OPENALEX", "CROSSREF", "SEMANTICSCHOLAR"):
+        monkeypatch.setenv(f"SPECTER_DESK_{source}_URL", f"http://127.0.0.1:{closed_port()}")
     names = {"LIB": str(lib), "OUT": str(tmp_path / "out"), "PORT": str(closed_port())}
     return lambda args: [names.get(a, a) for a in args]
 

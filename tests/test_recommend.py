@@ -394,7 +394,8 @@ def test_to_dict_matches_the_bridge_contract(two_topics):
     assert all(set(s) == {"key", "title"} for s in data["seeds"])
     assert len(data["results"]) == 3
     for hit in data["results"]:
-        assert set(hit) == PAPER_HIT | {"because"}
+        assert set(hit) == PAPER_HIT | {"because", "reasons"}
+        assert hit["reasons"] == []  # ranked by meaning: no citation reasons
         assert isinstance(hit["score"], float)
         assert all(set(b) == {"key", "title", "score"} for b in hit["because"])
 

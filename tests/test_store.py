@@ -124,7 +124,7 @@ def test_migration_5_keeps_not_duplicates_and_re_normalises_encoded_dois(home, m
     old.close()
     monkeypatch.undo()
     store = Store(path)
-    assert store.schema_version == len(store_module.MIGRATIONS)  # 5 and later
+    assert store.schema_version == len(store_module.MIGRATIONS)  # 5, then the later ones
     assert store.find_keys("doi", "10.1016/s0140-6736(17)32154-2") == ["K1"]
     assert store.mark_distinct(["K2", "K1", "K3"]) == 3
     assert store.mark_distinct(["K1", "K2"]) == 0  # already marked

@@ -12,12 +12,41 @@
  * @property {string | null} arxiv_id
  * @property {"library" | "candidates"} pool
  * @property {number} score
+ * @property {string[]} [reasons]  what citations say ("cites this paper", ...)
+ * @property {Record<string, number | null>} [scores]  meaning / citations, when fused
  */
 /**
  * @typedef {object} RelatedResponse
  * @property {{ key: string, title: string, year: number | null, has_abstract: boolean }} item
- * @property {string} model
+ * @property {string | null} model
+ * @property {"meaning" | "citations" | "both"} [by]  how the list was ranked
  * @property {PaperHit[]} related
+ * @property {string} [message]
+ */
+/**
+ * @typedef {object} CitationEntry  a work in a Cites / Cited-by list
+ * @property {string} work
+ * @property {string} title
+ * @property {number | null} year
+ * @property {string} first_author
+ * @property {string[]} authors
+ * @property {string} venue
+ * @property {string | null} doi
+ * @property {string} url
+ * @property {number | null} cited_by_count
+ * @property {string | null} key
+ * @property {"library" | "candidates" | null} pool
+ * @property {boolean} in_library
+ * @typedef {object} CitationsResponse
+ * @property {string} key
+ * @property {string} title
+ * @property {string | null} work  null: not matched to a work yet
+ * @property {string | null} matched_by
+ * @property {CitationEntry[]} cites
+ * @property {CitationEntry[]} cited_by
+ * @property {{ cites: number, cited_by: number, cited_by_listed: number, cites_in_library: number, cited_by_in_library: number }} counts
+ * @property {Record<string, string | null>} fetched_at
+ * @property {string} [message]
  */
 /**
  * @typedef {PaperHit & { because?: { key: string, title: string, score: number }[] }} Recommendation
@@ -111,6 +140,7 @@ var SDApi = {
   ENDPOINTS: [
     ["GET", "/v1/health"],
     ["GET", "/v1/papers/{key}/related"],
+    ["GET", "/v1/papers/{key}/citations"],
     ["GET", "/v1/recommendations"],
     ["GET", "/v1/duplicates"],
     ["POST", "/v1/sync"],
@@ -215,6 +245,13 @@ var SDApi = {
        */
       related: (key, { k = 10, model = "" } = {}) =>
         request("GET", `/v1/papers/${encodeURIComponent(key)}/related`, { query: { k, model } }),
+      /**
+       * @param {string} key
+       * @param {{ limit?: number }} [opts]
+       * @returns {Promise<CitationsResponse>}
+       */
+      citations: (key, { limit = 100 } = {}) =>
+        request("GET", `/v1/papers/${encodeURIComponent(key)}/citations`, { query: { limit } }),
       /**
        * @param {{ since?: string, n?: number }} [opts]
        * @returns {Promise<RecommendationsResponse>}

@@ -61,6 +61,8 @@ var SDPlugin = {
 
     const sectionID = SDRelatedSection.register(SDPlugin);
     if (sectionID) SDPlugin.disposers.push(() => Zotero.ItemPaneManager.unregisterSection(sectionID));
+    const citationsID = SDCitationsSection.register(SDPlugin);
+    if (citationsID) SDPlugin.disposers.push(() => Zotero.ItemPaneManager.unregisterSection(citationsID));
 
     const syncer = SDSyncOnChange.create({
       enabled: () => SDPlugin.settings().syncOnChange,

@@ -101,44 +101,63 @@ var SDRender = {
    * @param {PaperHit} hit
    * @param {{ onOpen: (hit: PaperHit) => unknown, onAdd: (hit: PaperHit) => unknown }} handlers
    * @param {Node[]} [extra]  more nodes appended to the row (e.g. "because" lines)
+   * @param {string} [scoreTitle]  what the score is (a tooltip)
    */
-  hitRow(doc, hit, { onOpen, onAdd }, extra = []) {
+  hitRow(doc, hit, { onOpen, onAdd }, extra = [], scoreTitle = "cosine similarity") {
     const inLibrary = hit.pool === "library";
-    const title = inLibrary
-      ? SDRender.button(doc, hit.title || hit.key, () => onOpen(hit), "sd-title sd-link")
-      : SDRender.el(doc, "span", { cls: "sd-title", text: hit.title || hit.key });
-    title.setAttribute("title", inLibrary ? "Show in library" : hit.title || hit.key);
-    /** @type {HTMLElement | null} */
-    let action = null;
-    if (!inLibrary) {
-      if (hit.doi || hit.arxiv_id) {
-        const add = SDRender.button(doc, "Add to library", async () => {
-          add.setAttribute("disabled", "true");
-          add.textContent = "Adding…";
-          try {
-            await onAdd(hit);
-            add.textContent = "Added";
-          } catch (e) {
-            add.removeAttribute("disabled");
-            add.textContent = "Add to library";
-            throw e;
-          }
-        }, "sd-button sd-add");
-        action = add;
-      } else {
-        action = SDRender.el(doc, "span", { cls: "sd-note", text: "no DOI or arXiv id to add it by" });
-      }
-    }
+    const title = SDRender.titleNode(doc, hit.title || hit.key, inLibrary ? () => onOpen(hit) : null);
+    const action = inLibrary ? null : hit.doi || hit.arxiv_id
+      ? SDRender.addButton(doc, () => onAdd(hit))
+      : SDRender.el(doc, "span", { cls: "sd-note", text: "no DOI or arXiv id to add it by" });
     return SDRender.el(doc, "li", { cls: `sd-hit sd-pool-${inLibrary ? "library" : "candidates"}`, attrs: { "data-key": hit.key, "data-pool": hit.pool } }, [
       SDRender.el(doc, "div", { cls: "sd-hit-main" }, [
         title,
         SDRender.el(doc, "div", { cls: "sd-meta", text: SDRender.meta(hit) }),
         inLibrary ? null : SDRender.el(doc, "span", { cls: "sd-badge", text: "not in your library" }),
         action,
+        hit.reasons && hit.reasons.length
+          ? SDRender.el(doc, "div", { cls: "sd-reasons", text: hit.reasons.join("; ") })
+          : null,
         ...extra,
       ]),
-      SDRender.el(doc, "span", { cls: "sd-score", text: SDRender.formatScore(hit.score), attrs: { title: "cosine similarity" } }),
+      SDRender.el(doc, "span", { cls: "sd-score", text: SDRender.formatScore(hit.score), attrs: { title: scoreTitle } }),
     ]);
+  },
+
+  /**
+   * A paper's title: a button that shows the library item when onOpen is given, else text.
+   * @param {Document} doc
+   * @param {string} title
+   * @param {(() => unknown) | null} onOpen
+   */
+  titleNode(doc, title, onOpen) {
+    const node = onOpen
+      ? SDRender.button(doc, title, onOpen, "sd-title sd-link")
+      : SDRender.el(doc, "span", { cls: "sd-title", text: title });
+    node.setAttribute("title", onOpen ? "Show in library" : title);
+    return node;
+  },
+
+  /**
+   * "Add to library": disabled and "Adding…" while add() runs, "Added" after; on a failure
+   * it can be clicked again and the error shows beside it.
+   * @param {Document} doc
+   * @param {() => unknown} add
+   */
+  addButton(doc, add) {
+    const button = SDRender.button(doc, "Add to library", async () => {
+      button.setAttribute("disabled", "true");
+      button.textContent = "Adding…";
+      try {
+        await add();
+        button.textContent = "Added";
+      } catch (e) {
+        button.removeAttribute("disabled");
+        button.textContent = "Add to library";
+        throw e;
+      }
+    }, "sd-button sd-add");
+    return button;
   },
 
   /**
@@ -148,12 +167,13 @@ var SDRender = {
    * @param {PaperHit[]} hits
    * @param {{ onOpen: (hit: PaperHit) => unknown, onAdd: (hit: PaperHit) => unknown }} handlers
    * @param {HTMLElement | null} [notice]
+   * @param {string} [scoreTitle]  what the scores are (a tooltip)
    */
-  results(doc, body, hits, handlers, notice = null) {
+  results(doc, body, hits, handlers, notice = null, scoreTitle = "cosine similarity") {
     SDRender.clear(body);
     if (notice) body.appendChild(notice);
     const list = SDRender.el(doc, "ol", { cls: "sd-results", attrs: { "data-sd-state": notice ? "results-with-notice" : "results" } },
-      hits.map((hit) => SDRender.hitRow(doc, hit, handlers)));
+      hits.map((hit) => SDRender.hitRow(doc, hit, handlers, [], scoreTitle)));
     body.appendChild(list);
     return list;
   },

@@ -68,6 +68,14 @@ test("against the real bridge: token file, not embedded, not synced, recommendat
   const sync = await client.sync();
   assert.ok(["queued", "running", "failed", "idle"].includes(sync.state), sync.state);
 
+  // The Citations section: a paper citations sync has not matched yet, and an unknown key.
+  const citations = sectionOf(plugin, "specter-desk-citations");
+  const notFetched = await renderSection(citations, plugin.window, items[0]);
+  assert.equal(state(notFetched.body), "no-citations", notFetched.body.textContent);
+  assert.match(notFetched.body.textContent, /specter-desk citations sync/);
+  const unknownCitations = await renderSection(citations, plugin.window, makeItem({ id: 9, key: "ZZZZZZZ9" }));
+  assert.equal(state(unknownCitations.body), "not-synced");
+
   // A wrong token typed into the preferences is refused by the real bridge too.
   plugin.prefStore.set("extensions.specter-desk.token", "not-the-token");
   const refused = await renderSection(section, plugin.window, items[0]);

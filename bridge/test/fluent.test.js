@@ -53,8 +53,10 @@ async function windowUses() {
   for (const zotero of [10, 7]) {
     const env = await startPlugin({ zotero });
     const ftl = env.window.document.getElementById("specter-desk-ftl").getAttribute("href");
-    const options = section(env);
-    uses.push([ftl, options.header.l10nID, "header"], [ftl, options.sidenav.l10nID, "sidenav"]);
+    for (const paneID of ["specter-desk-related", "specter-desk-citations"]) {
+      const options = section(env, paneID);
+      uses.push([ftl, options.header.l10nID, "header"], [ftl, options.sidenav.l10nID, "sidenav"]);
+    }
     for (const menu of env.records.menus.values()) {
       for (const entry of menu.menus) if (entry.l10nID) uses.push([ftl, entry.l10nID, entry.menuType]);
     }

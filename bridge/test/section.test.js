@@ -3,7 +3,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { startFakeBridge, deadURL } = require("./helpers/fakeBridge");
-const { startPlugin, makeItem, renderSection, waitFor, section: sectionOf } = require("./helpers/fakeZotero");
+const { startWithBridge, makeItem, renderSection, waitFor, section: sectionOf } = require("./helpers/fakeZotero");
 
 const SEED = makeItem({ id: 1, key: "SEEDKEY2", title: "Seed paper" });
 const LIBRARY_HIT = makeItem({ id: 2, key: "LIBAAAA2", title: "Attention Is All You Need" });
@@ -12,13 +12,8 @@ let bridge;
 test.beforeEach(async () => { bridge = await startFakeBridge(); });
 test.afterEach(async () => { await bridge.close(); });
 
-async function plugin(extra = {}) {
-  const env = await startPlugin({
-    prefs: { "extensions.specter-desk.bridgeURL": bridge.url, "extensions.specter-desk.token": bridge.token },
-    items: [SEED, LIBRARY_HIT],
-    ...extra,
-  });
-  return { ...env, section: sectionOf(env) };
+function plugin(extra = {}) {
+  return startWithBridge(bridge, "specter-desk-related", { items: [SEED, LIBRARY_HIT], ...extra });
 }
 
 const state = (body) => body.querySelector("[data-sd-state]")?.getAttribute("data-sd-state");

@@ -1,6 +1,7 @@
 """The specter-desk command line: thin commands that call services and render with rich."""
 
 from . import (
+    citations,  # noqa: F401  (citations sync|show|status, graph)
     core,  # noqa: F401  (registers commands)
     corpus,  # noqa: F401  (corpus embed, index, import, status)
     duplicates,  # noqa: F401  (duplicates, duplicates check)

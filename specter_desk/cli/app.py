@@ -18,6 +18,7 @@ from rich.progress import (
     Progress,
     TaskID,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from typer.core import TyperGroup
@@ -112,6 +113,37 @@ def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[
         elapsed = time.perf_counter() - start
         rate = f"{done / elapsed:.1f}/s" if elapsed > 0 and done else ""
         progress.update(tasks[0], completed=done, total=total, rate=rate)
+
+    try:
+        yield update
+    finally:
+        if tasks:
+            progress.stop()
+
+
+@contextmanager
+def stage_progress(*, quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar for work in named stages, shown from the first report (so an
+    early error stays one line); yields a (stage, done, total) callback. A stage that says
+    "waiting" (a Retry-After) is also printed as a notice."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
+    tasks: list[TaskID] = []
+
+    def update(stage: str, done: int, total: int) -> None:
+        if "waiting" in stage and not quiet:
+            notice(stage)  # Backoff / Retry-After: say why nothing moves
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task(stage, total=None))
+        progress.update(tasks[0], description=stage, completed=done, total=total or None)
 
     try:
         yield update

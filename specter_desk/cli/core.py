@@ -16,7 +16,7 @@ from ..desk import Desk, EncoderOptions
 from ..embed.encoder import in_hub_cache, pick_device
 from ..embed.pipeline import EmbedResult
 from ..embed.registry import MODELS, get_model
-from ..errors import ConfigError, SpecterDeskError
+from ..errors import ConfigError, InputError, SpecterDeskError
 from ..index import build_index, index_health
 from ..models import LIBRARY_POOL
 from ..services.feedback import MIN_LABELS
@@ -100,18 +100,21 @@ def embed_cmd(
         )
 
 
-def related_table(rows, title: str) -> Table:
+def related_table(rows, title: str, reasons: list[list[str]] | None = None) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("score", justify="right")
-    table.add_column("title")
+    table.add_column("title", ratio=3)
     table.add_column("year", justify="right")
     table.add_column("first author")
+    if reasons is not None:
+        table.add_column("why (citations)", ratio=2)
     table.add_column("key", style="dim")
-    for row in rows:
+    for i, row in enumerate(rows):
         marker = "" if row.pool == LIBRARY_POOL else " [cyan](candidate)[/]"
-        table.add_row(
-            f"{row.score:.3f}", row.title + marker, str(row.year or ""), row.first_author, row.key
-        )
+        cells = [f"{row.score:.3f}", row.title + marker, str(row.year or ""), row.first_author]
+        if reasons is not None:
+            cells.append("; ".join(reasons[i]))
+        table.add_row(*cells, row.key)
     return table
 
 
@@ -124,6 +127,11 @@ def recommendations_table(answer: Recommendations) -> Table:
         else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
         f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
     )
+    how += {
+        "meaning": "",
+        "both": "; fused with citation links to your seeds",
+        "citations": "; by citation links to your seeds",
+    }.get(answer.by, "")
     seeds = f"{len(answer.seeds)} papers added since {answer.since[:10]}"
     if answer.scope.get("kind", "library") != "library":
         seeds = f"{answer.scope['label']} ({len(answer.seeds)} papers)"
@@ -142,11 +150,13 @@ def recommendations_table(answer: Recommendations) -> Table:
         table.add_column("year", justify="right")
     if show_venue:
         table.add_column("venue", ratio=1)
-    table.add_column("because of (closest seeds)", ratio=2)
+    table.add_column("because (closest seeds, citations)", ratio=2)
     table.add_column("key", style="dim")
     for rec in answer.results:
         paper = rec.paper
-        because = "; ".join(f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2])
+        because = "; ".join(
+            rec.reasons[:2] or [f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2]]
+        )
         cells = [f"{paper.score:.3f}", paper.title]
         if show_year:
             cells.append(str(paper.year or ""))
@@ -163,27 +173,50 @@ def related_cmd(
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
     pool: str = typer.Option(None, "--pool", help="Only from: library or candidates."),
+    by: str = typer.Option(
+        "auto",
+        "--by",
+        help="meaning (embedding similarity), citations (co-citation, coupling, direct links; "
+        "after `citations sync`), both (fused by reciprocal rank) or auto (both when ITEM has "
+        "citation data, else meaning).",
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Papers most similar to ITEM."""
+    """Papers most related to ITEM, by meaning, citations or both."""
+    from ..services.citations.related import BY, related_by
+
+    if by not in BY:
+        raise InputError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     desk = open_desk()
     spec = desk.model_spec(model)
     paper = resolve_item(desk.store, item)
-    index = desk.index(spec.name)
-    if paper.key not in index:
-        embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)
+    index = None
+    if by != "citations":
         index = desk.index(spec.name)
-    rows = related(desk.store, index, paper, k, pool=pool)
+        if paper.key not in index:
+            embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)
+            index = desk.index(spec.name)
+    answer = related_by(desk.store, index, paper, k, by=by, pool=pool)
     if json_out:
-        print_json(
-            {
-                "item": {"key": paper.key, "title": paper.title, "year": paper.year},
-                "model": spec.name,
-                "related": [r.to_dict() for r in rows],
-            }
-        )
+        data = {
+            "item": {"key": paper.key, "title": paper.title, "year": paper.year},
+            "model": spec.name if index is not None else None,
+            "by": answer.by,
+            "related": [r.to_dict() for r in answer.rows],
+        }
+        if answer.message:
+            data["message"] = answer.message
+        print_json(data)
         return
-    console.print(related_table(rows, f"Related to: {paper.title} ({paper.year or 'n.d.'})"))
+    if answer.message:
+        notice(answer.message)
+    rows = [r.paper for r in answer.rows]
+    reasons = [r.reasons for r in answer.rows] if answer.by != "meaning" else None
+    how = {"meaning": "", "citations": ", by citations", "both": ", by meaning and citations"}
+    how = how[answer.by]
+    console.print(
+        related_table(rows, f"Related to: {paper.title} ({paper.year or 'n.d.'}){how}", reasons)
+    )
 
 
 @app.command("status")
@@ -210,6 +243,14 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         console.print(
             f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']})"
         )
+    cited = data["citations"]
+    console.print(
+        f"citations     {cited['matched']} of {cited['items']} library papers matched "
+        f"({cited['match_rate']:.1%}), {sum(cited['edges'].values())} links, last fetch "
+        f"{cited['last_fetch']}"
+        if cited["last_fetch"]
+        else "citations     not fetched yet (`specter-desk citations sync`, online)"
+    )
 
 
 def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
@@ -325,6 +366,9 @@ def config_show(json_out: bool = JsonOpt) -> None:
     secret["zotero"] = dict(secret["zotero"])
     if secret["zotero"].get("api_key"):
         secret["zotero"]["api_key"] = "***"
+    secret["citations"] = dict(secret["citations"])
+    if secret["citations"].get("openalex_api_key"):
+        secret["citations"]["openalex_api_key"] = "***"
     paths = {k: str(v) for k, v in vars(config.paths).items()}
     paths["config_file"] = str(config.paths.config_file)
     if json_out:

@@ -11,6 +11,8 @@ from ..embed.registry import query_model
 from ..errors import InputError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv
+from ..services.citations.fusion import BY
+from ..services.citations.pool import CITING_POOL
 from ..services.digest import check_format, render
 from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
@@ -38,8 +40,15 @@ def recommend_cmd(
     from_: str = typer.Option(
         CANDIDATE_POOL,
         "--from",
-        help="candidates (feeds, files, arXiv) or library (rediscover papers untouched for "
-        "half a year).",
+        help="candidates (feeds, files, arXiv, papers citing your library), citing (only the "
+        "recent papers citing your library; after `citations sync`) or library (rediscover "
+        "papers untouched for half a year).",
+    ),
+    by: str = typer.Option(
+        "auto",
+        "--by",
+        help="Rank by meaning, citations (links to your recent papers), both (fused), or auto "
+        "(both when the seeds have citation data, else meaning).",
     ),
     collection: str = typer.Option(
         None, "--collection", help="Seeds: this collection (name, Parent/Child path or key)."
@@ -56,8 +65,12 @@ def recommend_cmd(
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Papers you may want, based on what you added to the library recently."""
-    if from_ not in (CANDIDATE_POOL, LIBRARY_POOL):
-        raise InputError(f"--from must be {CANDIDATE_POOL} or {LIBRARY_POOL}, not {from_!r}")
+    if from_ not in (CANDIDATE_POOL, LIBRARY_POOL, CITING_POOL):
+        raise InputError(
+            f"--from must be {CANDIDATE_POOL}, {CITING_POOL} or {LIBRARY_POOL}, not {from_!r}"
+        )
+    if by not in BY:
+        raise InputError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     fmt = "json" if json_out else check_format(fmt)
     parse_since(since)  # a typo fails before any embedding work
     desk = open_desk()
@@ -73,6 +86,7 @@ def recommend_cmd(
         source=from_,
         collection=collection,
         tag=tag,
+        by=by,
     )
     if fmt != "table":
         sys.stdout.write(render(desk.store, answer, fmt))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import InputError, ZoteroAuthError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
@@ -13,7 +12,7 @@ from ..sync import default_source, parse_source, run_sync
 from ..sync.credentials import delete_credentials, save_credentials
 from ..sync.files import read_file
 from ..sync.writer import import_papers
-from .app import app, console, err_console, notice, open_desk, print_json
+from .app import app, console, notice, open_desk, print_json, stage_progress
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
@@ -49,23 +48,7 @@ def sync_cmd(
             "--as candidates is for files; Zotero's feed items become candidates on their own "
             "with --library sqlite"
         )
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=json_out,
-    )
-    task = progress.add_task("sync", total=None)
-
-    def on_progress(message: str, done: int, total: int) -> None:
-        if "waiting" in message and not json_out:
-            notice(message)  # Backoff / Retry-After: say why nothing moves
-        progress.update(task, description=message, completed=done, total=total or None)
-
-    with progress:
+    with stage_progress(quiet=json_out) as on_progress:
         result = run_sync(
             desk,
             library,

@@ -23,7 +23,7 @@ import uvicorn
 from ..config import Config
 from ..desk import Desk
 from ..embed.registry import get_model
-from ..errors import BindError, ConfigError
+from ..errors import BindError, ConfigError, SpecterDeskError
 from ..services.feeds import refresh_feeds
 from ..sync import configured_source, run_sync
 from .app import create_app
@@ -156,10 +156,51 @@ def default_sync_runner(desk: Desk) -> SyncRunner:
             total["embedded"] += result.embedded
             if result.stopped:
                 break
+        citations = citations_after_sync(desk, on_progress, should_stop)
+        if citations is not None:
+            total["citations"] = citations
+            if citations.get("citing_candidates") and not should_stop():
+                # the new papers citing the library (the library sync embedded before them)
+                stage = f"embedding ({desk.model_spec().name})"
+                total["embedded"] += desk.embed_missing(
+                    on_progress=lambda done, all_: on_progress(stage, done, all_),
+                    should_stop=should_stop,
+                ).embedded
         total["stopped"] = should_stop()
         return {**total, "seconds": round(time.perf_counter() - started, 2)}
 
     return run
+
+
+def citations_after_sync(
+    desk: Desk, on_progress: Callable[[str, int, int], None], should_stop: Callable[[], bool]
+) -> dict[str, Any] | None:
+    """`citations sync` after a library sync when [citations] after_sync is on (None if off).
+
+    A citation source failing is logged and reported, never a failed sync: the library sync
+    has committed already, and the citations keep what they fetched before.
+    """
+    if not desk.config.get("citations", "after_sync") or should_stop():
+        return None
+    from ..services.citations.fetch import CitationSettings, sync_citations
+
+    try:
+        result = sync_citations(
+            desk.store,
+            CitationSettings.from_config(desk.config),
+            on_progress=lambda stage, done, total: on_progress(f"citations: {stage}", done, total),
+            should_stop=should_stop,
+        )
+    except SpecterDeskError as exc:
+        log.warning("citations after sync: %s", exc)
+        return {"error": str(exc)}
+    log.info(
+        "citations: %d of %d papers matched, %d new papers citing the library",
+        result.matched,
+        result.items,
+        result.citing_candidates,
+    )
+    return result.to_dict()
 
 
 class _Server(uvicorn.Server):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import AfterValidator, WithJsonSchema
@@ -18,12 +18,13 @@ from ..desk import Desk
 from ..embed.registry import query_model
 from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfiguredError
 from ..models import Paper
+from ..services.citations.lists import citation_lists
+from ..services.citations.related import related_by
 from ..services.digest import to_atom
 from ..services.duplicates import check_papers, distinct_pairs, find_duplicates, mark_distinct
 from ..services.feedback import record_feedback
 from ..services.feeds import ATOM_PATH, feed_for_token, served_recommendations
 from ..services.recommend import recommend
-from ..services.related import related as related_papers
 from ..services.search import search as search_papers
 from ..services.seeds import parse_datetime
 from ..services.status import library_status
@@ -31,8 +32,10 @@ from ..sync.zotero_items import paper_from_item
 from .context import BridgeContext
 from .handlers import GuardedRoute
 from .schemas import (
+    MAX_CITATION_ROWS,
     MAX_K,
     MAX_N,
+    Citations,
     Distinct,
     DistinctPairs,
     DistinctRequest,
@@ -128,11 +131,18 @@ def status(request: Request) -> dict[str, Any]:
     return data
 
 
+def _paper(desk: Desk, key: str) -> Paper:
+    paper = desk.store.get_paper(key)
+    if paper is None or paper.deleted:
+        raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
+    return paper
+
+
 @router.get(
     "/papers/{key}/related",
     response_model=Related,
     responses=_errors(*COMMON, 400, 404, 409, 503),
-    summary="Papers most similar to one paper",
+    summary="Papers most related to one paper: by meaning, citations or both",
 )
 def related(
     request: Request,
@@ -141,23 +151,46 @@ def related(
     model: str | None = Query(
         None, min_length=1, max_length=100, description="A model name (`specter-desk models`)"
     ),
+    by: Literal["auto", "meaning", "citations", "both"] = Query(
+        "auto",
+        description="auto: both when the paper has citation data (`specter-desk citations "
+        "sync`), else meaning",
+    ),
 ) -> dict[str, Any]:
     desk = _ctx(request).reader()
     name = _model(desk, model)
-    paper = desk.store.get_paper(key)
-    if paper is None or paper.deleted:
-        raise ItemNotFoundError(f"no paper with key {key!r} in the store; sync first")
-    rows = related_papers(desk.store, desk.index(name), paper, k)
-    return {
+    paper = _paper(desk, key)
+    index = desk.index(name) if by != "citations" else None
+    answer = related_by(desk.store, index, paper, k, by=by)
+    data = {
         "item": {
             "key": paper.key,
             "title": paper.title,
             "year": paper.year,
             "has_abstract": bool(paper.abstract),
         },
-        "model": name,
-        "related": _dicts(rows),
+        "model": name if index is not None else None,
+        "by": answer.by,
+        "related": [r.to_dict() for r in answer.rows],
     }
+    if answer.message:
+        data["message"] = answer.message
+    return data
+
+
+@router.get(
+    "/papers/{key}/citations",
+    response_model=Citations,
+    responses=_errors(*COMMON, 404),
+    summary="What a paper cites and what cites it, library papers marked (stored lists)",
+)
+def citations(
+    request: Request,
+    key: str,
+    limit: int = Query(100, ge=1, le=MAX_CITATION_ROWS, description="Rows per list"),
+) -> dict[str, Any]:
+    desk = _ctx(request).reader()
+    return citation_lists(desk.store, _paper(desk, key), limit=limit).to_dict()
 
 
 @router.post(
@@ -219,9 +252,16 @@ def recommendations(
         None, min_length=1, max_length=500, description="Seeds: a collection (name, path or key)"
     ),
     tag: str | None = Query(None, min_length=1, max_length=500, description="Seeds: a tag"),
+    by: Literal["auto", "meaning", "citations", "both"] = Query(
+        "auto",
+        description="meaning, citations to your seeds, both fused, or auto (both when "
+        "the seeds have citation data)",
+    ),
 ) -> dict[str, Any]:
     desk = _ctx(request).reader()
-    result = recommend(desk.store, desk.index(), since=since, n=n, collection=collection, tag=tag)
+    result = recommend(
+        desk.store, desk.index(), since=since, n=n, collection=collection, tag=tag, by=by
+    )
     return result.to_dict()
 
 

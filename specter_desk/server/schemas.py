@@ -12,6 +12,7 @@ MAX_N = 100
 MAX_QUERY_CHARS = 2000
 MAX_CHECK_ITEMS = 200
 MAX_BODY_BYTES = 1 << 20
+MAX_CITATION_ROWS = 1000
 
 
 class Model(BaseModel):
@@ -72,6 +73,18 @@ class SyncStatus(Model):
     last_error: ErrorDetail | None
 
 
+class CitationStatus(Model):
+    """How much of the library `citations sync` matched, and what it stored."""
+
+    items: int
+    matched: int
+    match_rate: float
+    works: int
+    edges: dict[str, int] = Field(description="citation links per source")
+    matches: dict[str, int] = Field(description="papers per match method (none: not found)")
+    last_fetch: str | None
+
+
 class Status(Model):
     version: str
     model: str
@@ -79,6 +92,7 @@ class Status(Model):
     candidates: int
     title_only: int
     vectors: dict[str, int]
+    citations: CitationStatus | None = None
     sync: SyncStatus
 
 
@@ -89,10 +103,62 @@ class RelatedItem(Model):
     has_abstract: bool
 
 
+class RelatedHit(PaperHit):
+    """A related paper; with by=citations|both, what the citation graph says about it."""
+
+    reasons: list[str] = Field(
+        default_factory=list, description='e.g. "cites this paper", "shares 7 references with it"'
+    )
+    scores: dict[str, float | None] | None = Field(
+        None, description="meaning (cosine) and citations (evidence) scores, when fused"
+    )
+
+
 class Related(Model):
     item: RelatedItem
-    model: str
-    related: list[PaperHit]
+    model: str | None
+    by: Literal["meaning", "citations", "both"] = "meaning"
+    related: list[RelatedHit]
+    message: str | None = Field(None, description="Why a fused answer fell back to meaning")
+
+
+class CitationEntry(Model):
+    """A work in a Cites / Cited-by list."""
+
+    work: str = Field(description="OpenAlex id (W...) or doi:<doi> for a DOI-only reference")
+    title: str
+    year: int | None
+    first_author: str
+    authors: list[str]
+    venue: str
+    doi: str | None
+    url: str = Field(description="https://doi.org/... or the OpenAlex page")
+    cited_by_count: int | None
+    key: str | None = Field(description="The store paper that is this work (library or candidate)")
+    pool: Literal["library", "candidates"] | None
+    in_library: bool
+
+
+class CitationCounts(Model):
+    cites: int
+    cited_by: int = Field(description="OpenAlex's total, or the listed count if larger")
+    cited_by_listed: int = 0
+    cites_in_library: int
+    cited_by_in_library: int
+
+
+class Citations(Model):
+    """What a paper cites and what cites it (stored lists; fetched by `citations sync`)."""
+
+    key: str
+    title: str
+    work: str | None = Field(description="The matched work; null when the paper is not matched")
+    matched_by: str | None
+    cites: list[CitationEntry]
+    cited_by: list[CitationEntry]
+    counts: CitationCounts
+    fetched_at: dict[str, str | None]
+    message: str | None = None
 
 
 def _json_number(value: object) -> object:
@@ -137,6 +203,9 @@ class Because(Model):
 
 class Recommendation(PaperHit):
     because: list[Because]
+    reasons: list[str] = Field(
+        default_factory=list, description='What citations say, e.g. "cites 3 of your papers"'
+    )
 
 
 class LabelCounts(Model):
@@ -158,6 +227,7 @@ class Recommendations(Model):
     message: str | None = None
     model: str | None = None
     labels: LabelCounts | None = Field(None, description="Feedback votes the ranker can use")
+    by: Literal["meaning", "citations", "both"] = "meaning"
     scope: SeedScope | None = Field(None, description="Where the seeds came from")
 
 

@@ -19,6 +19,9 @@ from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
 from ..store import Store
+from .citations.fusion import BY, citation_links, fused_scores, resolve_by
+from .citations.pool import CITING_LIBRARY, CITING_POOL
+from .citations.related import reasons_for
 from .copies import distinct_works, library_copies, seed_copies
 from .feedback import label_counts, train_classifier
 from .related import RelatedPaper
@@ -46,13 +49,14 @@ EXPLAIN = 3  # seeds named per result
 
 @dataclass
 class Recommendation:
-    """One recommended paper and the seeds that explain it."""
+    """One recommended paper, the seeds that explain it, and what its citations say."""
 
     paper: RelatedPaper
     because: list[dict[str, Any]]
+    reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.paper.to_dict(), "because": self.because}
+        return {**self.paper.to_dict(), "because": self.because, "reasons": self.reasons}
 
 
 @dataclass
@@ -68,6 +72,7 @@ class Recommendations:
     source: str = CANDIDATE_POOL
     labels: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
     scope: dict[str, str] = field(default_factory=lambda: SeedScope().to_dict())
+    by: str = "meaning"
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -75,6 +80,7 @@ class Recommendations:
             "model": self.model,
             "source": self.source,
             "scope": self.scope,
+            "by": self.by,
             "seeds": self.seeds,
             "ranker": self.ranker,
             "labels": self.labels,
@@ -153,11 +159,18 @@ def recommend(
     diversity: bool = True,
     collection: str | None = None,
     tag: str | None = None,
+    by: str = "auto",
 ) -> Recommendations:
-    """Up to n papers from a candidate pool (or the library: source="library") for recent seeds
-    (of the whole library, or of one collection or tag), one per work, best first."""
-    if source not in (CANDIDATE_POOL, LIBRARY_POOL):
-        raise InputError(f"source must be {CANDIDATE_POOL} or {LIBRARY_POOL}, not {source!r}")
+    """Up to n papers for recent seeds (of the whole library, or of one collection or tag) from
+    the candidates, the library (source="library", rediscover) or the works citing the library
+    (source="citing"), ranked by meaning, citations or both (see services/citations/fusion.py),
+    one per work, best first."""
+    if source not in (CANDIDATE_POOL, LIBRARY_POOL, CITING_POOL):
+        raise InputError(
+            f"source must be {CANDIDATE_POOL}, {LIBRARY_POOL} or {CITING_POOL}, not {source!r}"
+        )
+    if by not in BY:
+        raise InputError(f"by must be one of {', '.join(BY)}, not {by!r}")
     if n < 1:
         raise InputError("n must be at least 1")
     now = now or datetime.now(UTC)
@@ -172,6 +185,7 @@ def recommend(
         source=source,
         labels=label_counts(store),
         scope=scope.to_dict(),
+        by="meaning" if by == "auto" else by,  # auto is resolved once the seeds are known
     )
     if start > now:
         answer.message = (
@@ -196,8 +210,11 @@ def recommend(
     weights = seed_weights(ages, window, scoped=scope.keys is not None)
 
     seed_set = set(seed_keys)
+    by = answer.by = resolve_by(store, seed_keys, by)
     if source == CANDIDATE_POOL:
         pool_keys = [k for k in store.keys_in_pool(CANDIDATE_POOL) if votes.get(k, 0) >= 0]
+    elif source == CITING_POOL:
+        pool_keys = [k for k in store.keys_in_library(CITING_LIBRARY) if votes.get(k, 0) >= 0]
     else:
         pool_keys = _stale_library(store, now, REDISCOVER_DAYS, seed_set)
         pool_keys = [k for k in pool_keys if votes.get(k, 0) >= 0]
@@ -212,6 +229,15 @@ def recommend(
     if classifier is not None:
         answer.ranker = "classifier"
         relevance = classifier.score(cand_vectors)
+    links: dict[str, Any] = {}
+    seed_names: dict[str, str] = {}
+    if by != "meaning":
+        links, seed_works = citation_links(store, seed_keys, cand_keys)
+        titles = {p.key: p.title for p, _ in seed_rows}
+        seed_names = {work: titles[key] for work, key in seed_works.items()}
+        cited = np.array([links[k].score if k in links else 0.0 for k in cand_keys])
+        relevance = fused_scores(relevance, cited, by)
+        relevance = (relevance / relevance.max()).astype(np.float32)  # MMR's scale: 0..1
     order = np.argsort(-relevance, kind="stable")  # ties in key order: a stable ranking
 
     pool_size = max(5 * n, 50) if diversity else n
@@ -240,8 +266,13 @@ def recommend(
             }
             for s in closest
         ]
+        link = links.get(paper.key)
         answer.results.append(
-            Recommendation(RelatedPaper.from_paper(paper, float(relevance[i])), because)
+            Recommendation(
+                RelatedPaper.from_paper(paper, float(relevance[i])),
+                because,
+                reasons_for(link, seed_names) if link else [],
+            )
         )
     return answer
 
@@ -258,16 +289,17 @@ def _shortlist(
     seeds: list[Paper],
 ) -> tuple[list[int], dict[str, Paper]]:
     """Walk down the ranking to `size` candidates (positions in keys, best first) that are
-    new: not a copy of a library paper (candidates) or of a seed (library), one per work."""
+    new: not a copy of a library paper (candidates, citing) or of a seed (library), one per
+    work."""
     kept: list[int] = []
     papers: dict[str, Paper] = {}
     for start_at in range(0, len(order), CHUNK):
         chunk = [int(i) for i in order[start_at : start_at + CHUNK]]
         found = store.get_papers(keys[i] for i in chunk)
         papers.update(found)
-        if source == CANDIDATE_POOL:
+        if source != LIBRARY_POOL:  # candidates, citing works: never a copy of a library paper
             owned = set(library_copies(store, list(found.values())))
-        else:
+        else:  # rediscover: never a copy of a seed
             owned = seed_copies(list(found.values()), seeds, store)
         kept += [i for i in chunk if keys[i] in found and keys[i] not in owned]
         # one per work: first over a window a little past size (the detector's cost grows
@@ -296,6 +328,11 @@ def _no_seeds_message(scope: SeedScope, start: str, since: str) -> str:
 
 
 def _no_candidates_message(source: str, pool_size: int, model: str) -> str:
+    if source == CITING_POOL and not pool_size:
+        return (
+            "no recent papers citing your library yet: run `specter-desk citations sync` while "
+            "online (it keeps them as candidates)"
+        )
     if source == LIBRARY_POOL:
         return (
             f"no library papers untouched for {REDISCOVER_DAYS} days to rediscover; "

@@ -9,6 +9,7 @@ from .. import __version__
 from ..desk import Desk
 from ..index import index_health
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
+from .citations.fetch import citation_status
 
 
 def library_status(desk: Desk, *, indexes: bool = True) -> dict[str, Any]:
@@ -26,6 +27,7 @@ def library_status(desk: Desk, *, indexes: bool = True) -> dict[str, Any]:
         "title_only": store.count_papers(pool=LIBRARY_POOL, title_only=True),
         "libraries": store.libraries(),
         "vectors": store.vector_counts(),
+        "citations": citation_status(store),
     }
     if indexes:  # reads every stored vector's hash: for the CLI, not for each bridge request
         data["indexes"] = {}

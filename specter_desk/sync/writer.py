@@ -4,6 +4,7 @@ counted, unchanged papers not rewritten, key clashes reported, never silent."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,6 +24,16 @@ def is_zotero_library(library: str) -> bool:
 
 class Stopped(Exception):  # noqa: N818 - control flow, not an error
     """should_stop() said to stop between pages (what is committed stays committed)."""
+
+
+def pause(seconds: float, should_stop: Callable[[], bool]) -> None:
+    """Sleep in short steps, raising Stopped as soon as should_stop() says so (a backoff a
+    stop request can cut short)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if should_stop():
+            raise Stopped
+        time.sleep(min(left, 0.2))
 
 
 @dataclass

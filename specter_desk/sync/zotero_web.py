@@ -24,7 +24,7 @@ from ..models import Paper
 from ..store import Store
 from .context import SyncContext
 from .fulltext import excerpt
-from .writer import Stopped
+from .writer import pause
 from .zotero_collections import sync_collections
 from .zotero_items import paper_from_item
 
@@ -75,11 +75,7 @@ class ZoteroClient(zotero.Zotero):
         """Sleep (visibly, and stoppable) before the next request."""
         seconds = min(float(seconds), MAX_WAIT_S)
         self.on_wait(seconds, why)
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            if self.should_stop():
-                raise Stopped
-            time.sleep(min(left, 0.2))
+        pause(seconds, self.should_stop)
         self.backoff_until = 0.0
 
     @property

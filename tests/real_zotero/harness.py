@@ -43,8 +43,9 @@ HELPER_ID = "specter-desk-test-helper@specter-desk.org"
 PRODUCT_ID = "specter-desk@specter-desk.org"
 EVAL_PATH = "/specter-desk-test/eval"
 PRODUCT_XPI = REPO / "dist" / "specter-desk.xpi"
-# The pane id Zotero 8+ gives our section: CSS.escape(pluginID + "-" + paneID).
+# The pane ids Zotero 8+ gives our sections: CSS.escape(pluginID + "-" + paneID).
 SECTION_ID = "specter-desk\\@specter-desk\\.org-specter-desk-related"
+CITATIONS_ID = "specter-desk\\@specter-desk\\.org-specter-desk-citations"
 
 
 def free_port() -> int:
@@ -294,10 +295,16 @@ class ZoteroApp:
         return self.run("section", pane=pane_id)
 
     def show_related(self, key: str, states: Iterable[str] = ("results",)) -> dict[str, Any]:
-        """Show the Related papers section of an item as a user does with the section pinned:
-        select it (another item first when it is already selected, so the pane renders it
-        afresh) and wait until the section shows a new answer for it in one of `states`."""
-        self.show_section()
+        """Show the Related papers section of an item (see show_item)."""
+        return self.show_item(key, states, SECTION_ID)
+
+    def show_item(
+        self, key: str, states: Iterable[str], pane_id: str = SECTION_ID
+    ) -> dict[str, Any]:
+        """Show a section of an item as a user does with the section pinned: select it (another
+        item first when it is already selected, so the pane renders it afresh) and wait until
+        the section shows a new answer for it in one of `states`."""
+        self.show_section(pane_id)
         if self.run("selected_keys") == [key]:
             other = self.eval(
                 "return (await Zotero.Items.getAll(Zotero.Libraries.userLibraryID, true))"
@@ -305,14 +312,16 @@ class ZoteroApp:
                 {"key": key},
             )
             self.select_item(other)
-        before = (self.section() or {}).get("request", 0)
+        before = (self.section(pane_id) or {}).get("request", 0)
         self.select_item(key)
-        self.show_section()
-        return self.wait_section(states, item=key, newer_than=before)
+        self.show_section(pane_id)
+        return self.wait_section(states, item=key, newer_than=before, pane_id=pane_id)
 
-    def click_in_section(self, selector: str, text: str | None = None) -> str:
-        """Click an element of the Related papers section (a Retry button, a title...)."""
-        return self.run("click_in_section", pane=SECTION_ID, selector=selector, text=text)
+    def click_in_section(
+        self, selector: str, text: str | None = None, pane_id: str = SECTION_ID
+    ) -> str:
+        """Click an element of a section (a Retry button, a title...)."""
+        return self.run("click_in_section", pane=pane_id, selector=selector, text=text)
 
     def set_prefs(self, prefs: dict[str, Any]) -> None:
         """Set global preferences by full name (None clears the user value)."""
@@ -324,6 +333,7 @@ class ZoteroApp:
         timeout: float = 60,
         item: str | None = None,
         newer_than: int = -1,
+        pane_id: str = SECTION_ID,
     ) -> dict[str, Any]:
         """Wait until the section's body is in one of `states`, showing `item` (when given) from
         an answer newer than request number `newer_than`."""
@@ -331,7 +341,7 @@ class ZoteroApp:
         seen: list[Any] = [None]
 
         def shown() -> dict[str, Any] | None:
-            seen[0] = section = self.section()
+            seen[0] = section = self.section(pane_id)
             if not section or section["state"] not in wanted or section["request"] <= newer_than:
                 return None
             return section if item is None or section["item"] == item else None

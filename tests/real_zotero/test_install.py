@@ -9,7 +9,15 @@ import time
 import zipfile
 from pathlib import Path
 
-from .harness import HELPER_ID, PRODUCT_ID, PRODUCT_XPI, SECTION_ID, sha256, wait_until
+from .harness import (
+    CITATIONS_ID,
+    HELPER_ID,
+    PRODUCT_ID,
+    PRODUCT_XPI,
+    SECTION_ID,
+    sha256,
+    wait_until,
+)
 
 BRIDGE = Path(__file__).resolve().parents[2] / "bridge"
 SANDBOX_GLOBALS = BRIDGE / "test" / "fixtures" / "zotero-sandbox-globals.json"
@@ -61,9 +69,9 @@ def test_plugin_is_active_in_the_release_build_not_app_disabled(stack):
 
 
 def test_section_menu_observer_and_pane_are_registered(stack):
-    footprint = stack.zotero.run("footprint", id=PRODUCT_ID, section=SECTION_ID)
+    footprint = stack.zotero.run("footprint", id=PRODUCT_ID)
     assert footprint["plugin"] is True
-    assert footprint["sections"] == [SECTION_ID]
+    assert footprint["sections"] == [SECTION_ID, CITATIONS_ID]
     assert footprint["menus"] == ["specter-desk\\@specter-desk\\.org-specter-desk-tools"]
     assert footprint["toolsEntries"] == [
         "specter-desk: Recommended this week…",
@@ -90,6 +98,8 @@ def test_every_fluent_id_resolves_in_zotero(stack):
     ids = [
         "specter-desk-related-header",
         "specter-desk-related-sidenav",
+        "specter-desk-citations-header",
+        "specter-desk-citations-sidenav",
         "specter-desk-menu-recommended",
         "specter-desk-menu-duplicates",
         "specter-desk-menu-sync",
@@ -101,13 +111,15 @@ def test_every_fluent_id_resolves_in_zotero(stack):
     assert all(values[i] for i in ids), [i for i in ids if not values[i]]
     assert values["specter-desk-related-header"]["attributes"] == {"label": "Related papers"}
     assert values["specter-desk-related-sidenav"]["attributes"]["tooltiptext"]
+    assert values["specter-desk-citations-header"]["attributes"] == {"label": "Citations"}
+    assert values["specter-desk-citations-sidenav"]["attributes"]["tooltiptext"]
     assert values["specter-desk-menu-sync"]["attributes"] == {"label": "specter-desk: Sync now"}
     assert values["specter-desk-prefs-test"]["attributes"] == {"label": "Test connection"}
     assert values["specter-desk-prefs-local-api-title"]["value"] == "Zotero's local API is off"
 
 
 def _footprint(stack) -> dict:
-    footprint = stack.zotero.run("footprint", id=PRODUCT_ID, section=SECTION_ID)
+    footprint = stack.zotero.run("footprint", id=PRODUCT_ID)
     footprint["observers"] = sorted(live_observers(stack.zotero.log()))
     return footprint
 
@@ -143,7 +155,7 @@ def test_disable_and_uninstall_leave_no_section_observer_or_menu_behind(stack):
     assert stack.zotero.eval(wait) == "500"
     wait_until(lambda: _sync_attempts(stack) > before, 20, "the observer's sync attempt")
     running = _footprint(stack)
-    assert running["sectionElements"] == 1 and running["windowElements"]
+    assert running["sectionElements"] == 2 and running["windowElements"]
 
     assert stack.zotero.run("addon_action", id=PRODUCT_ID, action="disable") is False
     assert _footprint(stack) == EMPTY
@@ -154,7 +166,11 @@ def test_disable_and_uninstall_leave_no_section_observer_or_menu_behind(stack):
 
     assert stack.zotero.run("addon_action", id=PRODUCT_ID, action="enable") is True
     again = _footprint(stack)
-    assert again["sections"] == [SECTION_ID] and again["plugin"] and len(again["observers"]) == 1
+    assert (
+        again["sections"] == [SECTION_ID, CITATIONS_ID]
+        and again["plugin"]
+        and len(again["observers"]) == 1
+    )
     assert again["toolsEntries"] == running["toolsEntries"]
 
     stack.zotero.run("addon_action", id=PRODUCT_ID, action="uninstall")

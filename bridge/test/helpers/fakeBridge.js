@@ -9,6 +9,34 @@ const HITS = [
   { key: "CANDCCC4", title: "A note without identifiers", year: null, venue: "", first_author: "", doi: null, arxiv_id: null, pool: "candidates", score: 0.5 },
 ];
 
+/** A work in a Cites / Cited-by list (bridge/API.md CitationEntry). */
+function entry(work, title, { key = null, pool = null, doi = null, year = 2020, cited = 10 } = {}) {
+  return {
+    work, title, year, first_author: "Shima", authors: ["Midori Shima"], venue: "Blood", doi,
+    url: doi ? `https://doi.org/${doi}` : `https://openalex.org/${work}`, cited_by_count: cited,
+    key, pool, in_library: pool === "library",
+  };
+}
+
+const CITES = [
+  entry("W2400928773", "Factor VIII-Mimetic Function of Humanized Bispecific Antibody", { key: "LIBAAAA2", pool: "library", doi: "10.1056/nejmoa1511769", year: 2016, cited: 309 }),
+  entry("W1586981128", "Clinical severity of haemophilia A", { doi: "10.1111/j.1365-2516.2011.02539.x", year: 2011, cited: 185 }),
+  entry("W9999999999", "A reference without a DOI", { year: 1999, cited: 3 }),
+];
+const CITED_BY = [
+  entry("W3003302859", "Clinical Evidence and Safety Profile of Emicizumab", { key: "openalex:W3003302859", pool: "candidates", doi: "10.2147/dddt.s167731", year: 2020, cited: 9 }),
+];
+
+/** The citation lists of an item (the fake knows every key). */
+function citationsOf(key, limit) {
+  return {
+    key, title: "Seed paper", work: "W3034093413", matched_by: "doi",
+    cites: CITES.slice(0, limit), cited_by: CITED_BY.slice(0, limit),
+    counts: { cites: CITES.length, cited_by: 16, cited_by_listed: CITED_BY.length, cites_in_library: 1, cited_by_in_library: 0 },
+    fetched_at: { references: "2026-12-01T10:00:00Z", cited_by: "2026-12-01T10:00:00Z" },
+  };
+}
+
 /** Start a fake bridge; `token` is the bearer token it accepts. */
 async function startFakeBridge({ token = "secret-token" } = {}) {
   const requests = [];
@@ -28,6 +56,10 @@ async function startFakeBridge({ token = "secret-token" } = {}) {
   bridge.route("GET", "/v1/papers/{key}/related", (url, _body, params) => ({
     status: 200,
     json: { item: { key: params.key, title: "Seed paper", year: 2020, has_abstract: true }, model: "minilm", related: HITS.slice(0, Number(url.searchParams.get("k") || 10)) },
+  }));
+  bridge.route("GET", "/v1/papers/{key}/citations", (url, _body, params) => ({
+    status: 200,
+    json: citationsOf(params.key, Number(url.searchParams.get("limit") || 100)),
   }));
   bridge.route("GET", "/v1/recommendations", (url) => ({
     status: 200,
@@ -92,4 +124,4 @@ async function deadURL() {
   return `http://127.0.0.1:${port}`;
 }
 
-module.exports = { startFakeBridge, deadURL, HITS };
+module.exports = { startFakeBridge, deadURL, HITS, citationsOf };

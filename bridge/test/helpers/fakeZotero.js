@@ -275,10 +275,12 @@ async function startPlugin({ translateError = null, zotero = 10, prefs = {}, ite
   return { context, Zotero, records, window, pane, prefStore, ROOT_URI, zotero };
 }
 
-/** The one section the plugin registered (under whichever id this Zotero gives it). */
-function section(env) {
-  assert(env.records.sections.size === 1, `expected one section, got ${env.records.sections.size}`);
-  return [...env.records.sections.values()][0];
+/** A section the plugin registered, by its paneID (under whichever id this Zotero gives it). */
+function section(env, paneID = "specter-desk-related") {
+  // Zotero keeps the section under "<plugin id>-<paneID>" (escaped as this version does)
+  const found = [...env.records.sections.values()].filter((options) => options.paneID.endsWith(`-${paneID}`));
+  assert(found.length === 1, `expected one ${paneID} section, got ${found.length}`);
+  return found[0];
 }
 
 /**
@@ -318,6 +320,18 @@ async function renderSection(section, window, item, summaries = []) {
   return { body, afterRender, args };
 }
 
+/**
+ * The plugin with a fake bridge's URL and token in its settings, and its section paneID.
+ * @param {{ url: string, token: string }} bridge
+ */
+async function startWithBridge(bridge, paneID, extra = {}) {
+  const env = await startPlugin({
+    prefs: { "extensions.specter-desk.bridgeURL": bridge.url, "extensions.specter-desk.token": bridge.token },
+    ...extra,
+  });
+  return { ...env, section: section(env, paneID) };
+}
+
 /** Wait until check() is truthy (polling), or fail after ms. */
 async function waitFor(check, ms = 2000) {
   const end = Date.now() + ms;
@@ -330,6 +344,6 @@ async function waitFor(check, ms = 2000) {
 }
 
 module.exports = {
-  startPlugin, makeItem, makeWindow, renderSection, waitFor, section, clickMenu, cssEscape,
+  startPlugin, startWithBridge, makeItem, makeWindow, renderSection, waitFor, section, clickMenu, cssEscape,
   BRIDGE_DIR, ROOT_URI, SANDBOX, REASONS,
 };

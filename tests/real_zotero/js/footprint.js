@@ -15,7 +15,7 @@ return {
   plugin: Boolean(Zotero.SpecterDesk),
   sections: section.filter((id) => id.includes("specter-desk")),
   sectionElements: [...doc.querySelectorAll("#zotero-item-pane item-pane-custom-section")]
-    .filter((el) => el.dataset.pane === args.section).length,
+    .filter((el) => el.dataset.pane.includes("specter-desk")).length,
   menus: menus.filter((id) => id.includes("specter-desk")),
   toolsEntries: toolsLabels.filter((label) => label.includes("specter-desk")),
   prefPanes: Zotero.PreferencePanes.pluginPanes.filter((p) => p.pluginID === args.id).map((p) => p.id),
