@@ -40,7 +40,7 @@ def test_demo_recommends_this_week_and_remembers_its_model(home, tiny_model):
     assert "$ specter-desk recommend --since week" in result.stdout
     assert result.stdout.count("Related to:") >= 2
     assert "Recommended from candidates for" in result.stdout
-    assert "because of" in result.stdout  # the table's explanation column
+    assert "because" in result.stdout  # the table's explanation column
     demo_home = home / "cache" / "demo"
     assert 'name = "tiny"' in (demo_home / "config.toml").read_text()
     # later commands on the demo data dir need no --model

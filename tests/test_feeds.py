@@ -84,8 +84,11 @@ def test_scope_errors_name_the_fix(shelves):
         recommend(shelves, index, now=NOW, collection="Deep")
     with pytest.raises(ItemNotFoundError, match="no collection 'Physics'; known: Bio, Deep, ML"):
         recommend(shelves, index, now=NOW, collection="Physics")
-    with pytest.raises(InputError, match="not both"):
-        recommend(shelves, index, now=NOW, collection="ML", tag="bio")
+    both = recommend(shelves, index, now=NOW, collection="Bio", tag="bio")
+    assert [s["key"] for s in both.seeds] == ["B1"]
+    assert both.scope["label"] == "collection 'Bio' with tag 'bio'"
+    neither = recommend(shelves, index, now=NOW, collection="ML", tag="bio")
+    assert neither.seeds == [] and "with tag 'bio' has no papers yet" in neither.message
     with pytest.raises(InputError, match="--tag is empty"):
         recommend(shelves, index, now=NOW, tag="  ")
     empty = recommend(shelves, index, now=NOW, tag="nothing-has-this")

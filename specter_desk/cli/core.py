@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Unpack
@@ -19,10 +20,12 @@ from ..embed.registry import MODELS, get_model
 from ..errors import ConfigError, InputError, SpecterDeskError
 from ..index import build_index, index_health
 from ..models import LIBRARY_POOL
+from ..services.digest import render
 from ..services.feedback import MIN_LABELS
 from ..services.recommend import Recommendations, recommend
 from ..services.related import related, resolve_item
 from ..services.status import library_status
+from ..store import Store
 from ..sync.demo import EXAMPLES, demo_candidates, demo_papers
 from ..sync.writer import import_papers
 from .app import app, console, notice, open_desk, print_json, progress_bar
@@ -164,6 +167,16 @@ def recommendations_table(answer: Recommendations) -> Table:
             cells.append(paper.venue[:40])
         table.add_row(*cells, because, paper.key)
     return table
+
+
+def print_recommendations(store: Store, answer: Recommendations, fmt: str, **atom: str) -> None:
+    """A digest on stdout (json, markdown, html, atom), else the table or the answer's message."""
+    if fmt != "table":
+        sys.stdout.write(render(store, answer, fmt, **atom))
+    elif answer.message:
+        notice(answer.message)
+    else:
+        console.print(recommendations_table(answer))
 
 
 @app.command("related")
@@ -426,6 +439,7 @@ def demo_cmd(
     if home.exists() and not keep:
         shutil.rmtree(home)
     paths = Paths.at(home)
+    paths.check()  # a data dir that cannot be one fails before anything is written
     remember_model(paths, model)  # later commands on this data dir need no --model
     desk = Desk(Config.load(paths), notice=notice)
     result = import_papers(desk.store, demo_papers())

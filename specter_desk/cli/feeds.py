@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 from rich.table import Table
 
-from ..services.digest import check_format, render
+from ..services.digest import check_format
 from ..services.feeds import (
     DEFAULT_LIMIT,
     DEFAULT_SINCE,
@@ -23,7 +21,7 @@ from ..services.feeds import (
 )
 from ..services.seeds import collection_paths
 from .app import app, console, notice, open_desk, print_json
-from .core import JsonOpt, embed_with_progress, recommendations_table
+from .core import JsonOpt, embed_with_progress, print_recommendations
 
 feeds_app = typer.Typer(
     help="Standing recommendations per collection or tag, refreshed by the daemon after sync.",
@@ -140,15 +138,7 @@ def feeds_show(
     feed = get_feed(desk.store, feed_id)
     embed_with_progress(desk, None, quiet=fmt != "table")
     answer = refresh_feed(desk.store, desk.index(refresh=True), feed)
-    if fmt != "table":
-        sys.stdout.write(
-            render(desk.store, answer, fmt, feed_id=f"urn:specter-desk:feed:{feed.id}")
-        )
-        return
-    if answer.message:
-        notice(answer.message)
-        return
-    console.print(recommendations_table(answer))
+    print_recommendations(desk.store, answer, fmt, feed_id=f"urn:specter-desk:feed:{feed.id}")
 
 
 @feeds_app.command("url")

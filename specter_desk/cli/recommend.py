@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
@@ -13,7 +12,7 @@ from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv
 from ..services.citations.fusion import BY
 from ..services.citations.pool import CITING_POOL
-from ..services.digest import check_format, render
+from ..services.digest import check_format
 from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
@@ -26,7 +25,7 @@ from .core import (
     ModelOpt,
     ModelPathOpt,
     embed_with_progress,
-    recommendations_table,
+    print_recommendations,
     related_table,
 )
 
@@ -88,13 +87,7 @@ def recommend_cmd(
         tag=tag,
         by=by,
     )
-    if fmt != "table":
-        sys.stdout.write(render(desk.store, answer, fmt))
-        return
-    if answer.message:
-        notice(answer.message)
-        return
-    console.print(recommendations_table(answer))
+    print_recommendations(desk.store, answer, fmt)
 
 
 @app.command("search")

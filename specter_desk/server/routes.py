@@ -249,9 +249,19 @@ def recommendations(
     ] = "week",
     n: int = Query(10, ge=1, le=MAX_N),
     collection: str | None = Query(
-        None, min_length=1, max_length=500, description="Seeds: a collection (name, path or key)"
+        None,
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="Seeds: a collection (name, path or key)",
     ),
-    tag: str | None = Query(None, min_length=1, max_length=500, description="Seeds: a tag"),
+    tag: str | None = Query(
+        None,
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="Seeds: a tag (with collection: its papers with this tag)",
+    ),
     by: Literal["auto", "meaning", "citations", "both"] = Query(
         "auto",
         description="meaning, citations to your seeds, both fused, or auto (both when "

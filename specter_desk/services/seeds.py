@@ -145,13 +145,13 @@ def with_subcollections(collections: list[Collection], root: Collection) -> set[
 
 
 def seed_scope(store: Store, *, collection: str | None = None, tag: str | None = None) -> SeedScope:
-    """The scope for --collection or --tag (at most one), else the whole library."""
-    if collection and tag:
-        raise InputError("pass --collection or --tag, not both")
+    """The scope for --collection and/or --tag (both: the collection's papers with that tag),
+    else the whole library."""
+    scope = SeedScope()
     if collection:
         found = resolve_collection(store, collection)
         keys = with_subcollections(store.collections(found.library), found)
-        return SeedScope(
+        scope = SeedScope(
             COLLECTION,
             found.key,
             f"collection {found.name!r}",
@@ -161,8 +161,12 @@ def seed_scope(store: Store, *, collection: str | None = None, tag: str | None =
         wanted = tag.strip()
         if not wanted:
             raise InputError("--tag is empty; pass a tag name")
-        return SeedScope(TAG, wanted, f"tag {wanted!r}", frozenset(store.keys_with_tag(wanted)))
-    return SeedScope()
+        tagged = frozenset(store.keys_with_tag(wanted))
+        if scope.keys is None:
+            return SeedScope(TAG, wanted, f"tag {wanted!r}", tagged)
+        scope.label += f" with tag {wanted!r}"
+        scope.keys = scope.keys & tagged
+    return scope
 
 
 def find_seeds(
