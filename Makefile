@@ -1,4 +1,4 @@
-# Two commands on a fresh machine (Python 3.11 + gcc): `make demo` and `make test`.
+# Two commands on a fresh machine (Python 3.11, no compiler): `make demo` and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-python test-js test-zotero xpi lint bench bench-duplicates bench-quality bench-sync bench-corpus clean openapi
+.PHONY: demo test test-python test-js test-zotero xpi lint bench bench-duplicates bench-quality bench-sync bench-corpus bench-index clean openapi check-wheels
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -49,6 +49,16 @@ bench-quality: $(VENV)/.installed
 bench-duplicates: $(VENV)/.installed
 	$(PY) benchmarks/quality_duplicates.py
 	$(PY) benchmarks/quality_duplicates.py --scale 100000
+
+# The index library: hnswlib (if installed; it needs a compiler) against usearch at 100k
+# MiniLM-like vectors, same run (build, recall@10, latency, size, open time)
+bench-index: $(VENV)/.installed
+	$(PY) benchmarks/index_backends.py --sizes 100000
+
+# Every dependency has a wheel for Windows x64, macOS arm64/x86_64, Linux x86_64 and Python
+# 3.11-3.13 (needs only pypi.org; about 8 min here; not part of `make test`)
+check-wheels: $(VENV)/.installed
+	$(PY) packaging/check-wheels.py
 
 # Sync speed on a 10k-item fake Zotero library (full, no-change, 50 changes; about a minute).
 bench-sync: $(VENV)/.installed

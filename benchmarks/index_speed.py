@@ -2,14 +2,14 @@
 
 For each size: N papers with 768-d vectors (synthetic, clustered: 20 papers per topic,
 cosine ~0.8 within a topic, standing in for SPECTER2 vectors) go into a real store; the
-index is built through `Desk.index()` (store -> hnswlib -> atomic save), reopened (header
+index is built through `Desk.index()` (store -> usearch graph -> atomic save), reopened (header
 and checksum validated), then queried:
 
 - service: `store.get_paper(key)` + `services.related.related(store, index, paper, k=10)`,
   as the CLI and the bridge call it (and with `pool="library"`);
 - bridge: `GET /v1/papers/{key}/related?k=10` on a real `specter-desk serve` subprocess on
   127.0.0.1, keep-alive client, bearer token;
-- floor: one raw `hnswlib` knn_query; reference: exact search (numpy matrix-vector product +
+- floor: one raw search of the usearch graph; reference: exact search (numpy matrix-vector product +
   argpartition over all N vectors), the ratio is reference p50 / service p50.
 
 recall@10 compares the index's top 10 with the exact top 10 (the query paper excluded).
@@ -201,7 +201,7 @@ def bench_size(n: int, args, results: list[dict]) -> None:
 
         service, pooled, floor, exact, recall = [], [], [], [], []
         truths: list[set[str]] = []
-        hnsw = index._hnsw
+        graph = index._graph
         for q in queries:
             with Stopwatch() as clock:
                 paper = store.get_paper(keys[q])
@@ -212,7 +212,7 @@ def bench_size(n: int, args, results: list[dict]) -> None:
                 related(store, index, store.get_paper(keys[q]), 10, pool="library")
             pooled.append(clock.seconds)
             with Stopwatch() as clock:
-                hnsw.knn_query(vectors[q], k=11)
+                graph.search(vectors[q], 11, threads=1)
             floor.append(clock.seconds)
             with Stopwatch() as clock:
                 truth = exact_top(vectors, q, 10)
@@ -223,7 +223,7 @@ def bench_size(n: int, args, results: list[dict]) -> None:
         rss_queried = rss_mb()
         rows = [
             dict(stats(exact), path="reference: exact search (numpy)"),
-            dict(stats(floor), path="hnswlib knn_query alone (floor)"),
+            dict(stats(floor), path="usearch search alone (floor)"),
             dict(stats(service), path="service: get_paper + related()"),
             dict(stats(pooled), path="service: related(pool='library')"),
         ]
@@ -272,15 +272,15 @@ def ef_sweep(store, index, keys, vectors, queries, truths, args) -> list[dict]:
     rows = []
     default_ef = index.params.ef_search
     for ef in (int(x) for x in args.ef_sweep.split(",")):
-        index.params.ef_search = ef  # what PaperIndex.query sets on hnswlib per query
+        index.params.ef_search = ef  # what PaperIndex.query sets on the graph per query
         service, floor, recall = [], [], []
         for q, truth in zip(queries, truths, strict=True):
             with Stopwatch() as clock:
                 related(store, index, store.get_paper(keys[q]), 10)
             service.append(clock.seconds)
-            index._hnsw.set_ef(ef)
+            index._graph.expansion_search = ef
             with Stopwatch() as clock:
-                index._hnsw.knn_query(vectors[q], k=11)
+                index._graph.search(vectors[q], 11, threads=1)
             floor.append(clock.seconds)
             found = {key for key, _ in index.query(vectors[q], 10, exclude={keys[q]})[0]}
             recall.append(len(found & truth) / 10)
@@ -289,8 +289,8 @@ def ef_sweep(store, index, keys, vectors, queries, truths, args) -> list[dict]:
             {
                 "ef_search": ef,
                 "recall@10": float(np.mean(recall)),
-                "hnswlib p50 ms": floor_stats["p50 ms"],
-                "hnswlib p95 ms": floor_stats["p95 ms"],
+                "graph p50 ms": floor_stats["p50 ms"],
+                "graph p95 ms": floor_stats["p95 ms"],
                 "service p50 ms": service_stats["p50 ms"],
                 "service p95 ms": service_stats["p95 ms"],
             }

@@ -12,6 +12,7 @@ from typing import Any
 
 import platformdirs
 
+from .disk import write_atomic
 from .errors import ConfigError, StoreError
 
 APP_NAME = "specter-desk"
@@ -33,8 +34,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "url": "https://api.zotero.org",
         "local_url": "http://localhost:23119",
         "sqlite_path": "",
+        "source": "",  # what `sync` and the daemon read: local, sqlite, user, group:ID; "": auto
+        "profile": "",  # the Zotero profile folder `setup` put the plugin into ("": find it)
     },
-    "index": {"m": 16, "ef_construction": 200, "ef_search": 0},  # ef_search 0: auto
+    # ef_search 0: auto; dtype f16 halves the index's size and memory (recall measured in
+    # benchmarks/RESULTS.md)
+    "index": {"m": 16, "ef_construction": 200, "ef_search": 0, "dtype": "f32"},
     "bridge": {"host": "127.0.0.1", "port": 23120, "sync_interval_minutes": 15},
     "daemon": {"nice": 10, "pause_on_battery": False, "threads": 0},
     "citations": {
@@ -51,10 +56,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
+LIBRARY_TYPES = ("user", "group")
+
 ENV_OVERRIDES = {
     "SPECTER_DESK_ZOTERO_URL": ("zotero", "url"),
     "SPECTER_DESK_ZOTERO_LOCAL_URL": ("zotero", "local_url"),
     "ZOTERO_API_KEY": ("zotero", "api_key"),
+    # the names pyzotero and zotero-mcp users already have set
+    "ZOTERO_LIBRARY_ID": ("zotero", "library_id"),
+    "ZOTERO_LIBRARY_TYPE": ("zotero", "library_type"),
+    "SPECTER_DESK_ZOTERO_SOURCE": ("zotero", "source"),
     "SPECTER_DESK_MODEL": ("model", "name"),
     "SPECTER_DESK_DEVICE": ("model", "device"),
     "SPECTER_DESK_PRECISION": ("model", "precision"),
@@ -122,6 +133,7 @@ class Config:
 
     paths: Paths
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stamp: tuple[int, int] | None = None  # the config file's (mtime, size) when read
 
     def get(self, section: str, key: str) -> Any:
         return self.values[section][key]
@@ -135,20 +147,79 @@ class Config:
         """Read the config file (if any) and apply environment overrides."""
         paths = paths or Paths.resolve()
         paths.check()
-        values = {section: dict(keys) for section, keys in DEFAULTS.items()}
-        file = paths.config_file
-        if file.exists():
-            try:
-                data = tomllib.loads(file.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{file}: invalid TOML ({exc}); fix or delete the file") from exc
-            except OSError as exc:
-                raise ConfigError(f"{file}: cannot read ({exc.strerror or exc})") from exc
-            _merge(values, data, str(file))
-        for env, (section, key) in ENV_OVERRIDES.items():
-            if os.environ.get(env):
-                values[section][key] = os.environ[env]
-        return cls(paths, values)
+        return cls(paths, *_read(paths.config_file))
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Read the config file again if it changed since it was read (`model use` switched
+        the model, say); True when it did. A long-running process calls this before it
+        decides which model is active; a file that became invalid leaves the last good
+        values in place (every CLI command still reports it)."""
+        stamp = _stamp(self.paths.config_file)
+        if not force and stamp == self.stamp:
+            return False
+        try:
+            self.values, self.stamp = _read(self.paths.config_file)
+        except ConfigError:
+            self.stamp = stamp
+            return False
+        return True
+
+
+def _stamp(file: Path) -> tuple[int, int] | None:
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _read(file: Path) -> tuple[dict[str, dict[str, Any]], tuple[int, int] | None]:
+    """(values: defaults < file < environment, the file's stamp)."""
+    values = {section: dict(keys) for section, keys in DEFAULTS.items()}
+    stamp = _stamp(file)
+    if stamp is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: invalid TOML ({exc}); fix or delete the file") from exc
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot read ({exc.strerror or exc})") from exc
+        _merge(values, data, str(file))
+    for env, (section, key) in ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            values[section][key] = os.environ[env]
+    if values["zotero"]["library_type"] not in LIBRARY_TYPES:
+        raise ConfigError(
+            f"zotero.library_type (or ZOTERO_LIBRARY_TYPE) must be user or group, "
+            f"not {values['zotero']['library_type']!r}"
+        )
+    return values, stamp
+
+
+def overridden(section: str, key: str) -> str | None:
+    """The environment variable that overrides a config key right now, if any."""
+    for env, target in ENV_OVERRIDES.items():
+        if target == (section, key) and os.environ.get(env):
+            return env
+    return None
+
+
+def save_settings(paths: Paths, updates: dict[str, dict[str, Any]]) -> None:
+    """Set keys in config.toml (checked like the file is), keeping its other lines and comments."""
+    import tomlkit
+
+    file = paths.config_file
+    try:
+        document = tomlkit.parse(file.read_text(encoding="utf-8") if file.exists() else "")
+    except (tomlkit.exceptions.TOMLKitError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: invalid TOML ({exc}); fix or delete the file") from exc
+    for section, keys in updates.items():
+        if section not in document:
+            document[section] = tomlkit.table()
+        for key, value in keys.items():
+            document[section][key] = value
+    _merge({s: dict(k) for s, k in DEFAULTS.items()}, document.unwrap(), str(file))
+    write_atomic(file, tomlkit.dumps(document).encode("utf-8"))
 
 
 def _merge(values: dict[str, dict[str, Any]], data: dict[str, Any], source: str) -> None:

@@ -10,6 +10,7 @@ from typing import TypedDict, Unpack
 
 from .config import Config, Paths
 from .embed.encoder import Encoder
+from .embed.installed import installed_path
 from .embed.pipeline import EmbedResult, embed_missing
 from .embed.registry import ModelSpec, get_model
 from .index import IndexParams, Notice, PaperIndex, open_index, sync_index
@@ -50,15 +51,28 @@ class Desk:
             self._store = Store(self.paths.store_path)
         return self._store
 
+    @property
+    def active_model(self) -> str:
+        """The model related papers come from: config.toml's (re-read when it changed, so a
+        daemon sees a finished `model use` at once), unless SPECTER_DESK_MODEL overrides it."""
+        self.config.refresh()
+        return self.config.model
+
     def model_spec(self, name: str | None = None) -> ModelSpec:
-        """The registry spec for name (default: the configured model)."""
-        return get_model(name or self.config.model)
+        """The registry spec for name (default: the active model)."""
+        return get_model(name or self.active_model)
+
+    def configured_path(self, name: str) -> str | None:
+        """A folder configured for a model in config.toml's [model.paths], if any."""
+        paths = self.config.get("model", "paths") or {}
+        value = paths.get(name) or paths.get(get_model(name).install_name)
+        return str(Path(value).expanduser()) if value else None
 
     def model_path(self, name: str) -> str | None:
-        """A local directory configured for a model ([model.paths] in config.toml)."""
-        paths = self.config.get("model", "paths") or {}
-        value = paths.get(name)
-        return str(Path(value).expanduser()) if value else None
+        """Where a model's weights are on disk: a folder configured in [model.paths], else
+        the one `specter-desk model download` installed; None: bundled or the HF cache."""
+        folder = self.configured_path(name) or installed_path(self.paths, name)
+        return str(folder) if folder else None
 
     def encoder(
         self,
@@ -94,7 +108,7 @@ class Desk:
         should_stop: Callable[[], bool] | None = None,
         **encoder: Unpack[EncoderOptions],
     ) -> EmbedResult:
-        """Embed the live papers without a current vector for a model (default: the configured
+        """Embed the live papers without a current vector for a model (default: the active
         one) with the encoder Desk.encoder gives for these options, then bring the model's
         index up to date. Loads no model when nothing is missing."""
         spec = self.model_spec(model)
@@ -114,7 +128,9 @@ class Desk:
     @property
     def index_params(self) -> IndexParams:
         section = self.config.values["index"]
-        return IndexParams(section["m"], section["ef_construction"], section["ef_search"])
+        return IndexParams(
+            section["m"], section["ef_construction"], section["ef_search"], section["dtype"]
+        )
 
     def index(self, name: str | None = None, *, refresh: bool = False) -> PaperIndex:
         """The model's index: loaded (or rebuilt) once, then kept in step with the store.

@@ -63,6 +63,12 @@ class ModelNotFoundError(SpecterDeskError):
     http_status = 503
 
 
+class ModelDownloadError(ModelNotFoundError):
+    """A model download failed (network, hub, a file that does not match its checksum)."""
+
+    code = "model_download_failed"
+
+
 class StoreError(SpecterDeskError):
     """The data dir or the store cannot be used, or the store is from a newer version."""
 

@@ -1,9 +1,12 @@
 """The HNSW index: a cache derived from stored vectors, validated before every load.
 
-Files per model in the index directory: ``{model}.hnsw`` (hnswlib) and ``{model}.json``
-(header: dim, counts, file size and sha256, the label -> key map and a checksum of the
-store's vectors). hnswlib loads flipped bytes or a wrong dim silently, and can crash on
-a torn file, so the header is checked first; anything that does not match is rebuilt.
+The graph is usearch's (wheels for every platform, so `pip install` needs no compiler; the
+measured comparison with hnswlib is in benchmarks/RESULTS.md). Files per model in the index
+directory: ``{model}.hnsw`` (the usearch file) and ``{model}.json`` (header: dim, counts,
+file size and sha256, the label -> key map and a checksum of the store's vectors). An ANN
+library can load flipped bytes silently or fail on a torn file, so the header is checked
+first, then the file's own header (dimensions, count) against ours; anything that does not
+match is rebuilt. A header of format 1 (hnswlib, earlier versions) is rebuilt the same way.
 """
 
 from __future__ import annotations
@@ -11,9 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import struct
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from .disk import write_atomic
+from .errors import SpecterDeskError
 from .store import Store
 
-FORMAT = 1
+FORMAT = 2  # 1: hnswlib files
+DTYPES = ("f32", "f16")  # how vectors are kept in the graph: f16 halves its size
+EXACT_LIMIT = 20_000  # a filter admitting at most this many papers: exact search over them
 Notice = Callable[[str], None]
+Allow = Callable[[str], bool] | Set[str]
 
 
 class IndexInvalid(Exception):
@@ -32,7 +38,7 @@ class IndexInvalid(Exception):
 
 
 class RWLock:
-    """Many readers or one writer: hnswlib is not safe to search during insert/resize."""
+    """Many readers or one writer: an HNSW graph is not safe to search during insert/resize."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -73,13 +79,20 @@ class IndexParams:
     m: int = 16
     ef_construction: int = 200
     ef_search: int = 0
+    dtype: str = "f32"
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            from .errors import ConfigError
+
+            raise ConfigError(f"index.dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
 
     def ef_for(self, size: int) -> int:
         return self.ef_search or auto_ef(size)
 
 
 def auto_ef(size: int) -> int:
-    """hnswlib's search breadth for an index of size vectors: 64 up to 100k, then growing as
+    """The search breadth for an index of size vectors: 64 up to 100k, then growing as
     size^0.6. Measured with M=16 on 768-d clustered vectors (benchmarks/RESULTS.md): ef 64
     kept recall@10 at 1.0 at 100k but 0.878 at 1M, where ef 256 gave 0.998 (p95 4.5 ms)."""
     return max(64, round(64 * (size / 100_000) ** 0.6))
@@ -94,22 +107,33 @@ def rows_checksum(rows: Iterable[tuple[str, str]]) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _new_hnsw(dim: int):
-    """An empty hnswlib cosine index (imported late: shard code on GPU hosts needs no hnswlib)."""
-    import hnswlib
+def backend_name() -> str:
+    """The ANN library behind the index, with its version (raises ImportError if missing)."""
+    import usearch
 
-    return hnswlib.Index(space="cosine", dim=dim)
+    return f"usearch {usearch.__version__}"
+
+
+def _new_graph(dim: int, params: IndexParams):
+    """An empty usearch cosine graph (imported late: shard code on GPU hosts needs none)."""
+    from usearch.index import Index
+
+    return Index(
+        ndim=dim,
+        metric="cos",
+        dtype=params.dtype,
+        connectivity=params.m,
+        expansion_add=params.ef_construction,
+        expansion_search=params.ef_for(0),
+    )
 
 
 class PaperIndex:
-    """An hnswlib cosine index over paper vectors of one model, addressed by paper key."""
+    """A cosine HNSW index over paper vectors of one model, addressed by paper key."""
 
     def __init__(
         self, model: str, dim: int, params: IndexParams | None = None, capacity: int = 1024
@@ -121,20 +145,21 @@ class PaperIndex:
         self.labels: list[str | None] = []  # label -> key (None once deleted)
         self.hashes: list[str | None] = []  # label -> content hash
         self.key_to_label: dict[str, int] = {}
-        self._hnsw = _new_hnsw(dim)
-        self._hnsw.init_index(
-            max_elements=max(capacity, 16),
-            M=self.params.m,
-            ef_construction=self.params.ef_construction,
-            allow_replace_deleted=False,
-        )
-        self._hnsw.set_ef(self.params.ef_for(0))
+        self._graph = _new_graph(dim, self.params)  # grows as vectors are added
+        # one call into the graph at a time: its search contexts are per call, not per
+        # Python thread (the RWLock still keeps readers off a graph being changed)
+        self._graph_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.key_to_label)
 
     def __contains__(self, key: str) -> bool:
         return key in self.key_to_label
+
+    @property
+    def ef(self) -> int:
+        """The search breadth the last query used (ef_search, or auto_ef of the live size)."""
+        return int(self._graph.expansion_search)
 
     @property
     def deleted_count(self) -> int:
@@ -161,12 +186,9 @@ class PaperIndex:
         with self.lock.write():
             self._remove_locked([k for k in keys if k in self.key_to_label])
             start = len(self.labels)
-            needed = start + len(keys)
-            capacity = self._hnsw.get_max_elements()
-            if needed > capacity:
-                self._hnsw.resize_index(max(needed, capacity * 2))
-            labels = np.arange(start, needed, dtype=np.int64)
-            self._hnsw.add_items(np.ascontiguousarray(vectors, dtype=np.float32), labels)
+            labels = np.arange(start, start + len(keys), dtype=np.uint64)
+            with self._graph_lock:
+                self._graph.add(labels, np.ascontiguousarray(vectors, dtype=np.float32))
             for offset, (key, chash) in enumerate(zip(keys, hashes, strict=True)):
                 self.labels.append(key)
                 self.hashes.append(chash)
@@ -178,15 +200,17 @@ class PaperIndex:
             return self._remove_locked(list(keys))
 
     def _remove_locked(self, keys: list[str]) -> int:
-        count = 0
+        gone = []
         for key in keys:
             label = self.key_to_label.pop(key, None)
             if label is not None:
-                self._hnsw.mark_deleted(label)
                 self.labels[label] = None
                 self.hashes[label] = None
-                count += 1
-        return count
+                gone.append(label)
+        if gone:
+            with self._graph_lock:
+                self._graph.remove(np.asarray(gone, dtype=np.uint64))
+        return len(gone)
 
     # -- reads ----------------------------------------------------------------------
 
@@ -196,16 +220,8 @@ class PaperIndex:
             label = self.key_to_label.get(key)
             if label is None:
                 return None
-            return np.asarray(self._hnsw.get_items([label])[0], dtype=np.float32)
-
-    def vectors(self, keys: list[str]) -> tuple[list[str], np.ndarray]:
-        """(the keys that are indexed, their vectors as indexed) in the order of keys."""
-        with self.lock.read():
-            found = [k for k in keys if k in self.key_to_label]
-            if not found:
-                return [], np.zeros((0, self.dim), dtype=np.float32)
-            items = self._hnsw.get_items([self.key_to_label[k] for k in found])
-            return found, np.asarray(items, dtype=np.float32)
+            with self._graph_lock:
+                return np.asarray(self._graph.get(label, dtype=np.float32), dtype=np.float32)
 
     def query(
         self,
@@ -213,54 +229,96 @@ class PaperIndex:
         k: int,
         *,
         exclude: set[str] | frozenset[str] = frozenset(),
-        allow: Callable[[str], bool] | None = None,
+        allow: Allow | None = None,
     ) -> list[list[tuple[str, float]]]:
-        """Top-k (key, cosine similarity) per query row, skipping excluded keys."""
+        """Top-k (key, cosine similarity) per query row, skipping excluded keys; allow (a set
+        of keys, or a test on a key) keeps only the papers it admits."""
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         with self.lock.read():
             live = len(self.key_to_label)
             if live == 0 or k <= 0:
                 return [[] for _ in range(len(vectors))]
             want = min(live, k + len(exclude))
+            if allow is None:
+                rows = self._search(vectors, want, live)
+            else:
+                rows = self._search_allowed(vectors, want, live, allow)
             labels_of = self.labels
-            hnsw_filter = None
-            if allow is not None:
-
-                def hnsw_filter(label: int) -> bool:
+            results = []
+            for row in rows:
+                hits = []
+                for label, similarity in row:
                     key = labels_of[label]
-                    return key is not None and allow(key)
-
-            self._hnsw.set_ef(max(self.params.ef_for(live), want))
-            try:
-                labels, distances = self._hnsw.knn_query(vectors, k=want, filter=hnsw_filter)
-            except RuntimeError:
-                # a filter that admits fewer than `want` items: retry smaller, then give up
-                labels, distances = self._query_fallback(vectors, want, hnsw_filter)
-        results = []
-        for row_labels, row_dist in zip(labels, distances, strict=True):
-            row = []
-            for label, dist in zip(row_labels, row_dist, strict=True):
-                if label < 0:
-                    continue
-                key = labels_of[int(label)]
-                if key is None or key in exclude:
-                    continue
-                row.append((key, float(1.0 - dist)))
-                if len(row) == k:
-                    break
-            results.append(row)
+                    if key is None or key in exclude:
+                        continue
+                    hits.append((key, similarity))
+                    if len(hits) == k:
+                        break
+                results.append(hits)
         return results
 
-    def _query_fallback(self, vectors, want, hnsw_filter):
-        n = want
-        while n > 1:
-            n //= 2
-            try:
-                return self._hnsw.knn_query(vectors, k=n, filter=hnsw_filter)
-            except RuntimeError:
-                continue
-        empty = np.full((len(vectors), 0), -1)
-        return empty, empty.astype(np.float32)
+    def _search(self, vectors: np.ndarray, count: int, live: int) -> list[list[tuple[int, float]]]:
+        """(label, cosine) rows from the graph, nearest first."""
+        with self._graph_lock:
+            self._graph.expansion_search = max(self.params.ef_for(live), count)
+            found = self._graph.search(vectors, count, threads=1)
+        keys = np.atleast_2d(found.keys)
+        distances = np.atleast_2d(found.distances)
+        counts = getattr(found, "counts", None)
+        if counts is None:  # one query: only the valid matches come back
+            counts = [keys.shape[1]]
+        return [
+            [
+                (int(label), float(1.0 - dist))
+                for label, dist in zip(keys[i, :n], distances[i, :n], strict=True)
+            ]
+            for i, n in enumerate(counts)
+        ]
+
+    def _search_allowed(
+        self, vectors: np.ndarray, want: int, live: int, allow: Allow
+    ) -> list[list[tuple[int, float]]]:
+        """Rows of admitted papers only: exact search over a small admitted set, else a
+        search that fetches more (in proportion to what the filter drops) and filters."""
+        admits = allow.__contains__ if isinstance(allow, Set) else allow
+        if isinstance(allow, Set) and len(allow) <= EXACT_LIMIT:
+            labels = [self.key_to_label[k] for k in allow if k in self.key_to_label]
+            return self._exact(vectors, labels, want)
+        fetch = min(live, want * 4)
+        while True:
+            rows = self._search(vectors, fetch, live)
+            kept = [
+                [(label, sim) for label, sim in row if admits(self.labels[label] or "")]
+                for row in rows
+            ]
+            if all(len(row) >= want for row in kept):
+                return [row[:want] for row in kept]
+            if fetch >= live:
+                break
+            fetch = min(live, fetch * 4)
+        labels = [label for key, label in self.key_to_label.items() if admits(key)]
+        return self._exact(vectors, labels, want)
+
+    def _exact(
+        self, vectors: np.ndarray, labels: list[int], want: int
+    ) -> list[list[tuple[int, float]]]:
+        """Exact cosine search over the given labels."""
+        if not labels:
+            return [[] for _ in range(len(vectors))]
+        ids = np.asarray(labels, dtype=np.uint64)
+        with self._graph_lock:
+            matrix = np.asarray(self._graph.get(ids, dtype=np.float32), dtype=np.float32)
+        matrix = matrix.reshape(len(labels), self.dim)
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        queries = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        sims = queries @ matrix.T
+        top = min(want, len(labels))
+        rows = []
+        for row in sims:
+            best = np.argpartition(-row, top - 1)[:top]
+            best = best[np.argsort(-row[best])]
+            rows.append([(labels[int(j)], float(row[j])) for j in best])
+        return rows
 
     # -- files ----------------------------------------------------------------------
 
@@ -270,14 +328,15 @@ class PaperIndex:
         data_path, header_path = paths_for(directory, self.model)
         tmp = data_path.with_name(f".{data_path.name}.tmp-{os.getpid()}")
         with self.lock.read():
-            self._hnsw.save_index(str(tmp))
+            with self._graph_lock:
+                self._graph.save(str(tmp))
             header = {
                 "format": FORMAT,
+                "backend": "usearch",
                 "model": self.model,
                 "dim": self.dim,
                 "count": len(self.key_to_label),
                 "elements": len(self.labels),
-                "max_elements": self._hnsw.get_max_elements(),
                 "params": vars(self.params),
                 "store_checksum": store_checksum or self.checksum(),
                 "labels": self.labels,
@@ -300,10 +359,13 @@ class PaperIndex:
             raise IndexInvalid("missing") from exc
         except (OSError, ValueError) as exc:
             raise IndexInvalid("unreadable header") from exc
+        if isinstance(header, dict) and header.get("format") == 1:
+            raise IndexInvalid("made by an older specter-desk (hnswlib)")
         try:
             dim = int(header["dim"])
             labels = header["labels"]
             hashes = header["hashes"]
+            stored_params = IndexParams(**header.get("params", {}))
             checks = (
                 header.get("format") == FORMAT,
                 header.get("model") == model,
@@ -312,7 +374,7 @@ class PaperIndex:
                 sum(1 for k in labels if k is not None) == int(header["count"]),
                 0 < dim <= 65536,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, SpecterDeskError) as exc:
             raise IndexInvalid("malformed header") from exc
         if not all(checks):
             raise IndexInvalid("header does not describe this model")
@@ -322,43 +384,50 @@ class PaperIndex:
             raise IndexInvalid("data file size differs from header (truncated?)")
         if file_sha256(data_path) != header.get("sha256"):
             raise IndexInvalid("data file checksum differs from header (corrupt)")
-        _check_hnsw_layout(data_path, dim, len(labels), int(header["max_elements"]))
+        _check_layout(data_path, dim, int(header["count"]), stored_params.dtype)
+        from usearch.index import Index
+
         index = cls.__new__(cls)
         index.model = model
         index.dim = dim
-        index.params = params or IndexParams(**header.get("params", {}))
+        # the graph keeps how its vectors were stored; the rest may come from the caller
+        index.params = params or stored_params
+        if index.params.dtype != stored_params.dtype:
+            raise IndexInvalid(
+                f"built with {stored_params.dtype} vectors, {index.params.dtype} asked"
+            )
         index.lock = RWLock()
+        index._graph_lock = threading.Lock()
         index.labels = labels
         index.hashes = hashes
         index.key_to_label = {k: i for i, k in enumerate(labels) if k is not None}
-        index._hnsw = _new_hnsw(dim)
         try:
-            index._hnsw.load_index(str(data_path), max_elements=int(header["max_elements"]))
-        except RuntimeError as exc:
-            raise IndexInvalid(f"hnswlib refused the file: {exc}") from exc
-        if index._hnsw.get_current_count() != len(labels):
+            index._graph = Index.restore(str(data_path))
+        except (RuntimeError, ValueError) as exc:
+            raise IndexInvalid(f"usearch refused the file: {exc}") from exc
+        if index._graph is None or len(index._graph) != len(index.key_to_label):
             raise IndexInvalid("element count differs from header")
-        index._hnsw.set_ef(index.params.ef_for(len(index.key_to_label)))
+        index._graph.expansion_search = index.params.ef_for(len(index.key_to_label))
         index.stored_checksum = header.get("store_checksum")
         return index
 
 
-_HNSW_HEAD = struct.Struct("<6Q")  # offsetLevel0, max_elements, count, size/element, label, data
+def _check_layout(path: Path, dim: int, count: int, dtype: str) -> None:
+    """Check the usearch file's own header (read alone) against ours before loading it."""
+    from usearch.index import Index
 
-
-def _check_hnsw_layout(path: Path, dim: int, count: int, max_elements: int) -> None:
-    """Check the hnswlib file's own header against ours before hnswlib reads it."""
-    with open(path, "rb") as fh:
-        head = fh.read(_HNSW_HEAD.size)
-    if len(head) < _HNSW_HEAD.size:
-        raise IndexInvalid("data file too short")
-    _, file_max, file_count, per_element, label_offset, data_offset = _HNSW_HEAD.unpack(head)
-    if (file_count, file_max) != (count, max_elements):
-        raise IndexInvalid("element counts in the data file differ from header")
-    if label_offset - data_offset != dim * 4 or per_element < dim * 4:
+    try:
+        meta = Index.metadata(str(path))
+    except (RuntimeError, ValueError) as exc:
+        raise IndexInvalid(f"not a usearch file ({exc})") from exc
+    if not meta:
+        raise IndexInvalid("not a usearch file")
+    if int(meta["dimensions"]) != dim:
         raise IndexInvalid(f"data file holds vectors of another dimension than {dim}")
-    if path.stat().st_size < _HNSW_HEAD.size + count * per_element:
-        raise IndexInvalid("data file shorter than its elements")
+    if int(meta["count_present"]) != count:
+        raise IndexInvalid("element counts in the data file differ from header")
+    if str(meta["kind_scalar"]).rsplit(".", 1)[-1].lower() != dtype:
+        raise IndexInvalid(f"data file holds other than {dtype} vectors")
 
 
 def paths_for(directory: Path, model: str) -> tuple[Path, Path]:

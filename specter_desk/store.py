@@ -265,6 +265,20 @@ class Store(CitationTables, FeedTables):
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
+    def get_meta(self, name: str, default: str | None = None) -> str | None:
+        """A value from the meta table (a pending `model use` switch, say)."""
+        row = self.db.execute("SELECT value FROM meta WHERE name = ?", [name]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Set a value in the meta table."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO meta(name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                [name, value],
+            )
+
     # -- papers -----------------------------------------------------------------------
 
     @staticmethod

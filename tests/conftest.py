@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 from pathlib import Path
 
+import keyring
+import keyring.backend
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -12,6 +16,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+BASE, PROXIMITY, QUERY = "allenai/specter2_base", "allenai/specter2", "allenai/specter2_adhoc_query"
+CHUNK = 64 * 1024  # the hub client's write size in tests (see fake_hub)
 
 
 # Settings a developer's shell may carry that would reach past the temp dirs below.
@@ -100,19 +106,31 @@ def tiny_specter2_dir(tmp_path_factory) -> Path:
     return directory
 
 
+def register_local(name: str, folder: Path, **spec):
+    """Register a model whose weights are a local folder (as if shipped in a package)."""
+    from specter_desk.embed.registry import ModelSpec, register_model
+
+    path = str(folder)
+    return register_model(
+        ModelSpec(name=name, hub_id=f"example/{name}", local_path=lambda: path, **spec)
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tiny_bert_dir):
     """Register the tiny BERT as model 'tiny' (CLS pooling, like SPECTER) and return its spec."""
-    from specter_desk.embed.registry import ModelSpec, register_model
+    return register_local("tiny", tiny_bert_dir, description="tiny random BERT for tests")
 
-    path = str(tiny_bert_dir)
-    return register_model(
-        ModelSpec(
-            name="tiny",
-            hub_id="example/tiny-bert",
-            description="tiny random BERT for tests",
-            local_path=lambda: path,
-        )
+
+@pytest.fixture(scope="session")
+def tiny_adapter_model(tiny_specter2_dir):
+    """A second model: the tiny BERT with a SPECTER2-style adapter (another vector space)."""
+    return register_local(
+        "tiny-adapter",
+        tiny_specter2_dir,
+        adapter="example/tiny-adapter",
+        adapter_name="proximity",
+        description="tiny BERT + proximity adapter for tests",
     )
 
 
@@ -141,3 +159,121 @@ def demo_papers():
     from specter_desk.sync.demo import demo_papers as shipped
 
     return shipped()
+
+
+@pytest.fixture(scope="session")
+def specter2_like(tmp_path_factory):
+    """Folders shaped like the three SPECTER2 repositories (tiny random weights; the base as
+    pytorch_model.bin like specter2_base; each adapter with weights away from zero)."""
+    import torch
+    from adapters import AutoAdapterModel
+    from transformers import BertModel
+
+    root = tmp_path_factory.mktemp("specter2-like")
+    base = _save_tiny_bert(root / "tmp-base")
+    shutil.copytree(base, root / "specter2_base", ignore=shutil.ignore_patterns("*.safetensors"))
+    BertModel.from_pretrained(str(base)).save_pretrained(
+        root / "specter2_base", safe_serialization=False
+    )
+    model = AutoAdapterModel.from_pretrained(str(base))
+    for seed, name in enumerate(("proximity", "adhoc_query")):
+        model.add_adapter(name, config="seq_bn")
+        torch.manual_seed(seed + 1)
+        with torch.no_grad():
+            for param_name, param in model.named_parameters():
+                if f".{name}." in param_name:
+                    param.normal_(0, 0.5)
+        model.save_adapter(str(root / name), name)
+    return root
+
+
+@pytest.fixture
+def fake_hub(specter2_like, monkeypatch):
+    """A stand-in hub serving the three SPECTER2-shaped repositories; HF_ENDPOINT points at it."""
+    from fake_hub import FakeHub
+    from huggingface_hub import constants
+
+    from specter_desk.embed import hub as hub_module
+
+    readme = {"README.md": b"# model card\n", ".gitattributes": b"*.bin filter=lfs\n"}
+    with FakeHub() as server:
+        # the hub's extras that a model folder does not need: skipped by the download
+        server.add_repo(BASE, specter2_like / "specter2_base", {**readme, "tf_model.h5": b"x" * 64})
+        server.add_repo(PROXIMITY, specter2_like / "proximity", readme)
+        server.add_repo(QUERY, specter2_like / "adhoc_query", readme)
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(hub_module, "RETRY_WAIT", 0.0)
+        # the client writes what it receives in chunks of 10 MB, more than these tiny files:
+        # smaller chunks make a partial file here as a 440 MB download makes one
+        monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", CHUNK)
+        yield server
+
+
+# -- a user's computer for `setup` and `doctor` --------------------------------------------
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A real keyring backend that keeps secrets in memory (the OS one is absent here)."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture
+def ring(monkeypatch):
+    monkeypatch.delenv("SPECTER_DESK_NO_KEYRING", raising=False)
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def machine(home, tmp_path, monkeypatch):
+    """A user's computer in a temp dir: HOME (Zotero profiles), XDG dirs, no Zotero running."""
+    user_home = tmp_path / "user"
+    user_home.mkdir()
+    monkeypatch.setenv("HOME", str(user_home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(user_home / ".config"))
+    with socket.socket() as s:  # nothing listens there: Zotero is not running
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("SPECTER_DESK_ZOTERO_LOCAL_URL", f"http://127.0.0.1:{port}")
+    return user_home
+
+
+def zotero_profile(user_home):
+    """A Zotero profile listed in ~/.zotero/zotero/profiles.ini, as Zotero writes it."""
+    root = user_home / ".zotero" / "zotero"
+    profile = root / "abcd1234.default"
+    (profile / "extensions").mkdir(parents=True)
+    (root / "profiles.ini").write_text(
+        "[General]\nStartWithLastProfile=1\n\n"
+        "[Profile0]\nName=default\nIsRelative=1\nPath=abcd1234.default\nDefault=1\n"
+    )
+    return profile
+
+
+@pytest.fixture
+def web(home, machine, monkeypatch):
+    """The fake Zotero web API with 20 real items; SPECTER_DESK_ZOTERO_URL points at it."""
+    from fake_zotero import FakeZotero, load_fixture_items
+
+    with FakeZotero(api_key="good-key") as server:
+        server.add_items(load_fixture_items())
+        monkeypatch.setenv("SPECTER_DESK_ZOTERO_URL", server.url)
+        yield server

@@ -141,7 +141,7 @@ def test_doctor_flags_the_missing_default_model(home):
     assert result.exit_code == 1
     checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["model specter2"]["state"] == "fail"
-    assert "huggingface-cli download allenai/specter2_base" in checks["model specter2"]["detail"]
+    assert "specter-desk model download specter2" in checks["model specter2"]["fix"]
     assert checks["model minilm"]["state"] == "ok"
     assert checks["torch"]["state"] == "ok"
     from specter_desk.embed.encoder import default_dtype, pick_device

@@ -44,14 +44,20 @@ COMMANDS = commands(typer.main.get_command(app))
 # What each command needs to get to its work (LIB: a JSONL file of RECORDS, OUT: a new folder),
 # and the exit code it answers with an unknown model name, then with a data dir that cannot
 # be one. 0: the command does not use the model (or the data dir); 1: doctor's report;
-# 2: bad config; 3: no such feed; 5: the data dir; 6: the network (nothing listens here);
+# 2: bad config; 3: no such feed; 4: model files; 5: the data dir; 6: the network (nothing
+# listens here);
 # 7: no corpus there.
 EXPECTED: dict[str, tuple[list[str], int, int]] = {
     "embed": ([], 2, 5),
     "related": (["A1"], 2, 5),
     "status": ([], 0, 5),
     "doctor": ([], 1, 1),
-    "models": ([], 0, 0),
+    "models": ([], 0, 5),
+    "model list": ([], 0, 5),
+    "model download": (["specter2"], 4, 5),  # 4: the hub is not reachable (offline here)
+    "model use": (["minilm"], 2, 5),  # 2: SPECTER_DESK_MODEL overrides what `use` would set
+    "model remove": (["specter"], 4, 5),  # 4: not installed
+    "setup": (["--non-interactive", "--zotero", "skip", "--no-service", "--no-plugin"], 2, 5),
     "demo": ([], 2, 5),
     "recommend": ([], 2, 5),
     "search": (["graph networks"], 2, 5),

@@ -75,7 +75,7 @@ def test_a_missing_model_fails_before_any_progress_bar_naming_the_fix(
         result = runner.invoke(app, [*command, "--model", "ghost"])
         assert result.exit_code == 4, (command, result.output)
         assert "'ghost' (nobody/ghost-model) is not on disk" in result.output
-        assert "huggingface-cli download nobody/ghost-model" in result.output
+        assert "specter-desk model download ghost" in result.output
         assert "--model-path" in result.output and "offline or unreachable" in result.output
     assert bars == []
 

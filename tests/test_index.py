@@ -57,7 +57,7 @@ def test_damaged_index_is_rebuilt_with_a_notice(store, tmp_path, damage):
         data.unlink()
     elif damage == "truncate":
         data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
-    elif damage == "corrupt":  # same size, flipped bytes: hnswlib alone would load garbage
+    elif damage == "corrupt":  # same size, flipped bytes: an ANN library may load garbage
         raw = bytearray(data.read_bytes())
         for pos in range(1000, len(raw), 997):
             raw[pos] ^= 0xFF
@@ -131,15 +131,15 @@ def test_search_breadth_is_auto_by_default_and_a_configured_one_is_kept(
     _, vectors = _fill(store)
     index = open_index(store, "m", tmp_path, params=IndexParams())
     index.query(vectors[0], 5)
-    assert index._hnsw.ef == 64  # 60 papers: auto is 64
+    assert index.ef == 64  # 60 papers: auto is 64
     monkeypatch.setattr("specter_desk.index.auto_ef", lambda size: 90 + size)
     index.query(vectors[0], 5)
-    assert index._hnsw.ef == 150  # auto follows the live size (60)
+    assert index.ef == 150  # auto follows the live size (60)
     reopened = open_index(store, "m", tmp_path)  # params from the header: still auto
-    assert reopened.params.ef_search == 0 and reopened._hnsw.ef == 150
+    assert reopened.params.ef_search == 0 and reopened.ef == 150
     fixed = open_index(store, "m", tmp_path, params=IndexParams(ef_search=300))
     fixed.query(vectors[0], 5)
-    assert fixed._hnsw.ef == 300
+    assert fixed.ef == 300
 
 
 def test_configured_ef_search_reaches_the_desks_index(desk):
@@ -147,3 +147,88 @@ def test_configured_ef_search_reaches_the_desks_index(desk):
     assert desk.index_params.ef_search == 123
     desk.config.values["index"]["ef_search"] = 0
     assert desk.index_params.ef_for(1_000_000) > 64
+
+
+def test_an_index_from_the_hnswlib_days_is_rebuilt_with_a_notice(store, tmp_path):
+    """Format 1 headers (hnswlib files, before the move to usearch) are not trusted."""
+    _fill(store)
+    open_index(store, "m", tmp_path)
+    data, header = paths_for(tmp_path, "m")
+    meta = json.loads(header.read_text())
+    meta["format"] = 1
+    header.write_text(json.dumps(meta))
+    notices = []
+    index = open_index(store, "m", tmp_path, notice=notices.append)
+    assert len(index) == 60 and "older specter-desk (hnswlib)" in notices[0]
+    assert json.loads(header.read_text())["format"] == 2
+
+
+@pytest.mark.parametrize("kind", ["small set", "large set", "callable"])
+def test_filtered_queries_match_exact_search_over_the_admitted_papers(tmp_path, kind):
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(3000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = PaperIndex("m", 16)
+    keys = [f"k{i}" for i in range(3000)]
+    index.add(keys, ["h"] * 3000, vectors)
+    if kind == "small set":  # exact over the few admitted
+        admitted = set(keys[:40])
+        allow = admitted
+    else:  # most papers admitted: the graph is searched and the result filtered
+        admitted = {k for i, k in enumerate(keys) if i % 10}
+        allow = admitted if kind == "large set" else admitted.__contains__
+    for row in (0, 77, 2999):
+        hits = index.query(vectors[row], 10, allow=allow)[0]
+        sims = vectors @ vectors[row]
+        expected = [keys[j] for j in np.argsort(-sims) if keys[j] in admitted][:10]
+        assert [k for k, _ in hits] == expected
+        assert hits[0][1] == pytest.approx(float(sims[keys.index(hits[0][0])]), abs=1e-5)
+
+
+def test_half_precision_index_keeps_neighbours_and_is_smaller(store, tmp_path):
+    from specter_desk.index import IndexParams
+
+    papers, vectors = _fill(store, n=300, dim=64)
+    full = open_index(store, "m", tmp_path / "f32")
+    half = open_index(store, "m", tmp_path / "f16", params=IndexParams(dtype="f16"))
+    for row in (0, 150):
+        assert [k for k, _ in half.query(vectors[row], 5)[0]] == [
+            k for k, _ in full.query(vectors[row], 5)[0]
+        ]
+    size = {d: paths_for(tmp_path / d, "m")[0].stat().st_size for d in ("f32", "f16")}
+    assert size["f16"] < 0.7 * size["f32"]
+    reopened = open_index(store, "m", tmp_path / "f16")  # the header says f16
+    assert reopened.params.dtype == "f16" and len(reopened) == 300
+
+
+def test_readers_and_a_writer_from_many_threads(tmp_path):
+    """Queries while papers are added and removed: every answer is a valid neighbour list."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(2000, 16)).astype(np.float32)
+    index = PaperIndex("m", 16)
+    index.add([f"k{i}" for i in range(1000)], ["h"] * 1000, vectors[:1000])
+
+    def write(step: int) -> None:
+        start = 1000 + step * 100
+        index.add(
+            [f"k{i}" for i in range(start, start + 100)], ["h"] * 100, vectors[start : start + 100]
+        )
+        index.remove([f"k{i}" for i in range(step * 50, step * 50 + 50)])
+
+    def read(row: int) -> list:
+        return index.query(vectors[row % 2000], 10)[0]
+
+    with ThreadPoolExecutor(6) as pool:
+        writes = [pool.submit(write, s) for s in range(10)]
+        reads = [pool.submit(read, r) for r in range(400)]
+        for future in writes + reads:
+            future.result()
+    assert len(index) == 1500
+    universe = {f"k{i}" for i in range(2000)}
+    for hits in (f.result() for f in reads):
+        scores = [score for _, score in hits]
+        assert len(hits) == 10 and {k for k, _ in hits} <= universe
+        assert scores == sorted(scores, reverse=True) and -1.0001 <= scores[-1] <= 1.0001
+    assert [k for k, _ in index.query(vectors[1999], 1)[0]] == ["k1999"]

@@ -1,5 +1,5 @@
 """recommend(): windows, seeds on two topics, recency, library exclusion, explanations, MMR,
-the feedback classifier and the JSON schema — on a real store and a real hnswlib index, with
+the feedback classifier and the JSON schema — on a real store and a real HNSW index, with
 hand-placed vectors so every expectation follows from the geometry."""
 
 from __future__ import annotations

@@ -14,12 +14,14 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from typer.core import TyperGroup
 
@@ -88,17 +90,23 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar, shown from the first report on (an error before it stays one line);
-    yields a (done, total) callback."""
+def progress_bar(
+    description: str, *, quiet: bool = False, unit: str = "papers"
+) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar with an ETA, shown from the first report on (an error before it
+    stays one line); yields a (done, total) callback. unit "bytes" shows sizes and speed."""
     if quiet:
         yield lambda done, total: None
         return
+    counts = (
+        [DownloadColumn(), TransferSpeedColumn()]
+        if unit == "bytes"
+        else [MofNCompleteColumn(), TextColumn("{task.fields[rate]}")]
+    )
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
+        *counts,
         TimeRemainingColumn(),
         console=err_console,
         transient=False,
@@ -124,13 +132,16 @@ def progress_bar(description: str, *, quiet: bool = False) -> Iterator[Callable[
 @contextmanager
 def stage_progress(*, quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
     """A transient progress bar for work in named stages, shown from the first report (so an
-    early error stays one line); yields a (stage, done, total) callback. A stage that says
-    "waiting" (a Retry-After) is also printed as a notice."""
+    early error stays one line); yields a (stage, done, total) callback. Each stage gets its
+    own count, elapsed time and ETA. A stage that says "waiting" (a Retry-After) is also
+    printed as a notice."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         console=err_console,
         transient=True,
         disable=quiet,
@@ -143,6 +154,8 @@ def stage_progress(*, quiet: bool = False) -> Iterator[Callable[[str, int, int],
         if not tasks:
             progress.start()
             tasks.append(progress.add_task(stage, total=None))
+        elif stage != progress.tasks[0].description:  # a new stage: its own ETA
+            progress.reset(tasks[0], total=total or None)
         progress.update(tasks[0], description=stage, completed=done, total=total or None)
 
     try:

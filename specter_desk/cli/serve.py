@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 
 import typer
 
 from ..config import Config
+from ..server.client import daemon_url
+from ..server.client import health as client_health
 from ..server.lock import DaemonLock, read_owner
 from ..server.token import ensure_token, new_token, token_path
 from .app import app, console, err_console, notice, open_desk, print_json
@@ -85,16 +84,6 @@ def token_cmd(
     typer.echo(new_token(data_dir) if new else ensure_token(data_dir))
 
 
-def _health(host: str, port: int) -> dict | None:
-    host = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host  # noqa: S104
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/v1/health"
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http on loopback
-            return json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-
-
 @service_app.command("install")
 def service_install(
     platform: str = PlatformOpt,
@@ -148,12 +137,9 @@ def service_status(
     config = Config.load()
     unit = units.render_unit(platform or units.detect_platform(), config.paths)
     owner = read_owner(config.paths.data_dir)
-    running = _lock_held(config)
-    health = (
-        _health(owner.get("host", "127.0.0.1"), int(owner.get("port") or 0))
-        if (owner and running and owner.get("port"))
-        else None
-    )
+    url = daemon_url(config.paths)
+    running = url is not None or _lock_held(config)
+    health = client_health(url) if url else None
     data = {
         "platform": unit.platform,
         "unit": str(unit.path),

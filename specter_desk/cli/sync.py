@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import InputError, ZoteroAuthError
+from ..errors import InputError
 from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..sync import default_source, parse_source, run_sync
 from ..sync.credentials import delete_credentials, save_credentials
@@ -89,22 +89,10 @@ def login_cmd(
     json_out: bool = JsonOpt,
 ) -> None:
     """Check a Zotero API key with the web API and save it (OS keyring, else a 0600 file)."""
-    from ..sync.zotero_web import ZoteroClient
+    from ..sync.zotero_web import check_api_key
 
     desk = open_desk()
-    url = desk.config.get("zotero", "url")
-    client = ZoteroClient("0", "user", api_key, endpoint=url)
-    try:
-        info = client.call(client.key_info)
-    except ZoteroAuthError as exc:
-        raise ZoteroAuthError(
-            f"Zotero at {url} did not accept this API key; create one with read access at "
-            "https://www.zotero.org/settings/keys"
-        ) from exc
-    if not isinstance(info, dict) or not info.get("userID"):
-        raise ZoteroAuthError(
-            "Zotero did not accept this API key; create one at https://www.zotero.org/settings/keys"
-        )
+    info = check_api_key(desk.config.get("zotero", "url"), api_key)
     where = save_credentials(
         desk.paths,
         {"api_key": api_key, "user_id": str(info["userID"]), "username": info.get("username", "")},

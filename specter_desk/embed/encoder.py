@@ -226,9 +226,8 @@ class Encoder:
         return ModelNotFoundError(
             f"model {self.spec.name!r} ({self.spec.source}) is not on disk "
             f"and cannot be downloaded ({reason}); when online run "
-            f"`huggingface-cli download {self.spec.hub_id}`"
-            + (f" and `huggingface-cli download {self.spec.adapter}`" if self.spec.adapter else "")
-            + ", or pass --model-path DIR with the downloaded model"
+            f"`specter-desk model download {self.spec.install_name}` (or `... --from DIR` "
+            "from a copy), or pass --model-path DIR with the downloaded model"
         )
 
     def load(self) -> None:

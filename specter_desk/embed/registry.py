@@ -21,11 +21,22 @@ class ModelSpec:
     normalize: bool = True
     attn_implementation: str = "sdpa"
     local_path: Callable[[], str] | None = None  # weights shipped in an installed package
+    installs_with: str | None = None  # the model whose download holds these weights
 
     @property
     def source(self) -> str:
         """Where the weights come from, for messages."""
         return f"{self.hub_id} + adapter {self.adapter}" if self.adapter else self.hub_id
+
+    @property
+    def install_name(self) -> str:
+        """The name its weights are downloaded and installed under (`model download NAME`)."""
+        return self.installs_with or self.name
+
+    @property
+    def bundled(self) -> bool:
+        """Whether the weights ship inside an installed Python package (nothing to download)."""
+        return self.local_path is not None
 
 
 def _minilm_path() -> str:
@@ -54,6 +65,13 @@ def get_model(name: str) -> ModelSpec:
         raise ConfigError(f"unknown model {name!r}; known models: {known}") from None
 
 
+def install_members(name: str) -> list[ModelSpec]:
+    """The registry models whose weights come with `model download name` (the model first)."""
+    return sorted(
+        (s for s in MODELS.values() if s.install_name == name), key=lambda s: s.name != name
+    )
+
+
 def query_model(spec: ModelSpec) -> ModelSpec:
     """The spec used to embed search queries for papers embedded with spec."""
     return MODELS[spec.query_model] if spec.query_model else spec
@@ -80,6 +98,7 @@ register_model(
         hub_id="allenai/specter2_base",
         adapter="allenai/specter2_adhoc_query",
         adapter_name="adhoc_query",
+        installs_with="specter2",
         description="SPECTER2 base + adhoc_query adapter: free-text search queries",
     )
 )
@@ -107,6 +126,6 @@ register_model(
         pooling="mean",
         max_length=384,
         attn_implementation="eager",
-        description="all-mpnet-base-v2 (110M, 768-d); pass --model-path to its folder",
+        description="all-mpnet-base-v2 (110M, 768-d): general-purpose, SPECTER's size",
     )
 )

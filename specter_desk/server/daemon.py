@@ -25,6 +25,7 @@ from ..desk import Desk
 from ..embed.registry import get_model
 from ..errors import BindError, ConfigError, SpecterDeskError
 from ..services.feeds import refresh_feeds
+from ..switch import advance_switch, pending_switch
 from ..sync import configured_source, run_sync
 from .app import create_app
 from .context import BridgeContext
@@ -133,7 +134,7 @@ def default_sync_runner(desk: Desk) -> SyncRunner:
             sources = ["user" if library.startswith("user") else library]
         else:
             sources = zotero_sources(desk)
-        if not sources:
+        if not sources and pending_switch(desk) is None:
             raise ConfigError(
                 "nothing to sync yet: run `specter-desk sync --library user|group:ID|local|"
                 "sqlite` once (the daemon then keeps that library up to date)"
@@ -166,6 +167,7 @@ def default_sync_runner(desk: Desk) -> SyncRunner:
                     on_progress=lambda done, all_: on_progress(stage, done, all_),
                     should_stop=should_stop,
                 ).embedded
+        total["switch"] = carry_on_switch(desk, on_progress, should_stop)
         total["stopped"] = should_stop()
         return {**total, "seconds": round(time.perf_counter() - started, 2)}
 
@@ -201,6 +203,25 @@ def citations_after_sync(
         result.citing_candidates,
     )
     return result.to_dict()
+
+
+def carry_on_switch(
+    desk: Desk, on_progress: Callable[[str, int, int], None], should_stop: Callable[[], bool]
+) -> dict[str, Any] | None:
+    """Embed for a pending `model use` (the old index keeps answering); switch when done."""
+    pending = pending_switch(desk)
+    if pending is None:
+        advance_switch(desk)  # clears a request a stopped process had finished, if any
+        return None
+    if should_stop():
+        return None
+    stage = f"embedding for the switch to {pending.model}"
+    state = advance_switch(
+        desk, lambda done, total: on_progress(stage, done, total), should_stop=should_stop
+    )
+    if state is not None and state.state == "switched":
+        log.info("switched the active model from %s to %s", state.previous, state.model)
+    return state.to_dict() if state is not None else None
 
 
 class _Server(uvicorn.Server):
@@ -302,7 +323,8 @@ class Daemon:
             def has_sources() -> bool:
                 if self.sync_runner is not None:
                     return True
-                return bool(zotero_sources(ctx.reader()))
+                reader = ctx.reader()
+                return bool(zotero_sources(reader)) or pending_switch(reader) is not None
 
             periodic = threading.Thread(
                 target=self._periodic,
@@ -381,7 +403,7 @@ class Daemon:
 
 def _refresh_indexes(desk: Desk) -> None:
     """Bring every loaded index (and the default model's) up to date with the store."""
-    for model in {desk.config.model, *desk.loaded_models}:
+    for model in {desk.active_model, *desk.loaded_models}:
         added, removed = desk.refresh_index(model)
         if added or removed:
             log.info("index %s: %s added, %s removed", model, added, removed)

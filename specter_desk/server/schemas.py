@@ -73,6 +73,14 @@ class SyncStatus(Model):
     last_error: ErrorDetail | None
 
 
+class ModelSwitch(Model):
+    model: str = Field(description="the model being switched to (`specter-desk model use`)")
+    previous: str = Field(description="the active model, answering until the switch is done")
+    embedded: int
+    total: int
+    started_at: str | None
+
+
 class CitationStatus(Model):
     """How much of the library `citations sync` matched, and what it stored."""
 
@@ -94,6 +102,7 @@ class Status(Model):
     vectors: dict[str, int]
     citations: CitationStatus | None = None
     sync: SyncStatus
+    model_switch: ModelSwitch | None = None
 
 
 class RelatedItem(Model):

@@ -125,8 +125,8 @@ def _pool_hits(
 
     A pool is usually most of the index (the library), so over-fetch 4x without a filter and
     keep the pool's papers: one small lookup, not a scan of every key in the pool per query
-    (52 ms at 10k papers). Only when that finds too few (a small pool) does hnswlib search
-    with a filter over the pool's keys.
+    (52 ms at 10k papers). Only when that finds too few (a small pool) does the index search
+    with a filter over the pool's keys (exactly, when the pool is small).
     """
     fetch = want * 4
     hits = index.query(vector, fetch, exclude={exclude})[0]
@@ -136,7 +136,6 @@ def _pool_hits(
     if len(papers) < want and len(hits) == fetch:
         keys = store.keys_in_pool(pool)
         keys.discard(exclude)
-        # ask for no more than the pool holds: hnswlib fails when a filter admits fewer than k
-        hits = index.query(vector, min(want, len(keys)), allow=keys.__contains__)[0]
+        hits = index.query(vector, min(want, len(keys)), allow=keys)[0]
         papers = store.get_papers(key for key, _ in hits)
     return [(key, score) for key, score in hits if key in papers], papers

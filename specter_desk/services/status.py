@@ -17,7 +17,8 @@ def library_status(desk: Desk, *, indexes: bool = True) -> dict[str, Any]:
     store = desk.store
     data: dict[str, Any] = {
         "version": __version__,
-        "model": desk.config.model,
+        "model": desk.active_model,
+        "model_switch": _switch(desk),
         "data_dir": str(desk.paths.data_dir),
         "store": str(desk.paths.store_path),
         "schema_version": store.schema_version,
@@ -31,7 +32,17 @@ def library_status(desk: Desk, *, indexes: bool = True) -> dict[str, Any]:
     }
     if indexes:  # reads every stored vector's hash: for the CLI, not for each bridge request
         data["indexes"] = {}
-        for model in sorted(set(data["vectors"]) | {desk.config.model}):
+        for model in sorted(set(data["vectors"]) | {data["model"]}):
             state, detail = index_health(store, model, desk.paths.index_dir)
             data["indexes"][model] = {"state": state, "detail": detail}
     return data
+
+
+def _switch(desk: Desk) -> dict[str, Any] | None:
+    """A `model use` switch in progress: to which model, how far."""
+    from ..switch import pending_switch
+
+    switch = pending_switch(desk)
+    if switch is None:
+        return None
+    return {k: v for k, v in switch.to_dict().items() if k != "state"}

@@ -65,9 +65,12 @@ def _web_settings(desk: Desk) -> tuple[str, str, str]:
 
 
 def configured_source(desk: Desk) -> str | None:
-    """The configured library: the configured group, else the user library when a key is
-    known (config, env or `login`), else zotero.sqlite when configured; None otherwise."""
+    """The configured library: zotero.source when set (by `setup`), else the configured group,
+    else the user library when a key is known (config, env or `login`), else zotero.sqlite
+    when configured; None otherwise."""
     zotero = desk.config.values["zotero"]
+    if zotero.get("source"):
+        return str(zotero["source"])
     if zotero.get("library_type") == "group" and str(zotero.get("library_id")).isdigit():
         return f"group:{zotero['library_id']}"
     api_key, user_id, _ = _web_settings(desk)

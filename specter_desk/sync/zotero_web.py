@@ -78,6 +78,10 @@ class ZoteroClient(zotero.Zotero):
         pause(seconds, self.should_stop)
         self.backoff_until = 0.0
 
+    def current_key(self) -> Any:
+        """GET /keys/current: who owns the API key (sent in a header, never in the URL)."""
+        return self._retrieve_data("/keys/current").json()
+
     @property
     def last_version(self) -> int:
         """Last-Modified-Version of the latest response (0 when absent, as on the local API)."""
@@ -170,6 +174,30 @@ class ZoteroClient(zotero.Zotero):
             f"({' '.join(body.split())[:80] or 'forbidden'}); run `specter-desk login` or set "
             "ZOTERO_API_KEY to a key with read access to this library"
         )
+
+
+KEYS_URL = "https://www.zotero.org/settings/keys"
+
+
+def check_api_key(endpoint: str, api_key: str, user_id: str | None = None) -> dict[str, Any]:
+    """{userID, username, access} of a web API key (/keys/current); ZoteroAuthError when
+    Zotero refuses the key, or when it belongs to another user than user_id."""
+    client = ZoteroClient("0", "user", api_key.strip(), endpoint=endpoint)
+    try:
+        info = client.call(client.current_key)
+    except ZoteroAuthError as exc:
+        raise ZoteroAuthError(
+            f"Zotero at {endpoint} did not accept this API key; create one with read access "
+            f"at {KEYS_URL}"
+        ) from exc
+    if not isinstance(info, dict) or not info.get("userID"):
+        raise ZoteroAuthError(f"Zotero did not accept this API key; create one at {KEYS_URL}")
+    if user_id and str(user_id).strip() != str(info["userID"]):
+        raise ZoteroAuthError(
+            f"this API key belongs to user {info['userID']} ({info.get('username') or '?'}), "
+            f"not to user {user_id}; use that user's key, or leave the user id out"
+        )
+    return info
 
 
 def split_items(

@@ -56,15 +56,15 @@ def neighbour_pairs(
     if not queries or not len(index):
         return set()
     matrix = np.stack([records[i].vector for i in queries])
-    # hnswlib calls a Python filter for every visited node (slow): filter afterwards instead,
-    # unless most of the index lies outside the records of interest.
+    # a filtered index query costs more than filtering afterwards here, unless most of the
+    # index lies outside the records of interest.
     use_filter = len(index) > 2 * len(allowed)
     want = k if use_filter else k + 1 + (len(index) - len(allowed) > 0) * k
     pairs: set[tuple[int, int]] = set()
     for start in range(0, len(queries), 2048):
         chunk = queries[start : start + 2048]
         hits = index.query(
-            matrix[start : start + 2048], want, allow=allowed.__contains__ if use_filter else None
+            matrix[start : start + 2048], want, allow=allowed if use_filter else None
         )
         for i, row in zip(chunk, hits, strict=True):
             for key, cosine in row:

@@ -182,7 +182,7 @@ def check_papers(
     if index is not None and encoder is not None and len(index) and incoming:
         vectors = encoder.encode_papers(incoming)
         library_keys = store.keys_in_pool(LIBRARY_POOL)
-        hits = index.query(vectors, NEIGHBOURS, allow=library_keys.__contains__)
+        hits = index.query(vectors, NEIGHBOURS, allow=library_keys)
         for i, row in enumerate(hits):
             candidates[i].update(k for k, cos in row if cos >= NEIGHBOUR_MIN_COSINE)
     return _best_matches(
