@@ -56,7 +56,7 @@ bench-index: $(VENV)/.installed
 	$(PY) benchmarks/index_backends.py --sizes 100000
 
 # Every dependency has a wheel for Windows x64, macOS arm64/x86_64, Linux x86_64 and Python
-# 3.11-3.13 (needs only pypi.org; about 8 min here; not part of `make test`)
+# 3.11-3.13 (needs only pypi.org; metadata only, a few minutes; CI runs it after `make test`)
 check-wheels: $(VENV)/.installed
 	$(PY) packaging/check-wheels.py
 

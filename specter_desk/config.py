@@ -9,14 +9,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
-from .disk import write_atomic
+from .disk import HOME_ENV, write_atomic
 from .errors import ConfigError, StoreError
 
 APP_NAME = "specter-desk"
-HOME_ENV = "SPECTER_DESK_HOME"
 
 # Every config key with its default and type. Sections are TOML tables.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -57,6 +57,19 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 LIBRARY_TYPES = ("user", "group")
+# Whole-number settings: (lowest, highest, what 0 means if 0 is allowed as well).
+LIMITS: dict[tuple[str, str], tuple[int, int, str | None]] = {
+    ("model", "batch_size"): (1, 4096, "automatic"),
+    ("index", "m"): (2, 100, None),
+    ("index", "ef_construction"): (1, 10_000, None),
+    ("index", "ef_search"): (1, 10_000, "automatic"),
+    ("bridge", "port"): (1, 65535, None),
+    ("bridge", "sync_interval_minutes"): (1, 7 * 24 * 60, "off"),
+    ("daemon", "nice"): (0, 19, None),
+    ("daemon", "threads"): (1, 1024, "every core"),
+}
+URL_SETTINGS = (("zotero", "url"), ("zotero", "local_url"))  # [citations] URLs: check_base_url
+TYPE_NAMES = {"dict": "table", "str": "string", "int": "whole number", "bool": "true or false"}
 
 ENV_OVERRIDES = {
     "SPECTER_DESK_ZOTERO_URL": ("zotero", "url"),
@@ -99,9 +112,16 @@ class Paths:
         return self.config_dir / "config.toml"
 
     def check(self) -> None:
-        """StoreError (exit 5) when a file stands where one of our folders is or would go."""
+        """StoreError (exit 5) when a file stands where one of our folders is or would go, or
+        a folder on the way cannot be looked into."""
         for folder in (self.data_dir, self.config_dir, self.cache_dir, self.log_dir):
-            place = next((p for p in (folder, *folder.parents) if p.exists()), None)
+            try:
+                place = next((p for p in (folder, *folder.parents) if p.exists()), None)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot use {folder} as a folder: {exc.filename} cannot be read "
+                    f"({exc.strerror}); point {HOME_ENV} at a folder you can write to"
+                ) from exc
             if place is not None and not place.is_dir():
                 raise StoreError(
                     f"cannot use {folder} as a folder: {place} is a file; point "
@@ -176,6 +196,7 @@ def _stamp(file: Path) -> tuple[int, int] | None:
 def _read(file: Path) -> tuple[dict[str, dict[str, Any]], tuple[int, int] | None]:
     """(values: defaults < file < environment, the file's stamp)."""
     values = {section: dict(keys) for section, keys in DEFAULTS.items()}
+    sources: dict[tuple[str, str], str] = {}  # where a value came from, for error messages
     stamp = _stamp(file)
     if stamp is not None:
         try:
@@ -185,9 +206,12 @@ def _read(file: Path) -> tuple[dict[str, dict[str, Any]], tuple[int, int] | None
         except OSError as exc:
             raise ConfigError(f"{file}: cannot read ({exc.strerror or exc})") from exc
         _merge(values, data, str(file))
+        sources = {(s, k): f"{file}: {s}.{k}" for s, keys in data.items() for k in keys}
     for env, (section, key) in ENV_OVERRIDES.items():
         if os.environ.get(env):
             values[section][key] = os.environ[env]
+            sources[(section, key)] = env
+    check_values(values, sources)
     if values["zotero"]["library_type"] not in LIBRARY_TYPES:
         raise ConfigError(
             f"zotero.library_type (or ZOTERO_LIBRARY_TYPE) must be user or group, "
@@ -222,6 +246,32 @@ def save_settings(paths: Paths, updates: dict[str, dict[str, Any]]) -> None:
     write_atomic(file, tomlkit.dumps(document).encode("utf-8"))
 
 
+def check_values(values: dict[str, dict[str, Any]], sources: dict[tuple[str, str], str]) -> None:
+    """ConfigError naming the setting (file and key, or environment variable) whose value is
+    out of range: a graph connectivity of 0 cannot be built, a port of 99999 cannot be bound, a file://
+    Zotero URL would read local files."""
+    for (section, key), (low, high, zero) in LIMITS.items():
+        value = values[section][key]
+        if low <= value <= high or (zero and value == 0):
+            continue
+        where = sources.get((section, key), f"{section}.{key}")
+        allowed = f"0 ({zero}) or from {low} to {high}" if zero else f"from {low} to {high}"
+        raise ConfigError(f"{where} must be {allowed}, got {value}")
+    for section, key in URL_SETTINGS:
+        url = urlsplit(values[section][key])
+        if url.scheme not in ("http", "https") or not url.hostname:
+            where = sources.get((section, key), f"{section}.{key}")
+            raise ConfigError(
+                f"{where} must be an http:// or https:// URL, got {values[section][key]!r}"
+            )
+    for name, folder in values["model"]["paths"].items():
+        if not isinstance(folder, str):
+            raise ConfigError(
+                f"{sources.get(('model', 'paths'), 'model.paths')}.{name} must be a folder "
+                f"(a string), got {folder!r}"
+            )
+
+
 def _merge(values: dict[str, dict[str, Any]], data: dict[str, Any], source: str) -> None:
     for section, keys in data.items():
         if section not in DEFAULTS or not isinstance(keys, dict):
@@ -233,9 +283,8 @@ def _merge(values: dict[str, dict[str, Any]], data: dict[str, Any], source: str)
             if not isinstance(value, type(default)) or (
                 isinstance(value, bool) and not isinstance(default, bool)
             ):
-                raise ConfigError(
-                    f"{source}: {section}.{key} must be a {type(default).__name__}, got {value!r}"
-                )
+                kind = TYPE_NAMES.get(type(default).__name__, type(default).__name__)
+                raise ConfigError(f"{source}: {section}.{key} must be a {kind}, got {value!r}")
             values[section][key] = value
 
 

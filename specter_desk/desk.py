@@ -4,11 +4,15 @@ and the compound operations both need (embed what is missing, keep the index in 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypedDict, Unpack
 
+from filelock import FileLock, Timeout
+
 from .config import Config, Paths
+from .disk import PRIVATE, ensure_dir
 from .embed.encoder import Encoder
 from .embed.installed import installed_path
 from .embed.pipeline import EmbedResult, embed_missing
@@ -112,18 +116,48 @@ class Desk:
         one) with the encoder Desk.encoder gives for these options, then bring the model's
         index up to date. Loads no model when nothing is missing."""
         spec = self.model_spec(model)
-        if self.store.has_missing_vectors(spec.name):
-            result = embed_missing(
-                self.store,
-                self.encoder(spec.name, **encoder),
-                on_progress=on_progress,
-                should_stop=should_stop,
-            )
-        else:
-            result = EmbedResult(spec.name, 0, self.store.count_papers(pool=None))
+        with self._embedding_turn(spec.name, should_stop) as ours:
+            if ours and self.store.has_missing_vectors(spec.name):
+                result = embed_missing(
+                    self.store,
+                    self.encoder(spec.name, **encoder),
+                    on_progress=on_progress,
+                    should_stop=should_stop,
+                )
+            else:
+                result = EmbedResult(spec.name, 0, self.store.count_papers(pool=None))
         if self.store.vector_counts().get(spec.name):
             self.index(spec.name, refresh=True)
         return result
+
+    @contextmanager
+    def _embedding_turn(self, model: str, should_stop: Callable[[], bool] | None) -> Iterator[bool]:
+        """One embedding run per model and data dir at a time, across processes: a second
+        run waits (saying so), then finds the papers done. Yields False when should_stop
+        said to stop while waiting."""
+        lock = FileLock(str(self.paths.data_dir / f"embed-{model}.lock"), mode=PRIVATE)
+        ensure_dir(self.paths.data_dir)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if self.notice:
+                self.notice(
+                    f"another specter-desk is embedding with {model} in {self.paths.data_dir}; "
+                    "waiting for it to finish"
+                )
+            while True:
+                if should_stop is not None and should_stop():
+                    yield False
+                    return
+                try:
+                    lock.acquire(timeout=1)
+                    break
+                except Timeout:
+                    continue
+        try:
+            yield True
+        finally:
+            lock.release()
 
     @property
     def index_params(self) -> IndexParams:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .disk import write_atomic
-from .errors import SpecterDeskError
+from .disk import PRIVATE, ensure_dir, fsync_dir, remove_stale_temps, temp_path, write_temp
+from .errors import SpecterDeskError, StoreError
 from .store import Store
 
 FORMAT = 2  # 1: hnswlib files
@@ -104,6 +104,12 @@ def rows_checksum(rows: Iterable[tuple[str, str]]) -> str:
     for key, chash in rows:
         digest.update(f"{key}\x1f{chash}\x1e".encode())
     return digest.hexdigest()
+
+
+def map_checksum(labels: list[str | None], hashes: list[str | None]) -> str:
+    """A checksum of the header's label -> (key, content hash) map, in label order: a label
+    that moved to another paper no longer matches (the data file's sha256 cannot see it)."""
+    return hashlib.sha256(json.dumps([labels, hashes]).encode()).hexdigest()
 
 
 def file_sha256(path: Path) -> str:
@@ -323,31 +329,51 @@ class PaperIndex:
     # -- files ----------------------------------------------------------------------
 
     def save(self, directory: Path, store_checksum: str | None = None) -> None:
-        """Write the index atomically: data file first, then the header that vouches for it."""
-        directory.mkdir(parents=True, exist_ok=True)
+        """Write the index atomically: both files to temp files first, checked whole, then
+        the data file and the header that vouches for it. One that cannot be written (a full
+        disk) is a StoreError, and the index that was there stays."""
+        ensure_dir(directory)
         data_path, header_path = paths_for(directory, self.model)
-        tmp = data_path.with_name(f".{data_path.name}.tmp-{os.getpid()}")
-        with self.lock.read():
-            with self._graph_lock:
-                self._graph.save(str(tmp))
-            header = {
-                "format": FORMAT,
-                "backend": "usearch",
-                "model": self.model,
-                "dim": self.dim,
-                "count": len(self.key_to_label),
-                "elements": len(self.labels),
-                "params": vars(self.params),
-                "store_checksum": store_checksum or self.checksum(),
-                "labels": self.labels,
-                "hashes": self.hashes,
-            }
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        header["size"] = tmp.stat().st_size
-        header["sha256"] = file_sha256(tmp)
-        os.replace(tmp, data_path)
-        write_atomic(header_path, json.dumps(header).encode())
+        tmp = temp_path(data_path)
+        try:
+            with self.lock.read():
+                with self._graph_lock:
+                    self._graph.save(str(tmp))
+                    expected_size = self._graph.serialized_length
+                header = {
+                    "format": FORMAT,
+                    "backend": "usearch",
+                    "model": self.model,
+                    "dim": self.dim,
+                    "count": len(self.key_to_label),
+                    "elements": len(self.labels),
+                    "params": vars(self.params),
+                    "store_checksum": store_checksum or self.checksum(),
+                    "labels": list(self.labels),
+                    "hashes": list(self.hashes),
+                }
+            os.chmod(tmp, PRIVATE)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            # a failed write (a full disk) may leave the file short: check it whole
+            if tmp.stat().st_size != expected_size:
+                raise IndexInvalid("data file cut short while writing")
+            _check_layout(tmp, self.dim, header["count"], self.params.dtype)
+            header["size"] = tmp.stat().st_size
+            header["sha256"] = file_sha256(tmp)
+            header["map_sha256"] = map_checksum(header["labels"], header["hashes"])
+            header_tmp = write_temp(header_path, json.dumps(header).encode())
+            os.replace(tmp, data_path)
+            os.replace(header_tmp, header_path)
+        except (OSError, RuntimeError, IndexInvalid, StoreError) as exc:
+            tmp.unlink(missing_ok=True)
+            temp_path(header_path).unlink(missing_ok=True)
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(
+                f"cannot save the {self.model} index in {directory} ({why}; is the disk full?); "
+                "what was there before is kept"
+            ) from exc
+        fsync_dir(directory)
 
     @classmethod
     def load(cls, directory: Path, model: str, params: IndexParams | None = None) -> PaperIndex:
@@ -378,6 +404,8 @@ class PaperIndex:
             raise IndexInvalid("malformed header") from exc
         if not all(checks):
             raise IndexInvalid("header does not describe this model")
+        if header.get("map_sha256") != map_checksum(labels, hashes):
+            raise IndexInvalid("the label map does not match its checksum (edited or corrupt)")
         if not data_path.exists():
             raise IndexInvalid("missing data file")
         if data_path.stat().st_size != header.get("size"):
@@ -468,6 +496,7 @@ def open_index(
     save: bool = True,
 ) -> PaperIndex:
     """Load the model's index, rebuild it if invalid, and bring it up to date with the store."""
+    remove_stale_temps(directory)  # what a save killed half-way left behind
     rows = store.vector_rows(model)
     current = rows_checksum(rows)
     try:

@@ -49,6 +49,11 @@ class Paper:
         self.arxiv_id = normalize_arxiv_id(self.arxiv_id)
         self.isbn = normalize_isbn(self.isbn)
         self.pmid = normalize_pmid(self.pmid)
+        # a record from an older store (or a reader's slip) must not break a service: keep only
+        # well-formed creators, tags and collections (readers check them with creators_from)
+        self.creators = creators_from(self.creators, strict=False)
+        self.tags = text_list(self.tags)
+        self.collections = text_list(self.collections)
         if self.arxiv_id is None and self.doi and self.doi.startswith("10.48550/arxiv."):
             self.arxiv_id = normalize_arxiv_id(self.doi.removeprefix("10.48550/arxiv."))
         if not self.abstract:
@@ -87,6 +92,86 @@ class Collection:
         return asdict(self)
 
 
+def creator_from_name(name: str) -> dict[str, str]:
+    """A creator from one name: "Curie, Marie" -> last and first name, "Bohr" -> name."""
+    name = " ".join(name.split())
+    if "," in name:
+        last, first = (part.strip() for part in name.split(",", 1))
+        return {"creatorType": "author", "lastName": last, "firstName": first}
+    return {"creatorType": "author", "name": name}
+
+
+def _creator(value: Any) -> dict[str, str] | None:
+    """One creator as a dict of text, or None when value cannot be one."""
+    if isinstance(value, str):
+        return creator_from_name(value) if value.strip() else {}
+    if not isinstance(value, dict):
+        return None
+    creator = {}
+    for name, part in value.items():
+        if isinstance(part, bool) or not isinstance(part, str | int | float | None):
+            return None
+        if part is not None and str(part).strip():
+            creator[str(name)] = str(part)
+    return creator
+
+
+def _plain_creators(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        type(c) is dict and all(type(v) is str for v in c.values()) for c in value
+    )
+
+
+def creators_from(value: Any, *, strict: bool = True) -> list[dict[str, str]]:
+    """Creators as Zotero-style dicts of text ({creatorType, lastName, firstName} or {name}).
+
+    Takes a list of such objects or of names, or one string of names separated by ";".
+    Anything else raises ValueError saying what is wrong (strict), or is dropped.
+    """
+    if _plain_creators(value):
+        return value
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(";")
+    if not isinstance(value, list):
+        if strict:
+            raise ValueError(
+                f"creators must be a list of names or objects, not {type(value).__name__}"
+            )
+        return []
+    creators = []
+    for number, item in enumerate(value):
+        creator = _creator(item)
+        if creator is None and strict:
+            raise ValueError(
+                f"creators[{number}] is {json_preview(item)}, not a name or an object of names"
+            )
+        if creator:
+            creators.append(creator)
+    return creators
+
+
+def text_list(value: Any) -> list[str]:
+    """Tags or collections as a list of text (a Zotero tag object gives its tag; others are
+    dropped)."""
+    if not isinstance(value, list):
+        return []
+    texts = []
+    for item in value:
+        if isinstance(item, dict):
+            item = item.get("tag")
+        if isinstance(item, str | int | float) and not isinstance(item, bool) and str(item):
+            texts.append(str(item))
+    return texts
+
+
+def json_preview(value: Any, limit: int = 40) -> str:
+    """A short repr of a value from a file, for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def content_hash(title: str, abstract: str) -> str:
     """A stable hash of title + abstract after whitespace normalisation."""
     text = " ".join((title or "").split()) + "\x1f" + " ".join((abstract or "").split())
@@ -102,7 +187,7 @@ def normalize_doi(value: str | None) -> str | None:
     """Lower-case DOI without resolver prefix or trailing punctuation; None if not a DOI."""
     if not value:
         return None
-    doi = value.strip()
+    doi = str(value).strip()
     for _ in range(3):  # percent-encoding, even twice over ('%252F'): '%28' is '(', '%2F' '/'
         decoded = unquote(doi)
         if decoded == doi:
@@ -124,7 +209,7 @@ def normalize_arxiv_id(value: str | None) -> str | None:
     """arXiv id without 'arXiv:' prefix, URL or version (2101.00001, hep-th/9901001)."""
     if not value:
         return None
-    text = value.strip()
+    text = str(value).strip()
     text = re.sub(r"^(?:arxiv:|https?://(?:www\.)?arxiv\.org/(?:abs|pdf)/)", "", text, flags=re.I)
     text = re.sub(r"\.pdf$", "", text, flags=re.I)
     m = _ARXIV_NEW.fullmatch(text) or _ARXIV_OLD.fullmatch(text)

@@ -14,7 +14,7 @@ import numpy as np
 import sqlite_utils
 
 from .clock import now_iso
-from .disk import ensure_dir
+from .disk import ensure_dir, make_private, remove_stale_temps
 from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_doi, normalize_title
 from .store_citations import CitationTables, migration_6
@@ -192,16 +192,108 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 ]
 
 
+def store_error(path: Path, exc: sqlite3.Error) -> StoreError | None:
+    """The one-line error for an SQLite failure the user can act on (a full disk, a damaged
+    or unwritable file, a lock held too long); None for anything else (a bug)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name == "SQLITE_FULL" or "disk is full" in text:
+        why = "the disk is full; free some space and run it again (nothing committed is lost)"
+    elif name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text:
+        why = (
+            f"the store is damaged ({text}): restore {path.name} from a backup, or start a new "
+            f"data dir (SPECTER_DESK_HOME=NEW_DIR) and sync your library into it again; "
+            "this file is left as it is"
+        )
+    elif name.startswith("SQLITE_IOERR"):
+        why = f"the disk could not read or write it ({text}); check the disk, then run it again"
+    elif name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text:
+        why = f"{text}; the data dir must be a folder you can write to"
+    elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        why = "another process has held it locked for 30 s; try again when it is done"
+    else:
+        return None
+    return StoreError(f"{path}: {why}")
+
+
+@contextmanager
+def _as_store_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        error = store_error(path, exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose actionable SQLite errors (full, damaged, locked) are StoreErrors."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
+        with _as_store_errors(self.connection.path):
+            return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq: Any, /) -> _Cursor:
+        with _as_store_errors(self.connection.path):
+            return super().executemany(sql, seq)
+
+    def fetchone(self) -> Any:
+        with _as_store_errors(self.connection.path):
+            return super().fetchone()
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        with _as_store_errors(self.connection.path):
+            return super().fetchmany(size)
+
+    def fetchall(self) -> list[Any]:
+        with _as_store_errors(self.connection.path):
+            return super().fetchall()
+
+    def __next__(self) -> Any:
+        with _as_store_errors(self.connection.path):
+            return super().__next__()
+
+
+class _Connection(sqlite3.Connection):
+    """The store's connection: every statement runs through a _Cursor."""
+
+    path: Path
+
+    def cursor(self, factory: Any = _Cursor) -> _Cursor:
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq: Any, /) -> _Cursor:
+        return self.cursor().executemany(sql, seq)
+
+    def rollback(self) -> None:
+        with _as_store_errors(self.path):
+            super().rollback()
+
+
 class Store(CitationTables, FeedTables):
     """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
         ensure_dir(self.path.parent)
+        remove_stale_temps(self.path.parent)  # what a save killed half-way left behind
+        self._refuse_empty_file()
+        sidecars = [self.path.with_name(self.path.name + end) for end in ("-wal", "-shm")]
         try:
             conn = sqlite3.connect(
-                str(self.path), timeout=30, isolation_level=None, check_same_thread=False
+                str(self.path),
+                timeout=30,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=_Connection,
             )
+            conn.path = self.path
+            # before the WAL files exist: SQLite gives them the database file's permissions
+            make_private(self.path, *sidecars)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -212,6 +304,22 @@ class Store(CitationTables, FeedTables):
         self._lock = threading.RLock()
         self._depth = 0
         self.migrate()
+
+    def _refuse_empty_file(self) -> None:
+        """A 0-byte library.db is a store cut to nothing (a failed copy, a full disk), not a
+        new one: SQLite would silently start an empty store in its place."""
+        try:
+            empty = self.path.stat().st_size == 0
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.path} ({exc.strerror or exc})") from exc
+        if empty:
+            raise StoreError(
+                f"{self.path} is an empty file (0 bytes), not a store: restore it from a "
+                "backup, or delete it to start a new, empty store (then sync again); it is "
+                "left as it is"
+            )
 
     # -- transactions -----------------------------------------------------------------
 
@@ -247,6 +355,10 @@ class Store(CitationTables, FeedTables):
     def schema_version(self) -> int:
         """The applied migration count (PRAGMA user_version)."""
         return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (or process) commits."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def integrity_check(self) -> str:
         """SQLite's quick_check: "ok", or what is damaged."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import keyring
@@ -145,6 +148,23 @@ def desk(home, tiny_model):
     d = Desk(config, notice=lambda message: None)
     yield d
     d.close()
+
+
+def run_specter_desk(
+    env: dict[str, str],
+    *args: str,
+    timeout: float = 120,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess:
+    """`python -m specter_desk ARGS` in a real process with env; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "specter_desk", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - callers set limits in a child with no threads
+    )
 
 
 def make_paper(key: str, title: str, abstract: str = "", **fields):

@@ -137,8 +137,16 @@ def serve_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]
 
 
 def start_serve(
-    home: Path, port: int, *args: str, env: dict[str, str] | None = None, log: Path | None = None
+    home: Path,
+    port: int,
+    *args: str,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    foreground: bool = True,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.Popen:
+    """`specter-desk serve` on port; its output goes to log (foreground: its log lines too,
+    else they go to serve.log)."""
     with open(log or home / f"serve-{port}.out", "ab") as out:  # the child keeps its copy
         return subprocess.Popen(
             [
@@ -148,12 +156,13 @@ def start_serve(
                 "serve",
                 "--port",
                 str(port),
-                "--foreground",
+                *(["--foreground"] if foreground else []),
                 *args,
             ],
             env=env or serve_env(home),
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,  # noqa: PLW1509 - the tests' limits, set before any thread
         )
 
 

@@ -50,7 +50,7 @@ COMMANDS = commands(typer.main.get_command(app))
 EXPECTED: dict[str, tuple[list[str], int, int]] = {
     "embed": ([], 2, 5),
     "related": (["A1"], 2, 5),
-    "status": ([], 0, 5),
+    "status": ([], 2, 5),  # issue 16: status checks SPECTER_DESK_MODEL too
     "doctor": ([], 1, 1),
     "models": ([], 0, 5),
     "model list": ([], 0, 5),

@@ -7,7 +7,6 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import httpx
 import pytest
 from fake_zotero import FakeZotero, synthetic_library
 from server_helpers import free_port, serve_env, start_serve, wait_for, wait_healthy
+
+from conftest import run_specter_desk
 
 pytestmark = pytest.mark.slow
 USER = "user:475425"
@@ -72,16 +73,6 @@ def papers_now(home: Path) -> int:
         return store_facts(home)["papers"]
     except sqlite3.Error:  # not created or migrated yet
         return 0
-
-
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "specter_desk", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_sigkill_mid_sync_then_restart_converges_and_survives_a_network_failure(
@@ -161,11 +152,11 @@ def test_sigkill_mid_sync_then_restart_converges_and_survives_a_network_failure(
             assert httpx.get(f"http://127.0.0.1:{port}/v1/status").status_code == 401
 
         # one daemon per data dir: a second serve says who holds it
-        second = run_cli(env, "serve", "--port", str(free_port()))
+        second = run_specter_desk(env, "serve", "--port", str(free_port()))
         assert second.returncode == 7
         assert "already running" in second.stderr and f"pid {proc.pid}" in second.stderr
         assert f"127.0.0.1:{port}" in second.stderr
-        service = json.loads(run_cli(env, "service", "status", "--json").stdout)
+        service = json.loads(run_specter_desk(env, "service", "status", "--json").stdout)
         assert service["daemon"] == {
             "running": True,
             "pid": proc.pid,

@@ -8,10 +8,10 @@ import json
 import httpx
 import pytest
 from server_helpers import free_port, serve_env, start_serve, wait_for, wait_healthy
-from test_daemon import run_cli, stop
+from test_daemon import stop
 from typer.testing import CliRunner
 
-from conftest import make_paper
+from conftest import make_paper, run_specter_desk
 from specter_desk.cli import app
 from specter_desk.config import Config, save_settings
 from specter_desk.desk import Desk
@@ -151,8 +151,8 @@ def test_the_daemon_carries_out_a_switch_asked_for_on_the_command_line(home, tin
             for i in range(300)
         )
     )
-    assert run_cli(env, "import", str(jsonl)).returncode == 0
-    assert run_cli(env, "embed").returncode == 0
+    assert run_specter_desk(env, "import", str(jsonl)).returncode == 0
+    assert run_specter_desk(env, "embed").returncode == 0
     proc = start_serve(home, port, env=env)
     try:
         wait_healthy(port, proc)
@@ -161,7 +161,7 @@ def test_the_daemon_carries_out_a_switch_asked_for_on_the_command_line(home, tin
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
         )
         assert client.get("/v1/status").json()["model"] == "specter"
-        used = run_cli(env, "model", "use", "mpnet")
+        used = run_specter_desk(env, "model", "use", "mpnet")
         assert used.returncode == 0, used.stderr
         assert "the daemon embeds 300 papers in the background" in used.stdout
         assert "related papers come from specter until it is done" in used.stdout
@@ -170,7 +170,7 @@ def test_the_daemon_carries_out_a_switch_asked_for_on_the_command_line(home, tin
         )
         assert status["vectors"]["mpnet"] == 300 and status.get("model_switch") is None
         assert client.get("/v1/papers/K0001/related?k=3").json()["model"] == "mpnet"
-        cli_status = json.loads(run_cli(env, "status", "--json").stdout)
+        cli_status = json.loads(run_specter_desk(env, "status", "--json").stdout)
         assert cli_status["model"] == "mpnet" and cli_status["model_switch"] is None
         assert 'name = "mpnet"' in (home / "config.toml").read_text()
     finally:

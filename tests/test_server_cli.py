@@ -60,7 +60,8 @@ def test_serve_refuses_negative_daemon_threads_in_one_line(home):
     result = invoke("serve", "--foreground")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        "error: daemon.threads must be 0 (every core) or more, got -2"
+        f"error: {home / 'config.toml'}: daemon.threads must be 0 (every core) or from 1 to "
+        "1024, got -2"
     ), result.stderr
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -112,12 +113,20 @@ def test_csl_json_keeps_ids(home, tmp_path):
     assert (second.key, second.arxiv_id, second.text_source) == ("nougat", "2308.13418", "title")
 
 
-def test_jsonl_still_reads_and_reports_the_bad_line(home, tmp_path):
+def test_a_jsonl_record_without_a_title_is_skipped_and_listed(home, tmp_path):
+    """As docs/sync.md says for every format: the rest of the file is read."""
     path = tmp_path / "refs.jsonl"
-    path.write_text('{"key": "a", "title": "A"}\n{"key": "b"}\n', encoding="utf-8")
-    with pytest.raises(InputError, match="refs.jsonl:2: record b has no title"):
-        list(read_jsonl(path, library="file:refs.jsonl"))
+    path.write_text('{"key": "a", "title": "A"}\n{"key": "b"}\n[1]\n', encoding="utf-8")
+    read = read_jsonl(path, library="file:refs.jsonl")
+    assert [p.key for p in read.papers] == ["a"]
+    assert read.skipped == ["line 2: record b has no title", "line 3: not a JSON object"]
     assert paper_from_record({"id": "x", "title": "T"}, library="l").key == "x"
+    result = CliRunner().invoke(app, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.stdout and "2 records skipped: line 2" in result.stderr
+    path.write_text('{"key": "b"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="refs.jsonl: no usable jsonl records found"):
+        read_file(path, library="file:refs.jsonl")
 
 
 def test_jsonl_is_read_by_one_parser_with_or_without_gzip_or_a_bom(tmp_path):
@@ -200,7 +209,9 @@ def test_sync_from_a_file_flags_records_removed_from_it(home, tmp_path):
     first = run_sync(d, str(path), embed=False)
     assert (first.library, first.added) == ("file:refs.bib", 4)
     path.write_text(text.split("@article{wasielewska")[0], encoding="utf-8")
-    second = run_sync(d, str(path), embed=False)
+    with pytest.raises(SyncFileError, match="would flag 3 of the 4 papers"):
+        run_sync(d, str(path), embed=False)  # most of the library: see check_shrink
+    second = run_sync(d, str(path), embed=False, allow_shrink=True)
     assert (second.added, second.updated, second.deleted) == (0, 0, 3)
     assert d.store.count_papers() == 1
 
@@ -307,3 +318,78 @@ def test_login_key_goes_to_the_os_keyring_when_there_is_one(home, monkeypatch):
         assert load_credentials(paths) == {}
     finally:
         keyring.set_keyring(previous)
+
+
+def test_a_first_import_with_repeated_keys_names_the_repeats_not_another_library(home, tmp_path):
+    path = tmp_path / "twice.jsonl"
+    path.write_text(
+        '{"key": "K1", "title": "First"}\n{"key": "K1", "title": "First again"}\n'
+        '{"key": "K2", "title": "Second"}\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    for command in (["import", str(path)], ["sync", "--library", str(path), "--no-embed"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        assert "another library" not in result.stderr
+        assert "K1: repeats the key of an earlier record (the first is kept)" in result.stderr
+    from specter_desk.store import Store
+
+    store = Store(home / "library.db")
+    assert store.get_paper("K1").title == "First"
+    store.close()
+
+
+def _live_keys(home) -> set[str]:
+    from specter_desk.store import Store
+
+    store = Store(home / "library.db")
+    try:
+        return {p.key for p in store.papers()}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"", "is empty"),
+        (b" \n\t\r\n  \n", "is empty"),
+        (None, "would flag 37 of the 40 papers"),  # cut in the fourth entry
+    ],
+    ids=["zero-bytes", "whitespace", "truncated"],
+)
+def test_sync_refuses_an_empty_or_cut_export_and_keeps_the_library(home, tmp_path, content, why):
+    full = (EXPORTS / "zotero_export_40.bib").read_bytes()
+    path = tmp_path / "library.bib"
+    path.write_bytes(full)
+    runner = CliRunner()
+    first = runner.invoke(app, ["sync", "--library", str(path), "--no-embed"])
+    assert first.exit_code == 0, first.output
+    before = _live_keys(home)
+    assert len(before) == 40
+    third = [m.start() for m in re.finditer(rb"\n@", full)][2]
+    path.write_bytes(full[: third + 40] if content is None else content)
+    result = runner.invoke(app, ["sync", "--library", str(path), "--no-embed"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and why in result.stderr
+    assert "--allow-shrink" in result.stderr
+    assert _live_keys(home) == before
+    allowed = runner.invoke(
+        app, ["sync", "--library", str(path), "--no-embed", "--allow-shrink", "--json"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.stdout)["deleted"] == (40 if content is not None else 37)
+
+
+def test_sync_takes_a_file_that_lost_a_few_papers(home, tmp_path):
+    full = (EXPORTS / "zotero_export_40.bib").read_text(encoding="utf-8")
+    path = tmp_path / "library.bib"
+    path.write_text(full, encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["sync", "--library", str(path), "--no-embed"]).exit_code == 0
+    entries = full.split("\n@")
+    path.write_text("\n@".join(entries[:-5]), encoding="utf-8")
+    result = runner.invoke(app, ["sync", "--library", str(path), "--no-embed", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["deleted"] == 5

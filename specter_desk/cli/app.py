@@ -4,6 +4,7 @@ JSON output."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 from typer.core import TyperGroup
 
 from ..desk import Desk
@@ -49,6 +51,27 @@ class OneLineErrors(TyperGroup):
             fail(ctx.meta.get(INTERRUPTED, "interrupted; everything committed so far is kept"), 130)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """Text safe to print: control characters (escape sequences, NUL...) dropped; tabs and
+    newlines kept."""
+    return _CONTROL.sub("", text)
+
+
+class TerminalConsole(Console):
+    """A rich Console that prints strings as they are: no markup or emoji codes are read from
+    them (a title like "[/bold]" or an error naming "[bridge]" is printed as is) and no control
+    character reaches the terminal. Styled output is built from rich Text objects."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(terminal_text(text), **options)
+
+
 app = typer.Typer(
     name="specter-desk",
     help="Related papers, recommendations and duplicates for your Zotero library, offline.",
@@ -57,8 +80,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = TerminalConsole()
+err_console = TerminalConsole(stderr=True)
 
 
 @app.callback()
@@ -70,13 +93,19 @@ def main_options(
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(labelled("error:", "bold red", message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def notice(message: str) -> None:
     """A one-line notice on stderr (index rebuilt, and the like)."""
-    err_console.print(f"[yellow]notice:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(labelled("notice:", "yellow", message), highlight=False, soft_wrap=True)
+
+
+def labelled(label: str, style: str, message: str) -> Text:
+    """A styled label, then the message as plain text on the same line (a line break in it,
+    say from a key in a file, becomes a space)."""
+    return Text.assemble((label, style), " ", terminal_text(" ".join(message.splitlines())))
 
 
 def open_desk() -> Desk:
@@ -104,7 +133,7 @@ def progress_bar(
         else [MofNCompleteColumn(), TextColumn("{task.fields[rate]}")]
     )
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         *counts,
         TimeRemainingColumn(),
@@ -136,7 +165,7 @@ def stage_progress(*, quiet: bool = False) -> Iterator[Callable[[str, int, int],
     own count, elapsed time and ETA. A stage that says "waiting" (a Retry-After) is also
     printed as a notice."""
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

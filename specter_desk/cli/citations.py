@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import InputError
 from ..services.citations.fetch import (
@@ -16,7 +17,7 @@ from ..services.citations.fetch import (
 )
 from ..services.citations.lists import CitationEntry, citation_lists
 from ..services.related import resolve_item
-from .app import app, console, notice, open_desk, print_json, stage_progress
+from .app import app, console, notice, open_desk, print_json, stage_progress, terminal_text
 from .core import JsonOpt, ModelOpt, embed_with_progress
 
 citations_app = typer.Typer(
@@ -135,9 +136,9 @@ def _entries_table(title: str, entries: list[CitationEntry]) -> Table:
     for e in entries:
         table.add_row(
             str(e.year or ""),
-            e.title or f"[dim]{e.work} (no details)[/]",
+            e.title or Text(terminal_text(f"{e.work} (no details)"), style="dim"),
             e.first_author,
-            f"[green]{e.key}[/]" if e.in_library else (f"[cyan]{e.key}[/]" if e.key else ""),
+            Text(terminal_text(e.key or ""), style="green" if e.in_library else "cyan"),
         )
     return table
 

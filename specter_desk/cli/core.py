@@ -11,6 +11,7 @@ from typing import Unpack
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..config import Config, Paths, remember_model
 from ..desk import Desk, EncoderOptions
@@ -29,7 +30,16 @@ from ..services.status import library_status
 from ..store import Store
 from ..sync.demo import EXAMPLES, demo_candidates, demo_papers
 from ..sync.writer import import_papers
-from .app import app, console, notice, open_desk, print_json, progress_bar
+from .app import (
+    app,
+    console,
+    labelled,
+    notice,
+    open_desk,
+    print_json,
+    progress_bar,
+    terminal_text,
+)
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name (see `specter-desk models`).")
 ModelPathOpt = typer.Option(None, "--model-path", help="Load the model from this directory.")
@@ -114,8 +124,10 @@ def related_table(rows, title: str, reasons: list[list[str]] | None = None) -> T
         table.add_column("why (citations)", ratio=2)
     table.add_column("key", style="dim")
     for i, row in enumerate(rows):
-        marker = "" if row.pool == LIBRARY_POOL else " [cyan](candidate)[/]"
-        cells = [f"{row.score:.3f}", row.title + marker, str(row.year or ""), row.first_author]
+        title = Text(terminal_text(row.title))
+        if row.pool != LIBRARY_POOL:
+            title.append(" (candidate)", style="cyan")
+        cells = [f"{row.score:.3f}", title, str(row.year or ""), row.first_author]
         if reasons is not None:
             cells.append("; ".join(reasons[i]))
         table.add_row(*cells, row.key)
@@ -291,13 +303,13 @@ def doctor_cmd(
         colours = {"ok": "green", "warn": "yellow", "fail": "red"}
         for c in checks:
             console.print(
-                f"[{colours[c.state]}]{c.state:>4}[/]  {c.check:<18} {c.detail}",
+                labelled(f"{c.state:>4}", colours[c.state], f" {c.check:<18} {c.detail}"),
                 highlight=False,
                 soft_wrap=True,
             )
             if c.fix:
                 console.print(
-                    f"      {'':<18} [bold]fix:[/] {c.fix}", highlight=False, soft_wrap=True
+                    labelled(f"      {'':<18} fix:", "bold", c.fix), highlight=False, soft_wrap=True
                 )
     if failed:
         raise typer.Exit(1)
@@ -326,7 +338,7 @@ def config_show(json_out: bool = JsonOpt) -> None:
     for name, value in paths.items():
         console.print(f"{name:<12} {value}", highlight=False)
     for section, values in secret.items():
-        console.print(f"[bold]\\[{section}][/]")
+        console.print(Text(f"[{section}]", style="bold"))
         for key, value in values.items():
             console.print(f"  {key} = {json.dumps(value)}", highlight=False)
 
@@ -357,7 +369,9 @@ def demo_cmd(
     """Import the demo library and its candidate pool into a fresh data dir, embed them, and
     show related papers and this week's recommendations."""
     model = get_model(model).name  # an unknown name fails before any work
-    home = Paths.resolve().cache_dir / "demo"
+    paths = Paths.resolve()
+    paths.check()  # a data dir that cannot be used is one line before the demo touches it
+    home = paths.cache_dir / "demo"
     if home.exists() and not keep:
         shutil.rmtree(home)
     paths = Paths.at(home)

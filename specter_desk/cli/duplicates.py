@@ -19,7 +19,7 @@ from ..services.duplicates import (
     mark_distinct,
 )
 from ..sync.files import read_file
-from .app import app, console, notice, open_desk, print_json, progress_bar
+from .app import app, console, labelled, notice, open_desk, print_json, progress_bar
 
 duplicates_app = typer.Typer(
     help="Find papers that are in the library more than once, or already there before an import.",
@@ -97,9 +97,14 @@ def duplicates(
 def _render(clusters: list[DuplicateCluster]) -> None:
     for number, cluster in enumerate(clusters, start=1):
         versions = cluster.pairs[0].versions if cluster.pairs else []
+        console.print()
         console.print(
-            f"\n[bold][{number}][/] {cluster.id}  score {cluster.score:.3f}"
-            + (f"  ({'; '.join(versions)})" if versions else ""),
+            labelled(
+                f"[{number}]",
+                "bold",
+                f"{cluster.id}  score {cluster.score:.3f}"
+                + (f"  ({'; '.join(versions)})" if versions else ""),
+            ),
             highlight=False,
         )
         for paper in cluster.papers:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..embed.installed import download_model, install_from_folder, locate, remove_model
 from ..embed.registry import MODELS, get_model
@@ -67,9 +68,9 @@ def render_models(json_out: bool) -> None:
         table.add_column(column, justify="right" if column in ("size", "dim") else "left")
     for row in rows:
         marker = "*" if row["active"] else (">" if row["switching_to"] else "")
-        where = row["where"] if row["installed"] else "[dim]no[/]"
+        where = row["where"] if row["installed"] else Text("no", style="dim")
         if not row["installed"] and row["installs_with"] != row["name"]:
-            where = f"[dim]with {row['installs_with']}[/]"
+            where = Text(f"with {row['installs_with']}", style="dim")
         table.add_row(
             marker,
             row["name"],
@@ -80,8 +81,11 @@ def render_models(json_out: bool) -> None:
         )
     console.print(table)
     console.print(
-        "[dim]* active model, > being switched to. Get one with `specter-desk model download "
-        "NAME`, switch with `specter-desk model use NAME`.[/]"
+        Text(
+            "* active model, > being switched to. Get one with `specter-desk model download "
+            "NAME`, switch with `specter-desk model use NAME`.",
+            style="dim",
+        )
     )
 
 

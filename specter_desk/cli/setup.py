@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.prompt import Confirm, Prompt
+from rich.text import Text
 
 from ..config import overridden, save_settings
 from ..desk import Desk
@@ -33,7 +34,7 @@ from ..sync.zotero_app import (
     probe_local_api,
 )
 from ..sync.zotero_web import KEYS_URL, check_api_key
-from .app import app, console, open_desk, print_json, progress_bar, stage_progress
+from .app import app, console, labelled, open_desk, print_json, progress_bar, stage_progress
 
 FALLBACK = "minilm"
 QUALITY_COST = (
@@ -64,7 +65,7 @@ class Asker:
         self.interactive = interactive
         self.quiet = quiet
 
-    def say(self, text: str) -> None:
+    def say(self, text: str | Text) -> None:
         if not self.quiet:
             console.print(text, highlight=False, soft_wrap=True)
 
@@ -108,7 +109,7 @@ def zotero_step(
                         "Zotero", "warn", found.explanation, f"{env} overrides it: unset it"
                     ), None
                 return Step("Zotero", "ok", found.explanation + "; syncing from it"), "local"
-            ask.say(f"[yellow]{found.explanation}[/]")
+            ask.say(Text(found.explanation, style="yellow"))
             if not ask.interactive:
                 break
             choice = ask.choose(
@@ -165,7 +166,7 @@ def web_step(
         except ZoteroAuthError as exc:
             if not ask.interactive or attempt == 2:
                 raise
-            ask.say(f"[red]{exc}[/]")
+            ask.say(Text(str(exc), style="red"))
             key, user = "", ""
         except ZoteroUnreachableError as exc:
             return Step("Zotero", "failed", str(exc), "when online, run setup again"), None
@@ -190,7 +191,7 @@ def model_step(
     if name is None:
         if ask.interactive:
             for spec_name in choices:
-                ask.say(f"  [bold]{spec_name:<10}[/] {MODELS[spec_name].description}")
+                ask.say(labelled(f"  {spec_name:<10}", "bold", MODELS[spec_name].description))
         name = ask.choose(
             "Which model?",
             choices,
@@ -209,7 +210,7 @@ def model_step(
         except ModelDownloadError as exc:
             if not fallback or spec.bundled:
                 return Step("model", "failed", str(exc), f"specter-desk model download {name}")
-            ask.say(f"[yellow]{spec.name} could not be installed: {exc}[/]")
+            ask.say(Text(f"{spec.name} could not be installed: {exc}", style="yellow"))
             ask.say(f"Falling back to the bundled {FALLBACK}, which works offline. {QUALITY_COST}")
             if not ask.confirm(f"Use {FALLBACK} for now?", True):
                 return Step("model", "failed", str(exc), f"specter-desk model download {name}")
@@ -377,14 +378,18 @@ def setup_cmd(
     desk = open_desk()
     desk.model_spec(model)  # an unknown model (flag or SPECTER_DESK_MODEL) before any work
     ask.say(
-        "[bold]specter-desk setup[/] (every question is also a flag: `specter-desk setup --help`)"
+        labelled(
+            "specter-desk setup",
+            "bold",
+            "(every question is also a flag: `specter-desk setup --help`)",
+        )
     )
     steps: list[Step] = []
 
     def run(step: Step) -> Step:
         steps.append(step)
         colour = {"ok": "green", "warn": "yellow", "failed": "red", "skipped": "dim"}[step.state]
-        ask.say(f"[{colour}]{step.state:>7}[/]  {step.name}: {step.detail}")
+        ask.say(labelled(f"{step.state:>7}", colour, f" {step.name}: {step.detail}"))
         return step
 
     zotero_done, source = zotero_step(desk, ask, zotero, zotero_url, api_key, user_id)
@@ -417,6 +422,6 @@ def render_summary(steps: list[Step]) -> None:
     if not todo:
         console.print("\nAll set. Select a paper in Zotero to see related papers.")
         return
-    console.print("\n[bold]What is left to do[/]")
+    console.print(Text("\nWhat is left to do", style="bold"))
     for step in todo:
         console.print(f"  {step.name}: {step.fix}", highlight=False, soft_wrap=True)

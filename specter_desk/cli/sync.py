@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -35,6 +36,12 @@ def sync_cmd(
     no_embed: bool = typer.Option(False, "--no-embed", help="Only sync; embed later."),
     as_: str = typer.Option(LIBRARY_POOL, "--as", help="For files: library or candidates."),
     model: str = typer.Option(None, "--model", "-m", help="Embed with this model."),
+    allow_shrink: bool = typer.Option(
+        False,
+        "--allow-shrink",
+        help="For files: accept a file with no records, or one that would flag more than half "
+        "of the library deleted (refused by default: an export cut short).",
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
     """Bring the store up to date with Zotero (or a file), then embed what changed."""
@@ -57,6 +64,7 @@ def sync_cmd(
             on_progress=on_progress,
             pool=as_,
             model=model,
+            allow_shrink=allow_shrink,
         )
     if json_out:
         print_json(result.to_dict())
@@ -65,7 +73,7 @@ def sync_cmd(
         f"synced {result.library}: {result.added} added, {result.updated} updated, "
         f"{result.deleted} deleted, {result.embedded} embedded in {result.seconds:.1f} s"
         + (f" ({result.fulltext} got text from their PDFs)" if result.fulltext else "")
-        + (" [yellow](stopped early; run sync again to finish)[/]" if result.stopped else ""),
+        + (" (stopped early; run sync again to finish)" if result.stopped else ""),
         highlight=False,
     )
     if result.clashes:
@@ -80,11 +88,10 @@ def sync_cmd(
 @app.command("login")
 def login_cmd(
     api_key: str = typer.Option(
-        ...,
+        None,
         "--api-key",
-        prompt="Zotero API key (zotero.org/settings/keys)",
-        hide_input=True,
-        help="A key with read access to your library.",
+        help="A key with read access to your library (asked for in a terminal; or piped: "
+        "`specter-desk login < keyfile`).",
     ),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -92,6 +99,7 @@ def login_cmd(
     from ..sync.zotero_web import check_api_key
 
     desk = open_desk()
+    api_key = api_key or _ask_api_key()
     info = check_api_key(desk.config.get("zotero", "url"), api_key)
     where = save_credentials(
         desk.paths,
@@ -107,6 +115,21 @@ def login_cmd(
         f"(user {info['userID']}); key saved in {where}",
         highlight=False,
     )
+
+
+def _ask_api_key() -> str:
+    """The key typed at a prompt (in a terminal) or the first line piped in."""
+    if sys.stdin.isatty():
+        key = typer.prompt("Zotero API key (zotero.org/settings/keys)", hide_input=True)
+    else:
+        key = sys.stdin.readline()
+    if not key.strip():
+        raise InputError(
+            "no Zotero API key given: pass --api-key KEY, pipe it in, or run `specter-desk "
+            "login` in a terminal to be asked (or set ZOTERO_API_KEY and skip login); create "
+            "a key at https://www.zotero.org/settings/keys"
+        )
+    return key.strip()
 
 
 @app.command("logout")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import now_iso
-from ..disk import write_atomic
+from ..disk import SHARED, write_atomic
 from ..errors import CorpusError
 from ..index import IndexInvalid, IndexParams, PaperIndex, paths_for
 from .shards import MANIFEST, finished_manifest, iter_shards
@@ -57,7 +57,7 @@ def build_corpus_index(out: Path | str, params: IndexParams | None = None) -> Co
         "params": vars(index.params),
         "built_at": now_iso(),
     }
-    write_atomic(out / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
+    write_atomic(out / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"), mode=SHARED)
     return CorpusIndexInfo(str(out), model, len(index), dim, manifest["index"]["path"])
 
 

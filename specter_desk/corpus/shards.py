@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..clock import now_iso
-from ..disk import write_atomic
+from ..disk import SHARED, write_atomic
 from ..errors import CorpusError
 from ..index import file_sha256, rows_checksum
 from ..models import Paper
@@ -201,7 +201,7 @@ def write_shard(
     buffer = io.BytesIO()
     np.save(buffer, vectors, allow_pickle=False)
     data = buffer.getvalue()
-    write_atomic(npy, data)
+    write_atomic(npy, data, mode=SHARED)
     meta = {
         "format": FORMAT,
         "shard": task.shard,
@@ -217,7 +217,7 @@ def write_shard(
         "keys": [r["key"] for r in task.records],
         "records": task.records,
     }
-    write_atomic(meta_path, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+    write_atomic(meta_path, json.dumps(meta, ensure_ascii=False).encode("utf-8"), mode=SHARED)
     return ShardResult(task.shard, task.count, int(vectors.shape[1]), seconds, worker)
 
 
@@ -316,7 +316,7 @@ def write_manifest(plan: Plan, *, engine: str, dim: int | None, extra: dict | No
         **(extra or {}),
     }
     plan.out.mkdir(parents=True, exist_ok=True)
-    write_atomic(plan.out / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
+    write_atomic(plan.out / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"), mode=SHARED)
     return manifest
 
 

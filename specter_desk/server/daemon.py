@@ -28,6 +28,7 @@ from ..services.feeds import refresh_feeds
 from ..switch import advance_switch, pending_switch
 from ..sync import configured_source, run_sync
 from .app import create_app
+from .connections import ConnectionGuard, guarded_protocol
 from .context import BridgeContext
 from .lock import DaemonLock
 from .logs import setup_logging
@@ -37,6 +38,7 @@ from .worker import SyncRunner, SyncWorker
 log = logging.getLogger("specter_desk.server")
 
 STOP_TIMEOUT = 30.0
+WATCH_SECONDS = 2.0  # how often the daemon looks for commits made by other processes
 
 
 def is_loopback(host: str) -> bool:
@@ -237,11 +239,9 @@ class _Server(uvicorn.Server):
 
 
 def embedding_threads(config: Config) -> int | None:
-    """`[daemon] threads`: CPU threads the daemon embeds with (0: every core -> None)."""
-    threads = int(config.get("daemon", "threads"))
-    if threads < 0:
-        raise ConfigError(f"daemon.threads must be 0 (every core) or more, got {threads}")
-    return threads or None
+    """`[daemon] threads`: CPU threads the daemon embeds with (0: every core -> None; the
+    range is checked when the config is read)."""
+    return int(config.get("daemon", "threads")) or None
 
 
 class Daemon:
@@ -290,13 +290,13 @@ class Daemon:
         desk = worker_desk = ctx = None
         sockets: list[socket.socket] = []
         try:
+            token = ensure_token(paths.data_dir)
             self.log_file = setup_logging(
-                paths.log_dir, foreground=self.foreground, level=self.log_level
+                paths.log_dir, foreground=self.foreground, level=self.log_level, secrets=[token]
             )
             if self.warning:
                 log.warning(self.warning)
             sockets = bind_sockets(self.host, self.port)
-            token = ensure_token(paths.data_dir)
             desk = Desk(self.config, notice=log.info, threads=self.threads)
             worker_desk = desk.sibling()
             self.worker = SyncWorker(
@@ -311,6 +311,7 @@ class Daemon:
                 app,
                 host=self.host,
                 port=self.port,
+                http=guarded_protocol(ConnectionGuard()),  # header timeout, connection cap
                 log_config=None,
                 lifespan="off",
                 server_header=False,
@@ -333,6 +334,9 @@ class Daemon:
                 name="specter-desk-periodic",
             )
             periodic.start()
+            threading.Thread(
+                target=self._watch, args=(desk.sibling(),), daemon=True, name="specter-desk-watch"
+            ).start()
             self._install_signal_handlers()
             where = ", ".join(_address(s) for s in sockets)
             log.info("specter-desk bridge listening on %s (data dir %s)", where, paths.data_dir)
@@ -388,6 +392,26 @@ class Daemon:
                 worker.request(None)
             if self._stop.wait(minutes * 60):
                 return
+
+    def _watch(self, desk: Desk) -> None:
+        """Follow what other processes commit (an `embed` or `sync` run beside the daemon):
+        the loaded indexes take their new vectors within WATCH_SECONDS. While the sync worker
+        runs, it keeps the indexes in step itself; the watcher catches up after it."""
+        try:
+            seen = desk.store.data_version()
+            while not self._stop.wait(WATCH_SECONDS):
+                version = desk.store.data_version()
+                if version == seen or (self.worker is not None and self.worker.busy):
+                    continue
+                seen = version
+                try:
+                    _refresh_indexes(desk)
+                except SpecterDeskError as exc:
+                    log.warning("index refresh after another process's change failed: %s", exc)
+        except Exception:  # noqa: BLE001 - the bridge keeps serving without the watcher
+            log.exception("the store watcher stopped")
+        finally:
+            desk.close()
 
     def _on_battery(self) -> bool:
         if not self.config.get("daemon", "pause_on_battery"):

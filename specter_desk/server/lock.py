@@ -10,7 +10,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ..clock import now_iso
-from ..disk import ensure_dir, write_atomic
+from ..disk import cannot_write, ensure_dir, write_atomic
 from ..errors import DaemonRunningError
 
 LOCK_FILE = "serve.lock"
@@ -35,6 +35,8 @@ class DaemonLock:
             self._lock.acquire(timeout=0)
         except Timeout:
             raise DaemonRunningError(self._held_message()) from None
+        except OSError as exc:
+            raise cannot_write(self.data_dir / LOCK_FILE, exc) from exc
         info = {"pid": os.getpid(), "started_at": now_iso(), **owner}
         write_atomic(self.owner_path, json.dumps(info).encode(), mode=0o600)
 

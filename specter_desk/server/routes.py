@@ -63,6 +63,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing or wrong bearer token",
         403: "Host or Origin not allowed",
         404: "Unknown paper key",
+        408: "Request body not complete in time",
         409: "Conflict (e.g. the paper waits for its vector)",
         413: "Request body over the cap",
         422: "Request does not match the schema",
@@ -73,6 +74,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 COMMON = (400, 401, 403, 413, 422, 500)
+WITH_BODY = (*COMMON, 408)  # a POST's body must arrive in time
 
 
 def known_query_parameters(request: Request) -> None:
@@ -196,7 +198,7 @@ def citations(
 @router.post(
     "/search",
     response_model=SearchResults,
-    responses=_errors(*COMMON, 400, 409, 503),
+    responses=_errors(*WITH_BODY, 400, 409, 503),
     summary="Free-text search over the library (and candidate pools)",
 )
 def search(request: Request, body: SearchRequest) -> dict[str, Any]:
@@ -299,7 +301,7 @@ def duplicates(
 @router.post(
     "/duplicates/distinct",
     response_model=Distinct,
-    responses=_errors(*COMMON, 404, 503),
+    responses=_errors(*WITH_BODY, 404, 503),
     summary='Mark papers as "not duplicates" (or forget the mark); remembered in the store',
 )
 def duplicates_distinct(request: Request, body: DistinctRequest) -> dict[str, Any]:
@@ -319,7 +321,7 @@ def duplicates_distinct_list(request: Request) -> dict[str, Any]:
 @router.post(
     "/duplicates/check",
     response_model=DuplicateCheck,
-    responses=_errors(*COMMON, 503),
+    responses=_errors(*WITH_BODY, 503),
     summary="Is an item being added already in the library?",
 )
 def duplicates_check(request: Request, body: DuplicateCheckRequest) -> dict[str, Any]:
@@ -367,7 +369,7 @@ def _incoming_paper(position: int, item: dict[str, Any]) -> Paper:
     "/sync",
     response_model=SyncStatus,
     status_code=202,
-    responses=_errors(*COMMON, 409),
+    responses=_errors(*WITH_BODY, 409),
     summary="Start or queue a sync; returns at once",
 )
 def sync_start(request: Request, body: SyncRequest | None = Body(None)) -> dict[str, Any]:
@@ -407,7 +409,7 @@ def _sync_status(ctx: BridgeContext) -> dict[str, Any]:
 @router.post(
     "/feedback",
     response_model=Feedback,
-    responses=_errors(*COMMON, 400, 404, 503),
+    responses=_errors(*WITH_BODY, 400, 404, 503),
     summary="Thumbs up or down on a paper (trains the recommendation ranker)",
 )
 def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:

@@ -8,11 +8,13 @@ Every web page the user visits can send requests to 127.0.0.1, so:
 - every path except /v1/health needs `Authorization: Bearer <token>` (constant-time compare),
   except a feed's Atom URL (GET /feeds/ID/TOKEN.atom), which carries its own read-only token
   that the route checks and no other path accepts;
-- bodies are capped before they are read into memory.
+- bodies are capped before they are read into memory, and must arrive within BODY_TIMEOUT (a
+  client that sends headers and then dribbles or stalls its body would hold its connection).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -33,6 +35,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 ALLOWED_ORIGIN_SCHEMES = ("chrome://", "resource://")
 PUBLIC_PATHS = frozenset({"/v1/health"})
 FEED_PREFIX = "/feeds/"  # capability URLs: the feed's own token is checked by the route
+BODY_TIMEOUT = 10.0  # seconds for a whole request body once its headers are in
 
 
 def allowed_hosts(port: int, extra_names: Iterable[str] = ()) -> frozenset[str]:
@@ -76,6 +79,7 @@ class BridgeGuard:
         port: int,
         any_host: bool = False,
         max_body: int = MAX_BODY_BYTES,
+        body_timeout: float = BODY_TIMEOUT,
     ):
         self.app = app
         self.token = token
@@ -83,6 +87,7 @@ class BridgeGuard:
         self.port = port
         self.any_host = any_host
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     def host_ok(self, host: str) -> bool:
         host = host.strip().lower()
@@ -153,7 +158,19 @@ class BridgeGuard:
                 await send_error(send, 413, "too_large", f"request body over {self.max_body} bytes")
                 return
         if scope.get("method") in ("POST", "PUT", "PATCH"):
-            body = await self._read_body(receive)
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    body = await self._read_body(receive)
+            except TimeoutError:
+                log.warning("request body on %s not complete in time", scope.get("path"))
+                await send_error(
+                    send,
+                    408,
+                    "timeout",
+                    f"request body not complete within {self.body_timeout:g} s",
+                    headers=[(b"connection", b"close")],
+                )
+                return
             if body is None:
                 await send_error(send, 413, "too_large", f"request body over {self.max_body} bytes")
                 return

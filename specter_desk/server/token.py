@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 from ..disk import write_atomic
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreError
 
 TOKEN_FILE = "bridge-token"  # noqa: S105 - a file name, not a secret
 TOKEN_BYTES = 32
@@ -27,12 +27,17 @@ def read_token(data_dir: Path) -> str | None:
         info = path.stat()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise StoreError(f"cannot read {path} ({exc.strerror or exc})") from exc
     if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             f"{path} is readable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
             f"run `chmod 600 {path}` or delete it to get a new token"
         )
-    token = path.read_text(encoding="utf-8").strip()
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"cannot read {path} ({exc}); delete it to get a new token") from exc
     return token or None
 
 

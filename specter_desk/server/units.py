@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -67,12 +68,15 @@ def render_unit(platform: str, paths: Paths) -> Unit:
     """The unit text for this user, filled in from the current environment."""
     env = {name: os.environ[name] for name in PASSED_ENV if os.environ.get(name)}
     command = serve_command()
+    values = {**env, "the Python command": " ".join(command), "the log folder": str(paths.log_dir)}
+    for name, value in values.items():
+        _check_value(name, value)
     if platform == "systemd":
         environment = "\n".join(
             f"Environment={_systemd_quote(f'{k}={v}')}" for k, v in sorted(env.items())
         )
         text = _template(SYSTEMD_UNIT).substitute(
-            exec_start=" ".join(_systemd_quote(part) for part in command),
+            exec_start=" ".join(_systemd_quote(part, command=True) for part in command),
             environment=environment,
             log_dir=str(paths.log_dir),
         )
@@ -92,11 +96,27 @@ def render_unit(platform: str, paths: Paths) -> Unit:
     return Unit(platform, unit_path(platform), text)
 
 
-def _systemd_quote(value: str) -> str:
-    """Quote one word for a systemd command line or Environment= line."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_value(name: str, value: str) -> None:
+    """InputError for a value that would change a unit's meaning: a newline starts a new
+    directive in a systemd unit (and control characters are not allowed in a plist)."""
+    found = _CONTROL.search(value)
+    if found:
+        raise InputError(
+            f"cannot write {name} into a service unit: it holds a control character "
+            f"({found.group()!r} at position {found.start()}); use a value without one"
+        )
+
+
+def _systemd_quote(value: str, *, command: bool = False) -> str:
+    """Quote one word for a systemd command line (command: `$` doubled, as systemd expands
+    $VAR there) or an Environment= line; `%` specifiers are doubled in both."""
     if value and all(c.isalnum() or c in "/._-=:+,@" for c in value):
         return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") + '"'
+    quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return '"' + (quoted.replace("$", "$$") if command else quoted) + '"'
 
 
 def activation_commands(unit: Unit, *, start: bool) -> list[list[str]]:

@@ -17,7 +17,7 @@ def library_status(desk: Desk, *, indexes: bool = True) -> dict[str, Any]:
     store = desk.store
     data: dict[str, Any] = {
         "version": __version__,
-        "model": desk.active_model,
+        "model": desk.model_spec().name,  # an unknown model (SPECTER_DESK_MODEL=foo) fails
         "model_switch": _switch(desk),
         "data_dir": str(desk.paths.data_dir),
         "store": str(desk.paths.store_path),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SyncError, SyncFileError
 from ..models import LIBRARY_POOL
 from .context import Progress, SyncContext
+from .files import FileRead
 from .writer import PageWriter, Stopped
 
 if TYPE_CHECKING:
@@ -127,6 +128,8 @@ def _sync_file(ctx: SyncContext, arg: str) -> None:
     from .files import read_file
 
     read = read_file(Path(arg), library=ctx.writer.library, pool=ctx.pool)
+    if not ctx.allow_shrink:
+        check_shrink(arg, read, set(ctx.store.versions(ctx.writer.library)))
     ctx.skipped = read.skipped
     ctx.writer.write_library(
         read.papers,
@@ -136,6 +139,28 @@ def _sync_file(ctx: SyncContext, arg: str) -> None:
         stage="writing papers",
         collections=read.collections(ctx.writer.library),
     )
+
+
+def check_shrink(path: str, read: FileRead, live: set[str]) -> None:
+    """SyncFileError when a file has no records, or would flag more than half of the papers
+    its library has deleted: an empty or half-written export, not a smaller library."""
+    if not read.papers:
+        raise SyncFileError(
+            f"{path} is empty (no records)"
+            + (
+                f": syncing it would flag all {len(live)} papers of its library deleted"
+                if live
+                else ""
+            )
+            + "; pass --allow-shrink if that is what you mean"
+        )
+    gone = live - {p.key for p in read.papers}
+    if len(gone) > len(live) / 2:
+        raise SyncFileError(
+            f"{path} would flag {len(gone)} of the {len(live)} papers of its library deleted "
+            f"(it has {len(read.papers)} records; was the export cut short?); pass "
+            "--allow-shrink if that is what you mean"
+        )
 
 
 for _kind, _func in {
@@ -179,8 +204,10 @@ def run_sync(
     should_stop: Callable[[], bool] | None = None,
     pool: str = LIBRARY_POOL,
     model: str | None = None,
+    allow_shrink: bool = False,
 ) -> SyncResult:
-    """Sync one source into the desk's store, then embed what changed (see module doc)."""
+    """Sync one source into the desk's store, then embed what changed (see module doc);
+    allow_shrink: a file may flag more than half of its library deleted (see check_shrink)."""
     started = time.perf_counter()
     kind, arg, library = parse_source(source)
     if kind == "user":
@@ -188,7 +215,15 @@ def run_sync(
         library = f"user:{user_id}" if user_id else "user"
     report = on_progress or (lambda message, done, total: None)
     stop = should_stop or (lambda: False)
-    ctx = SyncContext(desk, PageWriter(desk.store, library), full, report, stop, pool=pool)
+    ctx = SyncContext(
+        desk,
+        PageWriter(desk.store, library),
+        full,
+        report,
+        stop,
+        pool=pool,
+        allow_shrink=allow_shrink,
+    )
     stopped = False
     try:
         SOURCES[kind](ctx, arg)

@@ -30,6 +30,7 @@ class SyncContext:
     client: ZoteroClient | None = None  # a web or local API source's, for its request count
     extra: list[Counts] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    allow_shrink: bool = False  # a file may flag most of its library deleted
 
     @property
     def store(self) -> Store:

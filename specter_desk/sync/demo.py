@@ -23,7 +23,7 @@ EXAMPLES = (
 def _shipped(name: str, library: str, pool: str = LIBRARY_POOL) -> list[Paper]:
     source = resources.files("specter_desk") / "data" / name
     with resources.as_file(source) as path:
-        return list(read_jsonl(path, library=library, pool=pool))
+        return read_jsonl(path, library=library, pool=pool).papers
 
 
 def demo_candidates() -> list[Paper]:

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SyncFileError
-from ..models import LIBRARY_POOL, Collection, Paper, find_arxiv_id, parse_year
+from ..models import (
+    LIBRARY_POOL,
+    Collection,
+    Paper,
+    creators_from,
+    find_arxiv_id,
+    parse_year,
+    text_list,
+)
 
 _SUFFIXES = {
     ".jsonl": "jsonl",
@@ -40,7 +48,7 @@ def _text(value: Any) -> str | None:
 
 def _creators(record: dict[str, Any]) -> list[dict[str, str]]:
     if record.get("creators") is not None:
-        return list(record["creators"])
+        return creators_from(record["creators"])
     authors = record.get("authors")
     if authors is None:
         return []
@@ -67,6 +75,11 @@ def paper_from_record(
         url, str(record.get("extra") or "")
     )
     year = record.get("year") or record.get("publication_year") or record.get("date")
+    try:
+        creators = _creators(record)
+    except ValueError as exc:
+        raise ValueError(f"record {key}: {exc}") from None
+    tags = record.get("tags")
     return Paper(
         key=key,
         title=title,
@@ -79,12 +92,12 @@ def paper_from_record(
         isbn=_text(record.get("isbn")),
         pmid=_text(record.get("pmid")),
         year=parse_year(year),
-        creators=_creators(record),
+        creators=creators,
         venue=str(record.get("venue") or ""),
         url=url,
-        date_added=record.get("date_added") or record.get("dateAdded"),
-        date_modified=record.get("date_modified") or record.get("dateModified"),
-        tags=list(record.get("tags") or []),
+        date_added=_text(record.get("date_added") or record.get("dateAdded")),
+        date_modified=_text(record.get("date_modified") or record.get("dateModified")),
+        tags=re.split(r"\s*[,;]\s*", tags) if isinstance(tags, str) else text_list(tags),
         collections=_names(record.get("collections")),
         raw=record if keep_raw else {},
     )
@@ -94,9 +107,7 @@ def _names(value: Any) -> list[str]:
     """Collection names from a list or a "A; B" string (files name collections, not key them)."""
     if isinstance(value, str):
         value = value.split(";")
-    if not isinstance(value, list):
-        return []
-    return [" ".join(str(v).split()) for v in value if str(v).strip()]
+    return [" ".join(v.split()) for v in text_list(value) if v.strip()]
 
 
 def open_text(path: Path):
@@ -125,17 +136,31 @@ def read_jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
         raise SyncFileError(f"{path}: cannot read ({exc})") from exc
 
 
-def read_jsonl(path: Path, *, library: str, pool: str = LIBRARY_POOL) -> Iterator[Paper]:
-    """Papers from a JSONL file; a malformed line raises SyncFileError naming the line."""
+def read_jsonl(path: Path, *, library: str, pool: str = LIBRARY_POOL) -> FileRead:
+    """Papers from a JSONL file (.gz too): a record that is not an object or has no key, no
+    title or unusable fields is skipped and listed; a line that is not JSON raises
+    SyncFileError naming it (the file is damaged: nothing of it is used)."""
     if not path.exists():
         raise SyncFileError(f"{path}: no such file")
+    result = FileRead("jsonl")
     for number, record in read_jsonl_records(path):
         try:
             if not isinstance(record, dict):
                 raise ValueError("not a JSON object")
-            yield paper_from_record(record, library=library, pool=pool)
+            check_text(record)
+            result.papers.append(paper_from_record(record, library=library, pool=pool))
         except ValueError as exc:
-            raise SyncFileError(f"{path}:{number}: {exc}") from exc
+            result.skipped.append(f"line {number}: {exc}")
+    return result
+
+
+def check_text(record: Any) -> None:
+    """ValueError when a parsed record holds text that cannot be stored (a lone surrogate
+    from a JSON escape such as \\ud800)."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text that is not valid Unicode (a lone surrogate escape)") from None
 
 
 # -- every format -----------------------------------------------------------------------
@@ -180,19 +205,36 @@ def read_file(path: Path, *, library: str, pool: str = LIBRARY_POOL) -> FileRead
     if not path.is_file():
         raise SyncFileError(f"{path}: no such file")
     if path.suffix.lower() == ".gz":  # only gzipped JSONL (the demo library's shape)
-        return FileRead("jsonl", list(read_jsonl(path, library=library, pool=pool)))
+        return _first_of_each_key(read_jsonl(path, library=library, pool=pool))
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (UnicodeDecodeError, OSError) as exc:
         raise SyncFileError(f"{path}: cannot read as UTF-8 text ({exc})") from exc
     fmt = detect_format(path, text)
     if fmt == "jsonl":
-        return FileRead(fmt, list(read_jsonl(path, library=library, pool=pool)))
-    reader = {"bibtex": _read_bibtex, "ris": _read_ris, "csl-json": _read_csl_json}[fmt]
-    result = reader(path, text, library, pool)
+        result = read_jsonl(path, library=library, pool=pool)
+    else:
+        reader = {"bibtex": _read_bibtex, "ris": _read_ris, "csl-json": _read_csl_json}[fmt]
+        result = reader(path, text, library, pool)
     if not result.papers and text.strip():
         why = f" ({'; '.join(result.skipped[:3])})" if result.skipped else ""
         raise SyncFileError(f"{path}: no usable {fmt} records found{why}")
+    return _first_of_each_key(result)
+
+
+def _first_of_each_key(result: FileRead) -> FileRead:
+    """Keep the first record of each key; later ones are skipped and listed."""
+    seen: set[str] = set()
+    kept = []
+    for paper in result.papers:
+        if paper.key in seen:
+            result.skipped.append(
+                f"{paper.key}: repeats the key of an earlier record (the first is kept)"
+            )
+            continue
+        seen.add(paper.key)
+        kept.append(paper)
+    result.papers = kept
     return result
 
 
@@ -418,8 +460,8 @@ _CSL_TYPES = {
 
 def _csl_year(value: Any) -> int | None:
     if isinstance(value, dict):
-        parts = value.get("date-parts") or []
-        if parts and parts[0]:
+        parts = value.get("date-parts")
+        if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
             return parse_year(parts[0][0])
         return parse_year(value.get("raw") or value.get("literal"))
     return parse_year(value)
@@ -439,13 +481,19 @@ def _read_csl_json(path: Path, text: str, library: str, pool: str) -> FileRead:
         if not isinstance(record, dict):
             result.skipped.append(f"record {number}: not an object")
             continue
+        try:
+            check_text(record)
+        except ValueError as exc:
+            result.skipped.append(f"record {number}: {exc}")
+            continue
         key = str(record.get("id") or "").strip()
         title = " ".join(str(record.get("title") or "").split())
         if not title:
             result.skipped.append(f"{key or f'record {number}'}: no title")
             continue
         creators = []
-        for c in record.get("author") or []:
+        authors = record.get("author")
+        for c in authors if isinstance(authors, list) else []:
             if not isinstance(c, dict):
                 continue
             if c.get("family"):
@@ -461,7 +509,7 @@ def _read_csl_json(path: Path, text: str, library: str, pool: str) -> FileRead:
         year = _csl_year(record.get("issued"))
         first_author = _first_author(creators)
         url = str(record.get("URL") or "")
-        doi = record.get("DOI")
+        doi = _text(record.get("DOI"))
         result.papers.append(
             Paper(
                 key=key or _fallback_key("csl", title, year, first_author, used),
@@ -472,8 +520,8 @@ def _read_csl_json(path: Path, text: str, library: str, pool: str) -> FileRead:
                 item_type=_CSL_TYPES.get(str(record.get("type") or ""), "document"),
                 doi=doi,
                 arxiv_id=find_arxiv_id(url, str(doi or ""), str(record.get("note") or "")),
-                isbn=record.get("ISBN"),
-                pmid=record.get("PMID"),
+                isbn=_text(record.get("ISBN")),
+                pmid=_text(record.get("PMID")),
                 year=year,
                 creators=creators,
                 venue=str(record.get("container-title") or record.get("publisher") or ""),
