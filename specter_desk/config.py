@@ -309,5 +309,11 @@ def remember_model(paths: Paths, name: str) -> None:
         body = _NAME.sub(line, body, count=1) if _NAME.search(body) else f"\n{line}{body}"
         text = text[:start] + body + text[end:]
     tomllib.loads(text)  # what was written must read back
-    paths.config_dir.mkdir(parents=True, exist_ok=True)
-    file.write_text(text, encoding="utf-8")
+    try:
+        paths.config_dir.mkdir(parents=True, exist_ok=True)
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write {file} ({exc.strerror or exc}); the data dir must be a folder you "
+            "can write to"
+        ) from exc
