@@ -6,3 +6,4 @@ pref("extensions.specter-desk.results", "10");
 pref("extensions.specter-desk.model", "");
 pref("extensions.specter-desk.syncOnChange", true);
 pref("extensions.specter-desk.syncDelayMs", "2000");
+pref("extensions.specter-desk.checkOnAdd", true);

@@ -90,7 +90,9 @@ def test_ray_run_resumes_after_an_actor_is_killed(tmp_path, tiny_model):
         )
     manifest = read_manifest(out)
     done_before |= {s["shard"] for s in manifest["shards"] if s["state"] == "done"}
-    assert done_before == {int(p.stem.split("-")[1]) for p in out.glob("shard-*.json")}
+    # every shard the manifest counts is on disk; a file beyond them (an actor that wrote it
+    # and died, or was killed, before the driver heard back) is not trusted: the re-run redoes it
+    assert done_before <= {int(p.stem.split("-")[1]) for p in out.glob("shard-*.json")}
     assert 2 <= len(done_before) < 12 and not manifest["complete"]
     written: list[int] = []
 

@@ -296,6 +296,44 @@ def test_duplicates_and_duplicate_check_on_the_library(bridge, papers):
     assert matches[0]["key"] == original.key and matches[0]["reasons"]
 
 
+def test_check_of_an_item_already_synced_finds_the_other_copy_not_itself(bridge, papers):
+    """The plugin checks an item Zotero just added; the daemon may have synced it already. Its
+    own record is never its match (the copy it duplicates is), and a "not duplicates" mark
+    between the two is respected."""
+    from dataclasses import replace
+
+    original = papers[7]
+    store = bridge.ctx.desk.store
+    store.upsert_papers([replace(original, key="NEWCOPY3", library="demo")])
+    item = {
+        "key": "NEWCOPY3",
+        "itemType": "journalArticle",
+        "title": original.title,
+        "DOI": original.doi,
+        "creators": original.creators,
+        "date": str(original.year),
+    }
+    try:
+        matches = bridge.client.post("/v1/duplicates/check", json={"items": [item]}).json()
+        assert [m["key"] for m in matches["matches"]] == [original.key]
+        marked = bridge.client.post(
+            "/v1/duplicates/distinct", json={"keys": ["NEWCOPY3", original.key]}
+        )
+        assert marked.status_code == 200, marked.text
+        matches = bridge.client.post("/v1/duplicates/check", json={"items": [item]}).json()
+        assert matches["matches"] == []
+        # without its key (a file being imported) the same record still matches
+        unkeyed = {k: v for k, v in item.items() if k != "key"}
+        matches = bridge.client.post("/v1/duplicates/check", json={"items": [unkeyed]}).json()
+        assert {m["key"] for m in matches["matches"]} <= {original.key, "NEWCOPY3"}
+        assert matches["matches"]
+    finally:
+        bridge.client.post(
+            "/v1/duplicates/distinct", json={"keys": ["NEWCOPY3", original.key], "distinct": False}
+        )
+        store.mark_deleted(["NEWCOPY3"])
+
+
 def test_duplicates_lists_versions_apart_and_remembers_not_duplicates(bridge, papers):
     from dataclasses import replace
 

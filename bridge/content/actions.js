@@ -1,6 +1,6 @@
 // @ts-check
-// What the plugin does inside Zotero: select an item by key, add a paper by DOI/arXiv id,
-// merge duplicates with Zotero's own merge.
+// What the plugin does inside Zotero: find and select an item by key, add a paper by DOI/arXiv
+// id. (Merging is in merge.js.)
 
 var SDActions = {
   /**
@@ -16,12 +16,14 @@ var SDActions = {
 
   /**
    * Find a library item by bridge key, in preferLibraryID first, then the user library, then
-   * every other library.
+   * every other library. An item in the trash counts only with `trashed` (and only when no
+   * library has it outside the trash).
    * @param {string} key
    * @param {number | null} [preferLibraryID]
+   * @param {{ trashed?: boolean }} [options]
    * @returns {Zotero.Item | null}
    */
-  findItem(key, preferLibraryID = null) {
+  findItem(key, preferLibraryID = null, { trashed = false } = {}) {
     const zkey = SDActions.zoteroKey(key);
     if (!zkey) return null;
     /** @type {number[]} */
@@ -29,11 +31,14 @@ var SDActions = {
     if (preferLibraryID !== null && preferLibraryID !== undefined) libraries.push(preferLibraryID);
     libraries.push(Zotero.Libraries.userLibraryID);
     for (const library of Zotero.Libraries.getAll()) libraries.push(library.libraryID);
+    /** @type {Zotero.Item | null} */
+    let inTrash = null;
     for (const libraryID of new Set(libraries)) {
       const item = Zotero.Items.getByLibraryAndKey(libraryID, zkey);
       if (item && !item.deleted) return item;
+      if (item && !inTrash) inTrash = item;
     }
-    return null;
+    return trashed ? inTrash : null;
   },
 
   /**
@@ -114,63 +119,10 @@ var SDActions = {
     return text.split("\n")[0].trim() || "no reason given";
   },
 
-  /**
-   * Zotero's merge: mergeItems() from mergeItems.mjs on Zotero 9+, Zotero.Items.merge() on
-   * Zotero 7-8 (9 deprecated it).
-   * @param {Zotero.Item} master
-   * @param {Zotero.Item[]} others
-   * @returns {Promise<unknown>}
-   */
-  async merge(master, others) {
-    /** @type {((item: Zotero.Item, others: Zotero.Item[]) => Promise<unknown>) | null} */
-    let mergeItems = null;
-    try {
-      ({ mergeItems } = ChromeUtils.importESModule("chrome://zotero/content/mergeItems.mjs"));
-    } catch (_e) {
-      mergeItems = null; // Zotero 7-8: no such module
-    }
-    if (typeof mergeItems === "function") return mergeItems(master, others);
-    return Zotero.Items.merge(master, others);
-  },
-
   /** @returns {SpecterDeskTypes.TranslateSearch} */
   translateSearch() {
     /** @type {SpecterDeskTypes.TranslateNamespace} */
     const Translate = Zotero.Translate;
     return new Translate.Search();
-  },
-
-  /**
-   * Merge a bridge duplicate cluster in Zotero, keeping the suggested master, after confirm()
-   * says yes. Returns what happened, never throws for expected problems.
-   * @param {DuplicateCluster} cluster
-   * @param {(title: string, text: string) => boolean} confirm
-   * @returns {Promise<{ merged: boolean, message: string }>}
-   */
-  async mergeCluster(cluster, confirm) {
-    const master = SDActions.findItem(cluster.master);
-    if (!master) return { merged: false, message: `The suggested master (${cluster.master}) is not in your Zotero library.` };
-    /** @type {Zotero.Item[]} */
-    const others = [];
-    for (const paper of cluster.papers) {
-      if (paper.key === cluster.master) continue;
-      const item = SDActions.findItem(paper.key, master.libraryID);
-      if (!item) return { merged: false, message: `"${paper.title}" (${paper.key}) is not in your Zotero library any more.` };
-      if (item.libraryID !== master.libraryID) return { merged: false, message: "Zotero can only merge items of the same library." };
-      if (item.itemTypeID !== master.itemTypeID) {
-        return { merged: false, message: `Zotero can only merge items of the same type: "${paper.title}" is a ${item.itemType}, the master is a ${master.itemType}. Change one type first.` };
-      }
-      if (item.id !== master.id) others.push(item);
-    }
-    if (!others.length) return { merged: false, message: "Nothing to merge: the cluster has one item." };
-    const reasons = [...new Set(cluster.pairs.flatMap((p) => p.reasons))].join("; ");
-    const text = `Merge ${others.length} item(s) into "${master.getField("title")}"?\n\n`
-      + `Kept: ${master.getField("title")} (${master.key})\n`
-      + others.map((o) => `Merged into it: ${o.getField("title")} (${o.key})`).join("\n")
-      + (reasons ? `\n\nWhy: ${reasons}` : "")
-      + "\n\nZotero moves the others to the trash and keeps their tags, notes, attachments and relations.";
-    if (!confirm("Merge duplicates", text)) return { merged: false, message: "Not merged." };
-    await SDActions.merge(master, others);
-    return { merged: true, message: `Merged ${others.length} item(s) into "${master.getField("title")}".` };
   },
 };

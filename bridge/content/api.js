@@ -65,14 +65,27 @@
  * @property {string} first_author
  * @property {string | null} doi
  * @property {string} item_type
+ * @property {string} [venue]
  * @typedef {object} DuplicateCluster
  * @property {string | number} id
+ * @property {"duplicates" | "versions"} [kind]  duplicates: merge; versions: merge or relate
  * @property {number} score
- * @property {string} master
+ * @property {string} master  the record to keep (for versions: the published one)
+ * @property {boolean} [mixed_types]
  * @property {DuplicatePaper[]} papers
- * @property {{ a: string, b: string, score: number, reasons: string[] }[]} pairs
+ * @property {{ a: string, b: string, score: number, reasons: string[], versions?: string[] }[]} pairs
  * @property {Record<string, unknown>} merged
- * @typedef {{ clusters: DuplicateCluster[] }} DuplicatesResponse
+ * @typedef {{ clusters: DuplicateCluster[], versions?: DuplicateCluster[] }} DuplicatesResponse
+ */
+/**
+ * @typedef {object} DuplicateMatch  an item being added that is already in the library
+ * @property {number} index  its position in the request
+ * @property {string} key  the library paper it matches
+ * @property {string} title
+ * @property {number} score
+ * @property {string[]} reasons
+ * @property {"duplicate" | "version"} kind
+ * @typedef {{ keys: string[], distinct: boolean, pairs: number, changed: number }} DistinctResponse
  */
 /**
  * @typedef {object} SyncStatus
@@ -143,7 +156,10 @@ var SDApi = {
     ["GET", "/v1/papers/{key}/citations"],
     ["GET", "/v1/recommendations"],
     ["GET", "/v1/duplicates"],
+    ["POST", "/v1/duplicates/check"],
+    ["POST", "/v1/duplicates/distinct"],
     ["POST", "/v1/sync"],
+    ["GET", "/v1/sync"],
     ["POST", "/v1/feedback"],
   ],
 
@@ -265,10 +281,25 @@ var SDApi = {
       duplicates: ({ minScore } = {}) =>
         request("GET", "/v1/duplicates", { query: { min_score: minScore } }),
       /**
+       * Which of these items (Zotero item JSON) are already in the library.
+       * @param {Record<string, unknown>[]} items  1..200
+       * @returns {Promise<{ matches: DuplicateMatch[] }>}
+       */
+      checkDuplicates: (items) => request("POST", "/v1/duplicates/check", { body: { items } }),
+      /**
+       * Remember (distinct=false: forget) that these papers are not duplicates of each other.
+       * @param {string[]} keys
+       * @param {boolean} [distinct]
+       * @returns {Promise<DistinctResponse>}
+       */
+      markDistinct: (keys, distinct = true) => request("POST", "/v1/duplicates/distinct", { body: { keys, distinct } }),
+      /**
        * @param {string} [library]
        * @returns {Promise<SyncStatus>}
        */
       sync: (library) => request("POST", "/v1/sync", { body: library ? { library } : {} }),
+      /** @returns {Promise<SyncStatus>} */
+      syncStatus: () => request("GET", "/v1/sync"),
       /**
        * @param {string} key
        * @param {"up" | "down"} vote

@@ -9,6 +9,7 @@
  * @property {string} model    model name passed to the bridge ("" = the daemon's default)
  * @property {boolean} syncOnChange  ask the bridge to sync when items change
  * @property {number} syncDelayMs  quiet time after the last change before syncing
+ * @property {boolean} checkOnAdd  ask the bridge whether items being added are already there
  */
 
 var SDConfig = {
@@ -26,6 +27,7 @@ var SDConfig = {
     const get = (name) => prefs.get(SDConfig.PREFIX + name, true);
     const k = Number.parseInt(String(get("results") ?? "10"), 10);
     const sync = get("syncOnChange");
+    const check = get("checkOnAdd");
     const delay = Number.parseInt(String(get("syncDelayMs") ?? "2000"), 10);
     return {
       url: String(get("bridgeURL") || SDConfig.DEFAULT_URL).trim().replace(/\/+$/, ""),
@@ -34,6 +36,7 @@ var SDConfig = {
       model: String(get("model") ?? "").trim(),
       syncOnChange: sync === undefined ? true : Boolean(sync),
       syncDelayMs: Number.isFinite(delay) && delay >= 0 ? delay : 2000,
+      checkOnAdd: check === undefined ? true : Boolean(check),
     };
   },
 

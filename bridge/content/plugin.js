@@ -1,6 +1,7 @@
 // @ts-check
 // The plugin's lifecycle: registers the preference pane, the item-pane section, the
-// Notifier observer and the per-window menus, and unregisters all of them on shutdown.
+// Notifier observer (sync on change, check on add) and the per-window menus, and unregisters
+// all of them on shutdown.
 
 var SDPlugin = {
   PREF_PANE_ID: "specter-desk-prefpane",
@@ -14,6 +15,8 @@ var SDPlugin = {
   windows: new Set(),
   /** @type {string | null} token read from the daemon's token file */
   fileToken: null,
+  /** @type {ReturnType<typeof SDCheckOnAdd.create> | null} */
+  checker: null,
 
   /** @returns {SDSettings} */
   settings() {
@@ -64,14 +67,26 @@ var SDPlugin = {
     const citationsID = SDCitationsSection.register(SDPlugin);
     if (citationsID) SDPlugin.disposers.push(() => Zotero.ItemPaneManager.unregisterSection(citationsID));
 
+    const log = (/** @type {string} */ message) => Zotero.debug(`specter-desk: ${message}`);
     const syncer = SDSyncOnChange.create({
       enabled: () => SDPlugin.settings().syncOnChange,
       sync: () => SDPlugin.client().sync(),
       delayMs: SDPlugin.settings().syncDelayMs,
-      log: (message) => Zotero.debug(`specter-desk: ${message}`),
+      log,
     });
-    syncer.start();
-    SDPlugin.disposers.push(() => syncer.stop());
+    const checker = SDCheckOnAdd.create({
+      enabled: () => SDPlugin.settings().checkOnAdd,
+      client: () => SDPlugin.client(),
+      window: () => Zotero.getMainWindow(),
+      log,
+    });
+    SDPlugin.checker = checker;
+    SDPlugin.disposers.push(() => {
+      syncer.stop();
+      checker.stop();
+    });
+    const observerID = SDPlugin.observe([syncer, checker]);
+    SDPlugin.disposers.push(() => Zotero.Notifier.unregisterObserver(observerID));
 
     const menuID = SDWindows.registerMenus(id, SDPlugin.commands);
     if (menuID) SDPlugin.disposers.push(() => Zotero.MenuManager.unregisterMenu(menuID));
@@ -84,12 +99,33 @@ var SDPlugin = {
     for (const window of Zotero.getMainWindows()) SDPlugin.onMainWindowLoad(window);
   },
 
+  /**
+   * One Notifier observer for items, handing each event to every listener (one's error never
+   * keeps it from the others).
+   * @param {{ notify: _ZoteroTypes.Notifier.Notify }[]} listeners
+   * @returns {string}  the observer id
+   */
+  observe(listeners) {
+    return Zotero.Notifier.registerObserver({
+      /** @type {_ZoteroTypes.Notifier.Notify} */
+      notify(event, type, ids, extraData) {
+        for (const listener of listeners) {
+          try {
+            listener.notify(event, type, ids, extraData);
+          } catch (e) {
+            Zotero.logError(/** @type {Error} */ (e));
+          }
+        }
+      },
+    }, ["item"], "specter-desk");
+  },
+
   /** What the Tools menu entries do (each gets the window the menu was used in). */
   commands: /** @type {SDMenuCommands} */ ({
     openRecommended: (w) => SDWindows.openDialog(w, "Recommended this week", (win, root) =>
       SDViews.recommendations(SDPlugin, win.document, root, { since: "week" })),
     openDuplicates: (w) => SDWindows.openDialog(w, "Duplicates", (win, root) =>
-      SDViews.duplicates(SDPlugin, win.document, root, {
+      SDDuplicatesView.render(SDPlugin, win.document, root, {
         confirm: (title, text) =>
           Services.prompt.confirm(/** @type {mozIDOMWindowProxy} */ (/** @type {unknown} */ (win)), title, text),
       })),
@@ -104,7 +140,7 @@ var SDPlugin = {
 
   /** @param {Window} window */
   onMainWindowUnload(window) {
-    SDWindows.remove(window);
+    SDWindows.remove(window); // the duplicate notice too (SDWindows.ELEMENT_IDS)
     SDPlugin.windows.delete(window);
   },
 

@@ -1,6 +1,7 @@
 // @ts-check
-// A Notifier observer: when regular items are added, modified, trashed or deleted, ask the
-// bridge to sync, debounced so a burst of changes (an import, a merge) makes one request.
+// A Notifier listener (plugin.js registers the one observer): when regular items are added,
+// modified, trashed or deleted, ask the bridge to sync, debounced so a burst of changes (an
+// import, a merge) makes one request.
 
 var SDSyncOnChange = {
   EVENTS: ["add", "modify", "trash", "delete"],
@@ -15,8 +16,7 @@ var SDSyncOnChange = {
   create({ enabled, sync, delayMs = 2000, log = () => {} }) {
     /** @type {ReturnType<typeof setTimeout> | null} */
     let timer = null;
-    /** @type {string | null} */
-    let observerID = null;
+    let stopped = false;
     let running = false;
     let pendingAfterRun = false;
 
@@ -34,7 +34,7 @@ var SDSyncOnChange = {
       } finally {
         running = false;
       }
-      if (pendingAfterRun && observerID !== null) {
+      if (pendingAfterRun && !stopped) {
         pendingAfterRun = false;
         schedule();
       }
@@ -62,30 +62,21 @@ var SDSyncOnChange = {
       }
     }
 
-    const observer = {
+    return {
       /** @type {_ZoteroTypes.Notifier.Notify} */
       notify(event, type, ids) {
         try {
-          if (!enabled() || !relevant(event, type, ids)) return;
+          if (stopped || !enabled() || !relevant(event, type, ids)) return;
           schedule();
         } catch (e) {
           log(`notifier: ${e}`);
         }
       },
-    };
-
-    return {
-      observer,
-      start() {
-        if (observerID === null) observerID = Zotero.Notifier.registerObserver(observer, ["item"], "specter-desk");
-        return observerID;
-      },
       stop() {
+        stopped = true;
         if (timer !== null) clearTimeout(timer);
         timer = null;
         pendingAfterRun = false;
-        if (observerID !== null) Zotero.Notifier.unregisterObserver(observerID);
-        observerID = null;
       },
       /** True while a sync request is waiting for the quiet period to end. */
       get pending() {

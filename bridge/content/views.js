@@ -1,6 +1,7 @@
 // @ts-check
-// The two dialog views: "Duplicates" and "Recommended this week". Each fills a root element
-// with data from the bridge; errors are shown in the view, never thrown.
+// The dialog views' shared error state and "Recommended this week" (the Duplicates view is in
+// duplicatesView.js). Each fills a root element with data from the bridge; errors are shown in
+// the view, never thrown.
 
 /**
  * @typedef {object} SDViewHost
@@ -34,67 +35,6 @@ var SDViews = {
         buttons: [{ label: "Retry", onClick: retry }],
       });
     }
-  },
-
-  /**
-   * Fill root with the bridge's duplicate clusters; "Merge" merges after confirm().
-   * @param {SDViewHost} host
-   * @param {Document} doc
-   * @param {HTMLElement} root
-   * @param {{ confirm: (title: string, text: string) => boolean, minScore?: number }} options
-   */
-  async duplicates(host, doc, root, { confirm, minScore }) {
-    const again = () => SDViews.duplicates(host, doc, root, { confirm, minScore });
-    SDRender.state(doc, root, "loading", { title: "Looking for duplicates…" });
-    /** @type {DuplicatesResponse} */
-    let data;
-    try {
-      data = await host.client().duplicates({ minScore });
-    } catch (e) {
-      SDViews.error(doc, root, e, "duplicates", again);
-      return;
-    }
-    const clusters = Array.isArray(data.clusters) ? data.clusters : [];
-    if (!clusters.length) {
-      SDRender.state(doc, root, "empty", { title: "No duplicates found.", text: "specter-desk found no likely duplicates in your library.", buttons: [{ label: "Check again", onClick: again }] });
-      return;
-    }
-    SDRender.clear(root);
-    root.appendChild(SDRender.el(doc, "h2", { cls: "sd-heading", text: `${clusters.length} group(s) of likely duplicates` }));
-    const list = SDRender.el(doc, "ol", { cls: "sd-clusters", attrs: { "data-sd-state": "clusters" } });
-    for (const cluster of clusters) list.appendChild(SDViews.clusterCard(doc, cluster, confirm));
-    root.appendChild(list);
-  },
-
-  /**
-   * @param {Document} doc
-   * @param {DuplicateCluster} cluster
-   * @param {(title: string, text: string) => boolean} confirm
-   */
-  clusterCard(doc, cluster, confirm) {
-    const reasons = [...new Set((cluster.pairs || []).flatMap((p) => p.reasons || []))];
-    const status = SDRender.el(doc, "div", { cls: "sd-merge-status" });
-    const merge = SDRender.button(doc, "Merge…", async () => {
-      const result = await SDActions.mergeCluster(cluster, confirm);
-      status.textContent = result.message;
-      card.setAttribute("data-merged", String(result.merged));
-      if (result.merged) merge.setAttribute("disabled", "true");
-    }, "sd-button sd-merge");
-    const card = SDRender.el(doc, "li", { cls: "sd-cluster", attrs: { "data-cluster": String(cluster.id) } }, [
-      SDRender.el(doc, "div", { cls: "sd-cluster-head", text: `score ${SDRender.formatScore(cluster.score)}` }),
-      SDRender.el(doc, "ul", { cls: "sd-cluster-papers" }, cluster.papers.map((p) => SDRender.el(doc, "li", {
-        cls: p.key === cluster.master ? "sd-master" : "sd-other",
-        attrs: { "data-key": p.key },
-      }, [
-        SDRender.el(doc, "span", { cls: "sd-title", text: p.title || p.key }),
-        SDRender.el(doc, "span", { cls: "sd-meta", text: ` ${[p.first_author, p.year, p.item_type, p.doi].filter(Boolean).join(" · ")}` }),
-        p.key === cluster.master ? SDRender.el(doc, "span", { cls: "sd-badge", text: "kept (master)" }) : null,
-      ]))),
-      SDRender.el(doc, "div", { cls: "sd-reasons", text: reasons.length ? `Why: ${reasons.join("; ")}` : "" }),
-      merge,
-      status,
-    ]);
-    return card;
   },
 
   /**

@@ -27,6 +27,7 @@ var SDWindows = {
     "specter-desk-menu-recommended",
     "specter-desk-menu-duplicates",
     "specter-desk-menu-sync",
+    "specter-desk-duplicate-notice",
   ],
 
   /** True where Zotero has MenuManager (8+): menus are registered once, not per window. */

@@ -63,6 +63,16 @@ test("against the real bridge: token file, not embedded, not synced, recommendat
   assert.match(recs.message, /no papers were added/);
   const dups = await client.duplicates();
   assert.ok(Array.isArray(dups.clusters));
+  assert.ok(Array.isArray(dups.versions));
+  // check on add: the plugin's item JSON (SDCheckOnAdd.itemJSON) is what the real bridge reads
+  const added = makeItem({ id: 3, key: "E2ENEWK3", title: "Attention Is All You Need", fields: { date: "2017" } });
+  const check = await client.checkDuplicates([plugin.context.SDCheckOnAdd.itemJSON(added)]);
+  assert.deepEqual([...check.matches].map((m) => [m.index, m.key, m.kind]), [[0, "E2EAAAA2", "duplicate"]]);
+  const marked = await client.markDistinct(["E2EAAAA2", "E2ENOAB5"]);
+  assert.equal(marked.changed, 1);
+  await assert.rejects(client.markDistinct(["E2EAAAA2", "E2ENOKEY"]), (e) => e.status === 404);
+  assert.equal((await client.markDistinct(["E2EAAAA2", "E2ENOAB5"], false)).changed, 1);
+  assert.ok(["queued", "running", "failed", "idle"].includes((await client.syncStatus()).state));
   const vote = await client.feedback("E2EAAAA2", "up");
   assert.equal(vote.labels.up, 1);
   const sync = await client.sync();

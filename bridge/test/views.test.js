@@ -7,7 +7,7 @@ const { startPlugin, makeItem, waitFor, clickMenu } = require("./helpers/fakeZot
 
 const MASTER = makeItem({ id: 10, key: "MASTER22", title: "Deep Residual Learning" });
 const COPY = makeItem({ id: 11, key: "COPYKEY3", title: "Deep residual learning for image recognition" });
-const BOOK = makeItem({ id: 12, key: "BOOKKEY4", title: "Deep Residual Learning", itemTypeID: 2, itemType: "book" });
+const BOOK = makeItem({ id: 12, key: "BOOKKEY4", title: "Deep Residual Learning", itemType: "book", fields: { publisher: "IEEE", numPages: "9" } });
 const CLUSTER = {
   id: 1, score: 0.97, master: "MASTER22",
   papers: [
@@ -55,14 +55,17 @@ test("Merge asks first, then calls Zotero 10's mergeItems(master, others) keepin
   root.querySelector(".sd-merge").click();
   await waitFor(() => records.merges.length === 1);
   assert.equal(records.confirms.length, 1);
-  assert.match(records.confirms[0].text, /Kept: Deep Residual Learning \(MASTER22\)/);
+  assert.match(records.confirms[0].text, /Kept: Deep Residual Learning \(MASTER22, Journal Article\)/);
   assert.match(records.confirms[0].text, /Why: same title/);
   assert.equal(records.merges[0].master.id, MASTER.id);
   assert.deepEqual([...records.merges[0].others].map((o) => o.id), [COPY.id]);
   assert.equal(records.merges[0].via, "mergeItems");
   assert.deepEqual(records.imports, ["chrome://zotero/content/mergeItems.mjs"]);
-  await waitFor(() => root.querySelector(".sd-cluster").getAttribute("data-merged") === "true");
-  assert.equal(root.querySelector(".sd-merge").getAttribute("disabled"), "true");
+  await waitFor(() => root.querySelector(".sd-cluster").getAttribute("data-state") === "merged");
+  assert.equal(root.querySelector(".sd-merge"), null, "no second merge");
+  assert.equal(root.querySelector(".sd-undo").textContent, "Undo merge");
+  assert.equal(MASTER.deleted, false);
+  assert.equal(COPY.deleted, true);
 });
 
 test("on Zotero 7 (no mergeItems.mjs) Merge calls Zotero.Items.merge", async () => {
@@ -72,7 +75,9 @@ test("on Zotero 7 (no mergeItems.mjs) Merge calls Zotero.Items.merge", async () 
   await waitFor(() => records.merges.length === 1);
   assert.equal(records.merges[0].via, "Zotero.Items.merge");
   assert.equal(records.merges[0].master.id, MASTER.id);
-  await waitFor(() => root.querySelector(".sd-cluster").getAttribute("data-merged") === "true");
+  await waitFor(() => root.querySelector(".sd-cluster").getAttribute("data-state") === "merged");
+  assert.equal(root.querySelector(".sd-undo"), null, "Zotero 7 has no undo");
+  assert.doesNotMatch(records.confirms[0].text, /Undo/);
 });
 
 test("Merge cancelled in the confirm dialog merges nothing", async () => {
@@ -83,18 +88,19 @@ test("Merge cancelled in the confirm dialog merges nothing", async () => {
   assert.equal(records.merges.length, 0);
 });
 
-test("Merge refuses items of different types and items missing from Zotero, without asking", async () => {
-  const mixed = { ...CLUSTER, papers: [CLUSTER.papers[0], { ...CLUSTER.papers[1], key: "BOOKKEY4" }] };
-  const gone = { ...CLUSTER, id: 2, papers: [CLUSTER.papers[0], { ...CLUSTER.papers[1], key: "GONEKEY5" }] };
-  bridge.route("GET", "/v1/duplicates", () => ({ status: 200, json: { clusters: [mixed, gone] } }));
-  const { root, records } = await openDialog("specter-desk-menu-duplicates");
+test("Merge refuses items missing from Zotero and items in the trash, without asking", async () => {
+  const gone = { ...CLUSTER, papers: [CLUSTER.papers[0], { ...CLUSTER.papers[1], key: "GONEKEY5" }] };
+  const trashed = { ...CLUSTER, id: 2 };
+  bridge.route("GET", "/v1/duplicates", () => ({ status: 200, json: { clusters: [gone, trashed] } }));
+  const copy = makeItem({ id: 11, key: "COPYKEY3", title: "Deep residual learning for image recognition", deleted: true });
+  const { root, records } = await openDialog("specter-desk-menu-duplicates", { items: [MASTER, copy] });
   const [first, second] = root.querySelectorAll(".sd-merge");
   first.click();
   second.click();
   await waitFor(() => [...root.querySelectorAll(".sd-merge-status")].every((s) => s.textContent));
   const statuses = [...root.querySelectorAll(".sd-merge-status")].map((s) => s.textContent);
-  assert.match(statuses[0], /same type/);
-  assert.match(statuses[1], /GONEKEY5.*not in your Zotero library/);
+  assert.match(statuses[0], /^Cannot merge: .*GONEKEY5.*is not in your Zotero library any more/);
+  assert.match(statuses[1], /^Cannot merge: .*COPYKEY3.*is in the trash/);
   assert.equal(records.confirms.length, 0);
   assert.equal(records.merges.length, 0);
 });

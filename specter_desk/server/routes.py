@@ -326,9 +326,17 @@ def duplicates_distinct_list(request: Request) -> dict[str, Any]:
 )
 def duplicates_check(request: Request, body: DuplicateCheckRequest) -> dict[str, Any]:
     incoming = [_incoming_paper(i, item) for i, item in enumerate(body.items)]
+    own_keys = [_own_key(item) for item in body.items]
     desk = _ctx(request).reader()
-    matches = check_papers(desk.store, incoming, index=desk.index())
+    matches = check_papers(desk.store, incoming, index=desk.index(), own_keys=own_keys)
     return {"matches": _dicts(matches)}
+
+
+def _own_key(item: dict[str, Any]) -> str | None:
+    """The key an item being added already has in Zotero (item JSON's `key`), if any."""
+    data = item.get("data") if isinstance(item.get("data"), dict) else item
+    key = data.get("key", item.get("key"))
+    return key if isinstance(key, str) and key else None
 
 
 _INCOMING_ALIASES = {"doi": "DOI", "abstract": "abstractNote", "year": "date", "isbn": "ISBN"}

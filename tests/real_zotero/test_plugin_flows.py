@@ -115,7 +115,7 @@ def test_the_duplicates_dialog_merges_a_real_cluster_with_zoteros_merge(flows, t
     zotero.run("click_in_window", href=DIALOG, selector=".sd-merge")
     prompt = wait_until(lambda: zotero.run("prompt", accept=True), 30, "the confirmation")
     assert prompt["title"] == "Merge duplicates"
-    assert f"({master})" in prompt["text"] and "Why: same DOI" in prompt["text"]
+    assert f"({master}, Journal Article)" in prompt["text"] and "Why: same DOI" in prompt["text"]
     wait_until(
         lambda: "Merged 2 item(s)" in zotero.run("window_text", href=DIALOG)["text"],
         60,

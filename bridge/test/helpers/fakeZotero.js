@@ -14,6 +14,7 @@ const path = require("node:path");
 const vm = require("node:vm");
 const { pathToFileURL, fileURLToPath } = require("node:url");
 const { JSDOM } = require("jsdom");
+const { makeWorld } = require("./fakeItems");
 
 const BRIDGE_DIR = path.resolve(__dirname, "..", "..");
 const ROOT_URI = pathToFileURL(BRIDGE_DIR).href + "/";
@@ -45,19 +46,20 @@ function cssEscape(value) {
   return result;
 }
 
-/** A Zotero item with the fields the plugin reads. */
-function makeItem({ id, key, libraryID = 1, title = "A paper", abstract = "An abstract.", itemTypeID = 1, itemType = "journalArticle", regular = true }) {
-  const fields = { title, abstractNote: abstract };
-  return {
-    id, key, libraryID, itemTypeID, itemType, deleted: false,
-    isRegularItem: () => regular,
-    getField: (name) => fields[name] ?? "",
-  };
+/**
+ * A Zotero item (fakeItems.js) from {id, key, libraryID = 1, title, abstract, itemType =
+ * "journalArticle", fields: {field: value}, regular = true, deleted = false, dateAdded}; an
+ * item given to startPlugin is made anew in that Zotero (the same object, its state reset).
+ */
+function makeItem(spec) {
+  const alone = makeWorld({ zotero: 10, records: { saves: [], undos: [], merges: [] } });
+  return alone.makeItem({ spec: Object.freeze({ ...spec }) });
 }
 
-/** A main window: a jsdom document with Zotero's Tools menu popup. */
+/** A main window: a jsdom document with Zotero's Tools menu popup and the library tab (zotero-pane) with its trees. */
 function makeWindow() {
-  const dom = new JSDOM(`<!DOCTYPE html><html><head></head><body><div id="menu_ToolsPopup"></div></body></html>`);
+  const dom = new JSDOM(`<!DOCTYPE html><html><head></head><body><div id="menu_ToolsPopup"></div>`
+    + `<div id="zotero-pane"><div id="zotero-trees"></div></div></body></html>`);
   const window = dom.window;
   window.document.createXULElement = (tag) => window.document.createElement(tag);
   window.openedDialogs = [];
@@ -112,14 +114,18 @@ function sandboxGlobals(provided) {
  * @param {Record<string, string>} [o.env]  environment seen through Services.env
  * @param {boolean} [o.realFiles]  IOUtils reads the real file system (for the token file)
  * @param {unknown} [o.translateError]  what Zotero's translation rejects with (e.g. offline)
+ * @param {number[]} [o.readOnlyLibraries]  libraries whose items are not editable
+ * @param {(master, others) => unknown} [o.mergeError]  run inside each merge (throw to fail it)
  */
-async function startPlugin({ translateError = null, zotero = 10, prefs = {}, items = [], tokenFileText = null, syncDelayMs = 40, confirmAnswer = true, env = {}, realFiles = false } = {}) {
+async function startPlugin({ translateError = null, zotero = 10, prefs = {}, items = [], tokenFileText = null, syncDelayMs = 40, confirmAnswer = true, env = {}, realFiles = false, readOnlyLibraries = [], mergeError = null } = {}) {
   const records = {
     sections: new Map(), unregisteredSections: [], observers: new Map(), unregisteredObservers: [],
     prefPanes: new Map(), unregisteredPanes: [], chrome: [], selected: [], merges: [],
     translations: [], confirms: [], errors: [], debug: [], tokenReads: [], menus: new Map(),
-    unregisteredMenus: [], imports: [],
+    unregisteredMenus: [], imports: [], saves: [], undos: [], transactions: 0,
   };
+  const world = makeWorld({ zotero, readOnlyLibraries, records, mergeError });
+  items = items.map((spec) => world.makeItem(spec));
   const prefStore = defaultPrefs();
   prefStore.set("extensions.specter-desk.syncDelayMs", String(syncDelayMs));
   for (const [name, value] of Object.entries(prefs)) prefStore.set(name, value);
@@ -170,19 +176,26 @@ async function startPlugin({ translateError = null, zotero = 10, prefs = {}, ite
         return id;
       },
       unregisterObserver: (id) => { records.unregisteredObservers.push(id); records.observers.delete(id); },
-      /** Deliver an event the way Zotero.Notifier.trigger does. */
-      trigger: (event, type, ids) => {
+      /** Deliver an event the way Zotero.Notifier.trigger does (extraData: event options). */
+      trigger: (event, type, ids, extraData = {}) => {
         for (const { observer, types } of records.observers.values()) {
-          if (!types || types.includes(type)) observer.notify(event, type, ids, {});
+          if (!types || types.includes(type)) observer.notify(event, type, ids, extraData);
         }
       },
     },
     Items: {
       getByLibraryAndKey: (libraryID, key) => byKey.get(`${libraryID}/${key}`) || false,
       get: (ids) => (Array.isArray(ids) ? ids.map((id) => byID.get(id)).filter(Boolean) : byID.get(ids) || false),
-      merge: async (master, others) => { records.merges.push({ master, others, via: "Zotero.Items.merge" }); },
+      merge: (master, others) => world.merge(master, others, "Zotero.Items.merge"),
     },
-    Libraries: { userLibraryID: 1, getAll: () => [{ libraryID: 1 }, { libraryID: 2 }] },
+    ItemTypes: world.schema.ItemTypes,
+    ItemFields: world.schema.ItemFields,
+    DB: world.DB,
+    Libraries: {
+      userLibraryID: 1,
+      getAll: () => [{ libraryID: 1 }, { libraryID: 2 }],
+      get: (libraryID) => ({ libraryID, editable: !readOnlyLibraries.includes(libraryID) }),
+    },
     getMainWindow: () => window,
     getMainWindows: () => [window],
     getActiveZoteroPane: () => pane,
@@ -194,11 +207,12 @@ async function startPlugin({ translateError = null, zotero = 10, prefs = {}, ite
         async translate(options) {
           records.translations.push({ identifier: this.identifier, options });
           if (translateError) throw translateError;
-          return [makeItem({ id: 999, key: "NEWITEM9" })];
+          return [world.makeItem(makeItem({ id: 999, key: "NEWITEM9" }))];
         }
       },
     },
   };
+  if (zotero >= 10) Zotero.UndoHistory = world.UndoHistory;
   if (zotero >= 8) {
     Zotero.MenuManager = {
       registerMenu: (options) => {
@@ -214,7 +228,7 @@ async function startPlugin({ translateError = null, zotero = 10, prefs = {}, ite
     importESModule: (url) => {
       records.imports.push(url);
       if (zotero >= 9 && url === "chrome://zotero/content/mergeItems.mjs") {
-        return { mergeItems: async (master, others) => { records.merges.push({ master, others, via: "mergeItems" }); } };
+        return { mergeItems: (master, others) => world.merge(master, others, "mergeItems") };
       }
       throw new Error(`Failed to load ${url}`);
     },
@@ -272,7 +286,9 @@ async function startPlugin({ translateError = null, zotero = 10, prefs = {}, ite
   vm.runInContext("delete globalThis.console;", context);
   vm.runInContext(fs.readFileSync(path.join(BRIDGE_DIR, "bootstrap.js"), "utf8"), context, { filename: "bootstrap.js" });
   await context.startup({ id: "specter-desk@specter-desk.org", version: "0.1.0", rootURI: ROOT_URI }, REASONS.ADDON_ENABLE);
-  return { context, Zotero, records, window, pane, prefStore, ROOT_URI, zotero };
+  /** The live item of a key (library 1 unless given). */
+  const item = (key, libraryID = 1) => byKey.get(`${libraryID}/${key}`);
+  return { context, Zotero, records, window, pane, prefStore, ROOT_URI, zotero, world, item };
 }
 
 /** A section the plugin registered, by its paneID (under whichever id this Zotero gives it). */

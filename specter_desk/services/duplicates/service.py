@@ -129,6 +129,7 @@ def _best_matches(
     min_score: float,
     index: PaperIndex | None = None,
     vectors: np.ndarray | None = None,
+    own_keys: Sequence[str | None] = (),
 ) -> list[Match]:
     wanted = set().union(*candidates) if candidates else set()
     library = {
@@ -141,16 +142,19 @@ def _best_matches(
         for k, p in library.items()
     }
     mark_recurring(lib_records.values())  # the candidates hold every record of a title
-    incoming_keys = [p.key for p in incoming]
+    own = list(own_keys) + [None] * (len(incoming) - len(own_keys))
+    # an incoming paper is known by its own key when it has one (a Zotero item being added)
+    incoming_keys = [own[i] or p.key for i, p in enumerate(incoming)]
     apart = {(a, b) for a, b, _, _ in store.distinct_pairs(incoming_keys)} if library else set()
     matches = []
     for i, paper in enumerate(incoming):
         vector = _unit(vectors[i]) if vectors is not None else None
         record = Record.from_paper(paper, vector)
         best: tuple[tuple[bool, float], str, list[str], str] | None = None
+        me = incoming_keys[i]
         for key in sorted(candidates[i]):
             other = lib_records.get(key)
-            if other is None or (min(key, paper.key), max(key, paper.key)) in apart:
+            if other is None or key == own[i] or (min(key, me), max(key, me)) in apart:
                 continue
             result = score_pair(record, other)
             # a duplicate beats a version; a version with its own DOI is still the same work
@@ -170,11 +174,15 @@ def check_papers(
     encoder: PaperEncoder | None = None,
     *,
     min_score: float = DEFAULT_MIN_SCORE,
+    own_keys: Sequence[str | None] = (),
 ) -> list[Match]:
     """The incoming papers that are already in the library, with the library paper they match.
 
     Lookups are indexed (identifiers, title key, title prefix); with an index and an encoder the
     incoming papers are also embedded and their nearest library neighbours are scored.
+    own_keys[i], when given, is the library key the incoming paper i already has (a Zotero item
+    just added, which a sync may have stored already): it is never its own match, and pairs
+    marked "not duplicates" with it are respected.
     """
     check_min_score(min_score)
     candidates = [_lookup_keys(store, p) for p in incoming]
@@ -186,7 +194,13 @@ def check_papers(
         for i, row in enumerate(hits):
             candidates[i].update(k for k, cos in row if cos >= NEIGHBOUR_MIN_COSINE)
     return _best_matches(
-        store, incoming, candidates, min_score=min_score, index=index, vectors=vectors
+        store,
+        incoming,
+        candidates,
+        min_score=min_score,
+        index=index,
+        vectors=vectors,
+        own_keys=own_keys,
     )
 
 
