@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,3 +286,34 @@ def _merge(values: dict[str, dict[str, Any]], data: dict[str, Any], source: str)
                 kind = TYPE_NAMES.get(type(default).__name__, type(default).__name__)
                 raise ConfigError(f"{source}: {section}.{key} must be a {kind}, got {value!r}")
             values[section][key] = value
+
+
+_SECTION = re.compile(r"(?m)^\[([^\]]+)\]\s*$")
+_NAME = re.compile(r"(?m)^name\s*=.*$")
+
+
+def remember_model(paths: Paths, name: str) -> None:
+    """Make name the model of this data dir (config.toml's [model] name), keeping the rest of
+    the file as it is, so later commands need no --model."""
+    file = paths.config_file
+    text = file.read_text(encoding="utf-8") if file.exists() else ""
+    line = f"name = {json.dumps(name)}"
+    sections = list(_SECTION.finditer(text))
+    model = next((i for i, m in enumerate(sections) if m.group(1).strip() == "model"), None)
+    if model is None:
+        text = text + ("\n" if text and not text.endswith("\n") else "") + f"[model]\n{line}\n"
+    else:
+        start = sections[model].end()
+        end = sections[model + 1].start() if model + 1 < len(sections) else len(text)
+        body = text[start:end]
+        body = _NAME.sub(line, body, count=1) if _NAME.search(body) else f"\n{line}{body}"
+        text = text[:start] + body + text[end:]
+    tomllib.loads(text)  # what was written must read back
+    try:
+        paths.config_dir.mkdir(parents=True, exist_ok=True)
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write {file} ({exc.strerror or exc}); the data dir must be a folder you "
+            "can write to"
+        ) from exc

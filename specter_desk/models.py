@@ -77,6 +77,21 @@ class Paper:
         return asdict(self)
 
 
+@dataclass
+class Collection:
+    """A Zotero collection: its key, name and parent collection's key, in one library."""
+
+    key: str
+    name: str
+    parent: str | None = None
+    version: int = 0
+    library: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
 def creator_from_name(name: str) -> dict[str, str]:
     """A creator from one name: "Curie, Marie" -> last and first name, "Bohr" -> name."""
     name = " ".join(name.split())

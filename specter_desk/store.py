@@ -18,6 +18,7 @@ from .disk import ensure_dir, make_private, remove_stale_temps
 from .errors import StoreError
 from .models import LIBRARY_POOL, Paper, normalize_doi, normalize_title
 from .store_citations import CitationTables, migration_6
+from .store_feeds import FeedTables, migration_feeds
 
 PAPER_COLUMNS = (
     "key",
@@ -187,6 +188,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_4,
     _migration_5,
     migration_6,  # citations (store_citations.py)
+    migration_feeds,  # 7: collections, feeds, feedback weights (store_feeds.py)
 ]
 
 
@@ -272,7 +274,7 @@ class _Connection(sqlite3.Connection):
             super().rollback()
 
 
-class Store(CitationTables):
+class Store(CitationTables, FeedTables):
     """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
 
     def __init__(self, path: Path | str):
@@ -785,13 +787,15 @@ class Store(CitationTables):
 
     # -- feedback ---------------------------------------------------------------------
 
-    def set_vote(self, key: str, vote: int) -> None:
-        """Record +1 (up) or -1 (down) for a paper, replacing an earlier vote."""
+    def set_vote(self, key: str, vote: int, *, weight: float = 1.0, source: str = "user") -> None:
+        """Record +1 (up) or -1 (down) for a paper, replacing an earlier vote; weight < 1 and
+        a source other than "user" mark a vote inferred from what the user did in Zotero."""
         with self.transaction():
             self.db.execute(
-                "INSERT INTO feedback (key, vote, voted_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                [key, vote, now_iso()],
+                "INSERT INTO feedback (key, vote, voted_at, weight, source) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET vote = excluded.vote, "
+                "voted_at = excluded.voted_at, weight = excluded.weight, source = excluded.source",
+                [key, vote, now_iso(), float(weight), source],
             )
 
     def clear_vote(self, key: str) -> None:
@@ -806,6 +810,14 @@ class Store(CitationTables):
             "WHERE p.deleted = 0"
         )
         return dict(cur.fetchall())
+
+    def vote_details(self) -> dict[str, tuple[int, float, str]]:
+        """{key: (vote, weight, source)} for every live paper with a vote."""
+        cur = self.db.execute(
+            "SELECT f.key, f.vote, f.weight, f.source FROM feedback f "
+            "JOIN papers p ON p.key = f.key WHERE p.deleted = 0"
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in cur}
 
     # -- arXiv fetches ----------------------------------------------------------------
 

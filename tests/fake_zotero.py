@@ -54,6 +54,8 @@ class Library:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)  # key -> version when deleted
     fulltext: dict[str, tuple[int, str]] = field(default_factory=dict)  # attachment key
+    collections: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> envelope
+    deleted_collections: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -176,6 +178,43 @@ class FakeZotero(LocalHTTPFake):
             lib.version += 1
             lib.items.pop(key)
             lib.deleted[key] = lib.version
+
+    def add_collection(
+        self,
+        name: str,
+        *,
+        parent: str | None = None,
+        key: str | None = None,
+        library: Library | None = None,
+    ) -> str:
+        """Add (or rename, for an existing key) a collection; bumps the library version."""
+        lib = library or self.library()
+        with self.lock:
+            lib.version += 1
+            key = key or random_key(self.rng)
+            data = {
+                "key": key,
+                "version": lib.version,
+                "name": name,
+                "parentCollection": parent or False,
+                "relations": {},
+            }
+            envelope = self._envelope(lib, data)
+            envelope["links"]["self"]["href"] = envelope["links"]["self"]["href"].replace(
+                "/items/", "/collections/"
+            )
+            envelope["meta"] = {"numCollections": 0, "numItems": 0}
+            lib.collections[key] = envelope
+            lib.deleted_collections.pop(key, None)
+            return key
+
+    def delete_collection(self, key: str, *, library: Library | None = None) -> None:
+        """Delete a collection for good (it shows up in /deleted)."""
+        lib = library or self.library()
+        with self.lock:
+            lib.version += 1
+            lib.collections.pop(key)
+            lib.deleted_collections[key] = lib.version
 
     def set_fulltext(
         self, attachment_key: str, content: str, *, library: Library | None = None
@@ -345,11 +384,17 @@ class _Handler(BaseHTTPRequestHandler):
             if "since" not in query:
                 return 400, headers, "'since' parameter must be provided"
             keys = sorted(k for k, v in lib.deleted.items() if v > since)
+            gone = sorted(k for k, v in lib.deleted_collections.items() if v > since)
             return (
                 200,
                 headers,
-                {"collections": [], "searches": [], "items": keys, "tags": [], "settings": []},
+                {"collections": gone, "searches": [], "items": keys, "tags": [], "settings": []},
             )
+        if rest == ["collections"]:
+            found = sorted(lib.collections.values(), key=lambda c: c["key"])
+            found = [c for c in found if c["version"] > since]
+            headers["Total-Results"] = str(len(found))
+            return self._page(fake, found, query, headers)
         if rest == ["fulltext"]:
             return 200, headers, {k: v for k, (v, _) in sorted(lib.fulltext.items()) if v > since}
         if len(rest) == 3 and rest[0] == "items" and rest[2] == "fulltext":
@@ -396,6 +441,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers["Total-Results"] = str(len(items))
         if unmodified:  # the local API answers 304 with the listing's headers
             return 304, headers, b""
+        return self._page(fake, items, query, headers)
+
+    def _page(self, fake: FakeZotero, items: list[dict[str, Any]], query: dict[str, str], headers):
+        """One page of a listing (the whole of it on the local API or for versions/keys)."""
         fmt = query.get("format", "json")
         if fmt in ("versions", "keys") and "limit" not in query or fake.local:
             page = items

@@ -170,13 +170,6 @@ def test_doctor_passes_with_minilm_configured(home):
     assert "precision float32" in checks["torch"]["detail"]
 
 
-def test_demo_imports_embeds_and_prints_related(home, tiny_model):
-    result = invoke("demo", "--model", "tiny", "-k", "3")
-    assert result.exit_code == 0, result.output
-    assert "1606 papers imported" in result.stdout
-    assert result.stdout.count("Related to:") >= 2
-
-
 def test_console_script_exit_code(home):
     """The installed entry point, as a user runs it."""
     proc = subprocess.run(

@@ -44,7 +44,8 @@ COMMANDS = commands(typer.main.get_command(app))
 # What each command needs to get to its work (LIB: a JSONL file of RECORDS, OUT: a new folder),
 # and the exit code it answers with an unknown model name, then with a data dir that cannot
 # be one. 0: the command does not use the model (or the data dir); 1: doctor's report;
-# 2: bad config; 4: model files; 5: the data dir; 6: the network (nothing listens here);
+# 2: bad config; 3: no such feed; 4: model files; 5: the data dir; 6: the network (nothing
+# listens here);
 # 7: no corpus there.
 EXPECTED: dict[str, tuple[list[str], int, int]] = {
     "embed": ([], 2, 5),
@@ -86,6 +87,15 @@ EXPECTED: dict[str, tuple[list[str], int, int]] = {
     "citations show": (["A1"], 0, 5),
     "citations status": ([], 0, 5),
     "graph": (["A1", "--out", "OUT/map.html"], 2, 5),
+    "feeds add": (["--tag", "graphs"], 0, 5),
+    "feeds collections": ([], 0, 5),
+    "feeds list": ([], 0, 5),
+    "feeds refresh": ([], 2, 5),
+    "feeds remove": (["nope"], 3, 5),
+    "feeds set": (["nope", "--since", "week"], 3, 5),
+    "feeds show": (["nope"], 3, 5),
+    "feeds url": (["nope"], 3, 5),
+    "mcp": ([], 2, 5),
 }
 
 

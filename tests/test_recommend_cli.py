@@ -60,7 +60,9 @@ def test_minilm_recommends_both_topics_with_real_explanations(home, tmp_path):
     assert "genes" in topics and "recsys" in topics, topics
     assert "other" not in topics, topics
     for hit in data["results"]:
-        assert set(hit) == PAPER_HIT | {"because", "reasons"}
+        assert set(hit) == PAPER_HIT | {"because", "reasons", "rank", "authors", "abstract"} | {
+            "link"
+        }
         assert hit["reasons"] == []  # no citation data: ranked by meaning
         assert hit["pool"] == "candidates"
         assert {b["key"] for b in hit["because"]} <= seeds
@@ -75,7 +77,10 @@ def test_recommend_json_schema_and_seeds_with_the_tiny_model(home, tmp_path, tin
     result = runner.invoke(app, ["recommend", "--model", "tiny", "--since", "3d", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"since", "model", "source", "by", "seeds", "ranker", "labels", "results"}
+    assert set(data) == {"since", "model", "source", "by", "scope", "seeds", "ranker"} | {
+        "labels",
+        "results",
+    }
     assert data["model"] == "tiny" and data["ranker"] == "similarity"
     assert data["by"] == "meaning"  # auto, and the seeds have no citation data
     assert {s["key"] for s in data["seeds"]} == {"cul208", "cul275", "cul439"}  # not 4 days old

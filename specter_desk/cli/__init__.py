@@ -5,6 +5,7 @@ from . import (
     core,  # noqa: F401  (registers commands)
     corpus,  # noqa: F401  (corpus embed, index, import, status)
     duplicates,  # noqa: F401  (duplicates, duplicates check)
+    feeds,  # noqa: F401  (feeds list|add|set|remove|show|refresh|collections)
     model,  # noqa: F401  (model download|list|use|remove, models)
     recommend,  # noqa: F401  (recommend, search, feedback, candidates)
     serve,  # noqa: F401  (serve, bridge token, service install|uninstall|status)

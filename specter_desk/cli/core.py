@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Unpack
@@ -12,7 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..config import Config, Paths
+from ..config import Config, Paths, remember_model
 from ..desk import Desk, EncoderOptions
 from ..doctor import run_checks
 from ..embed.encoder import pick_device
@@ -21,9 +22,13 @@ from ..embed.registry import get_model
 from ..errors import ConfigError, InputError, SpecterDeskError
 from ..index import build_index
 from ..models import LIBRARY_POOL
+from ..services.digest import render
+from ..services.feedback import MIN_LABELS
+from ..services.recommend import Recommendations, recommend
 from ..services.related import related, resolve_item
 from ..services.status import library_status
-from ..sync.demo import EXAMPLES, demo_papers
+from ..store import Store
+from ..sync.demo import EXAMPLES, demo_candidates, demo_papers
 from ..sync.writer import import_papers
 from .app import (
     app,
@@ -42,11 +47,18 @@ DeviceOpt = typer.Option(None, "--device", help="auto, cpu, cuda or mps.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
+def LimitOpt(default: int, most: int, text: str):  # noqa: N802 (reads like the *Opt constants)
+    """The one "how many" option of every listing command: -n/--limit (-k still works)."""
+    return typer.Option(default, "-n", "--limit", "-k", min=1, max=most, help=text)
+
+
 def embed_with_progress(
     desk: Desk, model: str | None, *, quiet: bool = False, **options: Unpack[EncoderOptions]
 ) -> EmbedResult:
     """Desk.embed_missing with a progress bar."""
     name = desk.model_spec(model).name
+    if desk.store.has_missing_vectors(name):  # a model that cannot load fails before the bar
+        desk.encoder(name, **options).check_available()
     with progress_bar(f"embedding ({name})", quiet=quiet) as bar:
         return desk.embed_missing(name, on_progress=bar, **options)
 
@@ -122,10 +134,68 @@ def related_table(rows, title: str, reasons: list[list[str]] | None = None) -> T
     return table
 
 
+def recommendations_table(answer: Recommendations) -> Table:
+    """recommend's answer as a table: score, title, year, venue, the seeds that explain it."""
+    labels = answer.labels
+    how = (
+        f"ranked by your feedback classifier ({labels['up']} up, {labels['down']} down)"
+        if answer.ranker == "classifier"
+        else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
+        f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
+    )
+    how += {
+        "meaning": "",
+        "both": "; fused with citation links to your seeds",
+        "citations": "; by citation links to your seeds",
+    }.get(answer.by, "")
+    seeds = f"{len(answer.seeds)} papers added since {answer.since[:10]}"
+    if answer.scope.get("kind", "library") != "library":
+        seeds = f"{answer.scope['label']} ({len(answer.seeds)} papers)"
+    table = Table(
+        title=f"Recommended from {answer.source} for {seeds} ({answer.model})",
+        title_justify="left",
+        caption=how,
+        caption_justify="left",
+    )
+    rows = [rec.paper for rec in answer.results]
+    show_year = any(p.year for p in rows)
+    show_venue = any(p.venue for p in rows)
+    table.add_column("score", justify="right")
+    table.add_column("title", ratio=3)
+    if show_year:
+        table.add_column("year", justify="right")
+    if show_venue:
+        table.add_column("venue", ratio=1)
+    table.add_column("because (closest seeds, citations)", ratio=2)
+    table.add_column("key", style="dim")
+    for rec in answer.results:
+        paper = rec.paper
+        because = "; ".join(
+            rec.reasons[:2] or [f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2]]
+        )
+        cells = [f"{paper.score:.3f}", paper.title]
+        if show_year:
+            cells.append(str(paper.year or ""))
+        if show_venue:
+            cells.append(paper.venue[:40])
+        table.add_row(*cells, because, paper.key)
+    return table
+
+
+def print_recommendations(store: Store, answer: Recommendations, fmt: str, **atom: str) -> None:
+    """A digest on stdout (json, markdown, html, atom), else the table or the answer's message."""
+    if fmt != "table":
+        sys.stdout.write(render(store, answer, fmt, **atom))
+    elif answer.message:
+        notice(answer.message)
+    else:
+        console.print(recommendations_table(answer))
+
+
 @app.command("related")
 def related_cmd(
     item: str = typer.Argument(..., help="Key, DOI, arXiv id or part of the title."),
-    k: int = typer.Option(10, "-k", min=1, max=1000, help="How many related papers."),
+    k: int = LimitOpt(10, 1000, "How many related papers."),
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
     pool: str = typer.Option(None, "--pool", help="Only from: library or candidates."),
@@ -293,19 +363,27 @@ def index_rebuild(model: str = ModelOpt) -> None:
 @app.command("demo")
 def demo_cmd(
     model: str = typer.Option("minilm", "--model", "-m", help="Model for the demo."),
-    k: int = typer.Option(5, "-k", min=1, max=50),
+    k: int = LimitOpt(5, 50, "How many related papers and recommendations."),
     keep: bool = typer.Option(False, "--keep", help="Reuse an existing demo data dir."),
 ) -> None:
-    """Import the demo library into a fresh data dir, embed it, and show related papers."""
+    """Import the demo library and its candidate pool into a fresh data dir, embed them, and
+    show related papers and this week's recommendations."""
     model = get_model(model).name  # an unknown name fails before any work
     paths = Paths.resolve()
     paths.check()  # a data dir that cannot be used is one line before the demo touches it
     home = paths.cache_dir / "demo"
     if home.exists() and not keep:
         shutil.rmtree(home)
-    desk = Desk(Config.load(Paths.at(home)), notice=notice)
+    paths = Paths.at(home)
+    paths.check()  # a data dir that cannot be one fails before anything is written
+    remember_model(paths, model)  # later commands on this data dir need no --model
+    desk = Desk(Config.load(paths), notice=notice)
     result = import_papers(desk.store, demo_papers())
-    console.print(f"demo library: {result.added} papers imported into {home}")
+    pool = import_papers(desk.store, demo_candidates())
+    console.print(
+        f"demo library: {result.added} papers imported into {home}; candidate pool: "
+        f"{pool.added} other papers of the same literature review (titles only)"
+    )
     started = time.perf_counter()
     embedded = embed_with_progress(desk, model)
     console.print(
@@ -319,7 +397,18 @@ def demo_cmd(
             continue
         rows = related(desk.store, desk.index(model), paper, k)
         console.print(related_table(rows, f"Related to: {paper.title} ({paper.year})"))
+    answer = recommend(desk.store, desk.index(model), since="week", n=k)
     console.print(
-        f"\nTry it yourself:  SPECTER_DESK_HOME={home} specter-desk related "
-        f'"digital nomad" --model {model}'
+        f"\n$ specter-desk recommend --since week   # the {len(answer.seeds)} papers added this "
+        "week are the seeds; each result names the seeds it is closest to"
+    )
+    if answer.message:
+        notice(answer.message)
+    else:
+        console.print(recommendations_table(answer))
+    console.print(
+        f"\nTry it yourself (the demo data dir remembers {model}):\n"
+        f"  export SPECTER_DESK_HOME={home}\n"
+        '  specter-desk related "digital nomad"\n'
+        "  specter-desk recommend --since month"
     )

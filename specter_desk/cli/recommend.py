@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..embed.registry import query_model
 from ..errors import InputError
@@ -13,12 +12,22 @@ from ..models import CANDIDATE_POOL, LIBRARY_POOL
 from ..services.candidates import add_candidates, candidate_sources, fetch_arxiv
 from ..services.citations.fusion import BY
 from ..services.citations.pool import CITING_POOL
+from ..services.digest import check_format
 from ..services.feedback import MIN_LABELS, record_feedback
 from ..services.recommend import parse_since, recommend
 from ..services.related import resolve_item
 from ..services.search import search
+from ..services.seeds import seed_scope
 from .app import app, console, notice, open_desk, print_json
-from .core import JsonOpt, ModelOpt, ModelPathOpt, embed_with_progress, related_table
+from .core import (
+    JsonOpt,
+    LimitOpt,
+    ModelOpt,
+    ModelPathOpt,
+    embed_with_progress,
+    print_recommendations,
+    related_table,
+)
 
 
 @app.command("recommend")
@@ -26,7 +35,7 @@ def recommend_cmd(
     since: str = typer.Option(
         "week", "--since", help="Seeds: papers added since day, week, month, Nd or an ISO date."
     ),
-    n: int = typer.Option(10, "-n", min=1, max=100, help="How many recommendations."),
+    n: int = LimitOpt(10, 100, "How many recommendations."),
     from_: str = typer.Option(
         CANDIDATE_POOL,
         "--from",
@@ -40,9 +49,19 @@ def recommend_cmd(
         help="Rank by meaning, citations (links to your recent papers), both (fused), or auto "
         "(both when the seeds have citation data, else meaning).",
     ),
+    collection: str = typer.Option(
+        None, "--collection", help="Seeds: this collection (name, Parent/Child path or key)."
+    ),
+    tag: str = typer.Option(None, "--tag", help="Seeds: the papers with this tag."),
+    fmt: str = typer.Option(
+        "table",
+        "--format",
+        "-f",
+        help="table, or a digest for scripts: json, markdown, html or atom (to stdout).",
+    ),
     model: str = ModelOpt,
     model_path: Path = ModelPathOpt,
-    json_out: bool = JsonOpt,
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Papers you may want, based on what you added to the library recently."""
     if from_ not in (CANDIDATE_POOL, LIBRARY_POOL, CITING_POOL):
@@ -51,67 +70,30 @@ def recommend_cmd(
         )
     if by not in BY:
         raise InputError(f"--by must be one of {', '.join(BY)}, not {by!r}")
+    fmt = "json" if json_out else check_format(fmt)
     parse_since(since)  # a typo fails before any embedding work
     desk = open_desk()
+    seed_scope(desk.store, collection=collection, tag=tag)  # an unknown collection too
     spec = desk.model_spec(model)
-    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
+    quiet = fmt != "table"  # a digest on stdout: no progress bar
+    embed_with_progress(desk, spec.name, quiet=quiet, model_path=model_path)  # new papers
     answer = recommend(
-        desk.store, desk.index(spec.name, refresh=True), since=since, n=n, source=from_, by=by
+        desk.store,
+        desk.index(spec.name, refresh=True),
+        since=since,
+        n=n,
+        source=from_,
+        collection=collection,
+        tag=tag,
+        by=by,
     )
-    if json_out:
-        print_json(answer.to_dict())
-        return
-    if answer.message:
-        notice(answer.message)
-        return
-    labels = answer.labels
-    how = (
-        f"ranked by your feedback classifier ({labels['up']} up, {labels['down']} down)"
-        if answer.ranker == "classifier"
-        else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
-        f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
-    )
-    how += {
-        "meaning": "",
-        "both": "; fused with citation links to your seeds",
-        "citations": "; by citation links to your seeds",
-    }[answer.by]
-    table = Table(
-        title=f"Recommended from {answer.source} for {len(answer.seeds)} papers added since "
-        f"{answer.since[:10]} ({spec.name})",
-        title_justify="left",
-        caption=how,
-        caption_justify="left",
-    )
-    rows = [rec.paper for rec in answer.results]
-    show_year = any(p.year for p in rows)
-    show_venue = any(p.venue for p in rows)
-    table.add_column("score", justify="right")
-    table.add_column("title", ratio=3)
-    if show_year:
-        table.add_column("year", justify="right")
-    if show_venue:
-        table.add_column("venue", ratio=1)
-    table.add_column("because (closest seeds, citations)", ratio=2)
-    table.add_column("key", style="dim")
-    for rec in answer.results:
-        paper = rec.paper
-        because = "; ".join(
-            rec.reasons[:2] or [f"{b['title'][:45]} ({b['score']:.2f})" for b in rec.because[:2]]
-        )
-        cells = [f"{paper.score:.3f}", paper.title]
-        if show_year:
-            cells.append(str(paper.year or ""))
-        if show_venue:
-            cells.append(paper.venue[:40])
-        table.add_row(*cells, because, paper.key)
-    console.print(table)
+    print_recommendations(desk.store, answer, fmt)
 
 
 @app.command("search")
 def search_cmd(
     query: str = typer.Argument(..., help="Free text, e.g. 'contrastive sentence embeddings'."),
-    k: int = typer.Option(10, "-k", min=1, max=100, help="How many results."),
+    k: int = LimitOpt(10, 100, "How many results."),
     hybrid: bool = typer.Option(
         False, "--hybrid", help="Fuse with BM25 over title + abstract (reciprocal rank fusion)."
     ),
@@ -122,10 +104,11 @@ def search_cmd(
     """Search library and candidates by meaning (the model's query encoder embeds the query)."""
     desk = open_desk()
     spec = desk.model_spec(model)
-    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
-    index = desk.index(spec.name, refresh=True)
     qspec = query_model(spec)
     encoder = desk.encoder(qspec.name, model_path=model_path if qspec is spec else None)
+    encoder.check_available()  # before any progress bar
+    embed_with_progress(desk, spec.name, quiet=json_out, model_path=model_path)  # new papers
+    index = desk.index(spec.name, refresh=True)
     hits = search(desk.store, index, encoder, query, k=k, hybrid=hybrid)
     if json_out:
         print_json(

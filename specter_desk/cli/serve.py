@@ -11,7 +11,7 @@ from ..server.client import daemon_url
 from ..server.client import health as client_health
 from ..server.lock import DaemonLock, read_owner
 from ..server.token import ensure_token, new_token, token_path
-from .app import app, console, err_console, notice, print_json
+from .app import app, console, err_console, notice, open_desk, print_json
 
 bridge_app = typer.Typer(
     help="The localhost bridge the Zotero plugin talks to.", no_args_is_help=True
@@ -176,3 +176,14 @@ def service_status(
 def _lock_held(config: Config) -> bool:
     """True when another process holds the data dir's daemon lock."""
     return DaemonLock(config.paths.data_dir).held_elsewhere()
+
+
+@app.command("mcp")
+def mcp_cmd() -> None:
+    """Serve the library to an agent over MCP (stdio): read-only tools related, recommend,
+    search, duplicates and status. Configure your MCP client to run `specter-desk mcp`."""
+    from ..server.mcp_tools import create_mcp
+
+    desk = open_desk()  # a bad data dir or model name fails here, not at the first tool call
+    desk.model_spec()
+    create_mcp(lambda: desk).run("stdio")

@@ -149,8 +149,11 @@ def import_cmd(
     """Import papers from a BibTeX, RIS, CSL-JSON or JSONL file (keys kept; clashes reported)."""
     _check_pool(as_)
     desk = open_desk()
-    read = read_file(file, library=library or f"file:{file.name}", pool=as_)
+    name = library or f"file:{file.name}"
+    read = read_file(file, library=name, pool=as_)
     result = import_papers(desk.store, read.papers)
+    if as_ == LIBRARY_POOL:  # the collections its papers name (JSONL collections, BibTeX groups)
+        desk.store.save_collections(name, read.collections(name))
     if json_out:
         print_json({**result.to_dict(), "format": read.format, "skipped": read.skipped})
         return

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -66,6 +68,47 @@ def paper_text(paper: Paper, sep: str) -> str:
     title = " ".join((paper.title or "").split())
     abstract = " ".join((paper.abstract or "").split())
     return f"{title}{sep}{abstract}" if abstract else title
+
+
+HUB_TIMEOUT = 2.0  # seconds to wait for the Hugging Face hub before calling it unreachable
+_OFFLINE = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def hub_reachable(timeout: float = HUB_TIMEOUT) -> bool:
+    """Whether the Hugging Face hub ($HF_ENDPOINT) takes a TCP connection within timeout;
+    False at once when offline mode is set."""
+    if any(os.environ.get(name, "").lower() in ("1", "true", "yes", "on") for name in _OFFLINE):
+        return False
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    answer: list[bool] = []
+
+    def connect() -> None:  # in a thread: a hanging DNS lookup must not outlast timeout
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    worker = threading.Thread(target=connect, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(answer and answer[0])
+
+
+def in_hub_cache(spec: ModelSpec) -> bool:
+    """Whether the model's weights (and adapter) are in the Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = isinstance(try_to_load_from_cache(spec.hub_id, "config.json"), str)
+        return found and (
+            not spec.adapter
+            or isinstance(try_to_load_from_cache(spec.adapter, "adapter_config.json"), str)
+        )
+    except Exception:  # noqa: BLE001 - an unreadable cache: let the load decide
+        return True
 
 
 class Encoder:
@@ -167,10 +210,22 @@ class Encoder:
                 ) from exc
         return self.spec.hub_id, False
 
-    def _missing(self, exc: Exception) -> ModelNotFoundError:
+    def check_available(self, *, timeout: float = HUB_TIMEOUT) -> None:
+        """Fail at once (ModelNotFoundError naming the fix) when the model is neither on disk
+        nor downloadable now, instead of after a progress bar and the hub's retries."""
+        if self._model is not None:
+            return
+        _, is_local = self._base_location()
+        if is_local or in_hub_cache(self.spec):
+            return
+        if not hub_reachable(timeout):
+            raise self._missing("the Hugging Face hub is offline or unreachable")
+
+    def _missing(self, exc: Exception | str) -> ModelNotFoundError:
+        reason = exc if isinstance(exc, str) else type(exc).__name__
         return ModelNotFoundError(
             f"model {self.spec.name!r} ({self.spec.source}) is not on disk "
-            f"and cannot be downloaded ({type(exc).__name__}); when online run "
+            f"and cannot be downloaded ({reason}); when online run "
             f"`specter-desk model download {self.spec.install_name}` (or `... --from DIR` "
             "from a copy), or pass --model-path DIR with the downloaded model"
         )

@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from .. import __version__
 from .context import BridgeContext
 from .handlers import install_error_handlers
-from .routes import router
+from .routes import feeds_router, router
 from .security import BridgeGuard
 
 
@@ -37,7 +37,7 @@ def _openapi(api: FastAPI) -> Callable[[], dict[str, Any]]:
         }
         for path, operations in schema["paths"].items():
             for operation in operations.values():
-                if path != "/v1/health":
+                if path != "/v1/health" and not path.startswith("/feeds/"):
                     operation["security"] = [{"bearer": []}]
         schema["servers"] = [{"url": "http://127.0.0.1:23120"}]
         api.openapi_schema = schema
@@ -63,6 +63,7 @@ def create_api() -> FastAPI:
     )
     api.state.ctx = None  # create_app gives it the Desk; alone, this app only makes the schema
     api.include_router(router)
+    api.include_router(feeds_router)
     install_error_handlers(api)
     api.openapi = _openapi(api)  # type: ignore[method-assign]
     return api

@@ -24,6 +24,7 @@ from ..config import Config
 from ..desk import Desk
 from ..embed.registry import get_model
 from ..errors import BindError, ConfigError, SpecterDeskError
+from ..services.feeds import refresh_feeds
 from ..switch import advance_switch, pending_switch
 from ..sync import configured_source, run_sync
 from .app import create_app
@@ -302,6 +303,7 @@ class Daemon:
                 self.sync_runner or default_sync_runner(worker_desk),
                 nice=int(self.config.get("daemon", "nice")),
                 on_committed=lambda: _refresh_indexes(worker_desk),
+                on_synced=lambda: _refresh_feeds(worker_desk),
             )
             ctx = BridgeContext(desk, self.worker, self.log_file)
             app = create_app(ctx, token=lambda: token, port=self.port, any_host=self.allow_remote)
@@ -429,6 +431,16 @@ def _refresh_indexes(desk: Desk) -> None:
         added, removed = desk.refresh_index(model)
         if added or removed:
             log.info("index %s: %s added, %s removed", model, added, removed)
+
+
+def _refresh_feeds(desk: Desk) -> None:
+    """Recompute every feed after a sync (new seeds, new candidates)."""
+    if not desk.store.feeds():
+        return
+    report = refresh_feeds(desk.store, desk.index())
+    log.info("feeds refreshed: %s", report.refreshed or "none")
+    for feed_id, message in report.failed.items():
+        log.warning("feed %s not refreshed: %s", feed_id, message)
 
 
 def _address(sock: socket.socket) -> str:

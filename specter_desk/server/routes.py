@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import AfterValidator, WithJsonSchema
 
 from .. import __version__
@@ -20,10 +20,13 @@ from ..errors import ConfigError, InputError, ItemNotFoundError, SyncNotConfigur
 from ..models import Paper
 from ..services.citations.lists import citation_lists
 from ..services.citations.related import related_by
+from ..services.digest import to_atom
 from ..services.duplicates import check_papers, distinct_pairs, find_duplicates, mark_distinct
 from ..services.feedback import record_feedback
+from ..services.feeds import ATOM_PATH, feed_for_token, served_recommendations
 from ..services.recommend import recommend
 from ..services.search import search as search_papers
+from ..services.seeds import parse_datetime
 from ..services.status import library_status
 from ..sync.zotero_items import paper_from_item
 from .context import BridgeContext
@@ -237,7 +240,7 @@ Since = Annotated[
 @router.get(
     "/recommendations",
     response_model=Recommendations,
-    responses=_errors(*COMMON, 503),
+    responses=_errors(*COMMON, 400, 404, 409, 503),
     summary="New papers worth reading, seeded by what was added recently",
 )
 def recommendations(
@@ -247,6 +250,20 @@ def recommendations(
         Query(description="day, week, month, year, Nh/Nd/Nw/Nm (e.g. 14d), Ny or an ISO date"),
     ] = "week",
     n: int = Query(10, ge=1, le=MAX_N),
+    collection: str | None = Query(
+        None,
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="Seeds: a collection (name, path or key)",
+    ),
+    tag: str | None = Query(
+        None,
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="Seeds: a tag (with collection: its papers with this tag)",
+    ),
     by: Literal["auto", "meaning", "citations", "both"] = Query(
         "auto",
         description="meaning, citations to your seeds, both fused, or auto (both when "
@@ -254,7 +271,9 @@ def recommendations(
     ),
 ) -> dict[str, Any]:
     desk = _ctx(request).reader()
-    result = recommend(desk.store, desk.index(), since=since, n=n, by=by)
+    result = recommend(
+        desk.store, desk.index(), since=since, n=n, collection=collection, tag=tag, by=by
+    )
     return result.to_dict()
 
 
@@ -403,3 +422,27 @@ def _sync_status(ctx: BridgeContext) -> dict[str, Any]:
 )
 def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
     return record_feedback(_ctx(request).reader().store, body.key, body.vote)
+
+
+feeds_router = APIRouter()
+
+
+@feeds_router.get(
+    ATOM_PATH,
+    response_class=Response,
+    responses={200: {"content": {"application/atom+xml": {}}}, **_errors(403, 404, 422, 500)},
+    summary="A feed as Atom, for Zotero's feed reader (its own read-only token, in the URL)",
+)
+def feed_atom(request: Request, feed_id: str, token: str) -> Response:
+    desk = _ctx(request).reader()
+    feed = feed_for_token(desk.store, feed_id, token)
+    answer = served_recommendations(desk.store, feed)
+    body = to_atom(
+        desk.store,
+        answer,
+        feed_id=f"urn:specter-desk:feed:{feed.id}",
+        title=f"specter-desk: {feed.name}",
+        self_link=str(request.url),
+        now=parse_datetime(feed.refreshed_at) if feed.refreshed_at else None,
+    )
+    return Response(body, media_type="application/atom+xml; charset=utf-8")

@@ -222,6 +222,12 @@ class LabelCounts(Model):
     down: int
 
 
+class SeedScope(Model):
+    kind: Literal["library", "collection", "tag"]
+    target: str = Field(description="The collection's key or the tag ('' for the library)")
+    label: str
+
+
 class Recommendations(Model):
     since: str = Field(description="The start of the window, resolved to an ISO date-time")
     seeds: list[Seed]
@@ -231,6 +237,7 @@ class Recommendations(Model):
     model: str | None = None
     labels: LabelCounts | None = Field(None, description="Feedback votes the ranker can use")
     by: Literal["meaning", "citations", "both"] = "meaning"
+    scope: SeedScope | None = Field(None, description="Where the seeds came from")
 
 
 class ClusterPaper(Model):

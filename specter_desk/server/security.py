@@ -5,7 +5,9 @@ Every web page the user visits can send requests to 127.0.0.1, so:
 - a request with an Origin header comes from a web page or extension: refused unless the origin
   is privileged Gecko code (Zotero's own chrome:// or resource:// origins; a page cannot forge
   these). Zotero 7-10 plugin code runs with the system principal and sends no Origin at all;
-- every path except /v1/health needs `Authorization: Bearer <token>` (constant-time compare);
+- every path except /v1/health needs `Authorization: Bearer <token>` (constant-time compare),
+  except a feed's Atom URL (GET /feeds/ID/TOKEN.atom), which carries its own read-only token
+  that the route checks and no other path accepts;
 - bodies are capped before they are read into memory, and must arrive within BODY_TIMEOUT (a
   client that sends headers and then dribbles or stalls its body would hold its connection).
 """
@@ -32,6 +34,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 ALLOWED_ORIGIN_SCHEMES = ("chrome://", "resource://")
 PUBLIC_PATHS = frozenset({"/v1/health"})
+FEED_PREFIX = "/feeds/"  # capability URLs: the feed's own token is checked by the route
 BODY_TIMEOUT = 10.0  # seconds for a whole request body once its headers are in
 
 
@@ -126,7 +129,9 @@ class BridgeGuard:
                 "requests from web pages are not allowed; use the Zotero plugin",
             )
             return
-        if scope.get("path") not in PUBLIC_PATHS:
+        path = scope.get("path") or ""
+        is_feed = path.startswith(FEED_PREFIX) and scope.get("method") in ("GET", "HEAD")
+        if path not in PUBLIC_PATHS and not is_feed:
             auth = header(b"authorization") or ""
             scheme, _, given = auth.partition(" ")
             if (

@@ -50,10 +50,12 @@ class SyncWorker:
         *,
         nice: int = 10,
         on_committed: Callable[[], None] | None = None,
+        on_synced: Callable[[], None] | None = None,
     ):
         self._run = run
         self._nice = nice
         self._on_committed = on_committed
+        self._on_synced = on_synced  # after a sync that finished without error (feeds)
         self._cond = threading.Condition()
         self._pending: list[str | None] = []
         self._stop = threading.Event()
@@ -168,6 +170,11 @@ class SyncWorker:
             log.exception("sync crashed")
             error = {"code": "internal", "message": _one_line(f"{type(exc).__name__}: {exc}")}
         self._refresh_index()
+        if error is None and self._on_synced is not None:
+            try:
+                self._on_synced()
+            except Exception:  # noqa: BLE001 - a failed step after sync is retried next time
+                log.exception("refreshing after sync failed")
         with self._cond:
             self._running = False
             self._stage = None

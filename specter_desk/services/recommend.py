@@ -9,23 +9,32 @@ seeds it is closest to. With enough feedback labels a per-user classifier ranks 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
-from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper, normalize_title
+from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
 from ..store import Store
 from .citations.fusion import BY, citation_links, fused_scores, resolve_by
 from .citations.pool import CITING_LIBRARY, CITING_POOL
 from .citations.related import reasons_for
-from .duplicates import library_matches
+from .copies import distinct_works, library_copies, seed_copies
 from .feedback import label_counts, train_classifier
 from .related import RelatedPaper
+from .seeds import (
+    SeedScope,
+    find_seeds,
+    parse_datetime,
+    parse_since,
+    seed_scope,
+    seed_weights,
+)
+
+__all__ = ["Recommendation", "Recommendations", "parse_since", "recommend"]
 
 # Temperature of the soft maximum over seeds: small = nearest seed, large = mean of seeds.
 # Chosen on 500 validation users of citeulike-a, disjoint from the benchmark's test users
@@ -36,47 +45,6 @@ MMR_LAMBDA = 0.75
 # `--from library`: papers neither added nor modified for this many days are "rediscovered".
 REDISCOVER_DAYS = 180
 EXPLAIN = 3  # seeds named per result
-_UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
-_RELATIVE = re.compile(r"^(\d+)\s*(h|d|w|m|y|hours?|days?|weeks?|months?|years?)$")
-
-
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """The start of a window: day, week, month, year, Nh/Nd/Nw/Nm/Ny or an ISO date (UTC; a
-    date ahead of now is a window with nothing in it, not an error)."""
-    now = now or datetime.now(UTC)
-    value = (text or "").strip().lower()
-    if value in _UNITS:
-        return now - timedelta(days=_UNITS[value])
-    m = _RELATIVE.match(value)
-    if m:
-        number, unit = int(m.group(1)), m.group(2)[0]
-        days = number * {"h": 1 / 24, "d": 1, "w": 7, "m": 30, "y": 365}[unit]
-        if days <= 0:
-            raise InputError(f"--since {text!r} is an empty window; use e.g. 7d")
-        return now - timedelta(days=days)
-    try:
-        start = parse_datetime(value)
-    except ValueError:
-        start = None
-    if start is None:
-        raise InputError(
-            f"cannot read --since {text!r}; use day, week, month, a number of days like 10d, "
-            "or an ISO date like 2024-05-01"
-        )
-    return start
-
-
-def parse_datetime(value: str | None) -> datetime | None:
-    """An aware UTC datetime from an ISO date or date-time (Zotero's dateAdded); None if empty."""
-    if not value:
-        return None
-    text = value.strip().replace(" ", "T", 1) if "T" not in value else value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-    parsed = datetime.fromisoformat(text)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @dataclass
@@ -103,6 +71,7 @@ class Recommendations:
     model: str = ""
     source: str = CANDIDATE_POOL
     labels: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
+    scope: dict[str, str] = field(default_factory=lambda: SeedScope().to_dict())
     by: str = "meaning"
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +79,7 @@ class Recommendations:
             "since": self.since,
             "model": self.model,
             "source": self.source,
+            "scope": self.scope,
             "by": self.by,
             "seeds": self.seeds,
             "ranker": self.ranker,
@@ -122,12 +92,6 @@ class Recommendations:
 
 
 # -- scoring (pure numpy; the benchmark uses these too) -----------------------------------
-
-
-def seed_weights(ages_days: np.ndarray, window_days: float) -> np.ndarray:
-    """Recency weights: a seed half a window old weighs half as much as one added now."""
-    half_life = max(window_days / 2.0, 1.0)
-    return np.power(0.5, np.clip(ages_days, 0, None) / half_life).astype(np.float32)
 
 
 def softmax_scores(
@@ -167,20 +131,6 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, n: int, lam: float = MMR_LAM
 # -- the service ----------------------------------------------------------------------------
 
 
-def find_seeds(store: Store, start: datetime, now: datetime) -> list[tuple[Paper, datetime]]:
-    """Live library papers added in [start, now], newest first."""
-    seeds = []
-    for paper in store.papers(pool=LIBRARY_POOL):
-        try:
-            added = parse_datetime(paper.date_added)
-        except ValueError:
-            continue
-        if added is not None and start <= added <= now + timedelta(minutes=5):
-            seeds.append((paper, added))
-    seeds.sort(key=lambda pa: (pa[1], pa[0].key), reverse=True)
-    return seeds
-
-
 def _stale_library(store: Store, now: datetime, days: int, exclude: set[str]) -> list[str]:
     """Library papers not modified (or added) for `days`: the 'rediscover' pool."""
     cutoff = now - timedelta(days=days)
@@ -207,11 +157,14 @@ def recommend(
     now: datetime | None = None,
     tau: float = TAU,
     diversity: bool = True,
+    collection: str | None = None,
+    tag: str | None = None,
     by: str = "auto",
 ) -> Recommendations:
-    """Up to n papers for recent seeds from the candidates, the library (source="library",
-    rediscover) or the works citing the library (source="citing"), ranked by meaning,
-    citations or both (see services/citations/fusion.py)."""
+    """Up to n papers for recent seeds (of the whole library, or of one collection or tag) from
+    the candidates, the library (source="library", rediscover) or the works citing the library
+    (source="citing"), ranked by meaning, citations or both (see services/citations/fusion.py),
+    one per work, best first."""
     if source not in (CANDIDATE_POOL, LIBRARY_POOL, CITING_POOL):
         raise InputError(
             f"source must be {CANDIDATE_POOL}, {LIBRARY_POOL} or {CITING_POOL}, not {source!r}"
@@ -222,6 +175,7 @@ def recommend(
         raise InputError("n must be at least 1")
     now = now or datetime.now(UTC)
     start = parse_since(since, now)
+    scope = seed_scope(store, collection=collection, tag=tag)
     votes = store.votes()
     answer = Recommendations(
         since=start.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
@@ -230,6 +184,7 @@ def recommend(
         model=index.model,
         source=source,
         labels=label_counts(store),
+        scope=scope.to_dict(),
         by="meaning" if by == "auto" else by,  # auto is resolved once the seeds are known
     )
     if start > now:
@@ -238,13 +193,10 @@ def recommend(
             "use a window that ends now, e.g. --since week"
         )
         return answer
-    seed_rows = find_seeds(store, start, now)
+    seed_rows = find_seeds(store, start, now, scope)
     answer.seeds = [{"key": p.key, "title": p.title} for p, _ in seed_rows]
     if not seed_rows:
-        answer.message = (
-            f"no papers were added to the library since {answer.since} ({since}); "
-            "try a longer window, e.g. --since month or --since 90d"
-        )
+        answer.message = _no_seeds_message(scope, answer.since, since)
         return answer
     seed_keys, _, seed_vectors = store.vectors(index.model, [p.key for p, _ in seed_rows])
     if not seed_keys:
@@ -254,7 +206,8 @@ def recommend(
         )
     added = {p.key: a for p, a in seed_rows}
     ages = np.array([(now - added[k]).total_seconds() / 86400 for k in seed_keys])
-    weights = seed_weights(ages, (now - start).total_seconds() / 86400)
+    window = (now - start).total_seconds() / 86400
+    weights = seed_weights(ages, window, scoped=scope.keys is not None)
 
     seed_set = set(seed_keys)
     by = answer.by = resolve_by(store, seed_keys, by)
@@ -285,31 +238,11 @@ def recommend(
         cited = np.array([links[k].score if k in links else 0.0 for k in cand_keys])
         relevance = fused_scores(relevance, cited, by)
         relevance = (relevance / relevance.max()).astype(np.float32)  # MMR's scale: 0..1
-    order = np.argsort(-relevance, kind="stable")
+    order = np.argsort(-relevance, kind="stable")  # ties in key order: a stable ranking
 
-    # walk down the ranking, dropping library twins and duplicate titles, to an MMR pool
     pool_size = max(5 * n, 50) if diversity else n
-    shortlist: list[int] = []
-    titles: set[str] = set()
-    papers = {}
-    for start_at in range(0, len(order), 200):
-        chunk = [int(i) for i in order[start_at : start_at + 200]]
-        found = store.get_papers(cand_keys[i] for i in chunk)
-        papers.update(found)
-        twins = library_matches(store, list(found.values())) if source != LIBRARY_POOL else {}
-        for i in chunk:
-            paper = papers.get(cand_keys[i])
-            if paper is None or paper.key in twins:
-                continue
-            title_key = normalize_title(paper.title)
-            if title_key and title_key in titles:
-                continue
-            titles.add(title_key)
-            shortlist.append(i)
-            if len(shortlist) >= pool_size:
-                break
-        if len(shortlist) >= pool_size:
-            break
+    seeds = [p for p, _ in seed_rows]
+    shortlist, papers = _shortlist(store, cand_keys, order, pool_size, source, seeds)
     if not shortlist:
         answer.message = (
             "every candidate is already in your library; add or fetch new candidates "
@@ -320,7 +253,7 @@ def recommend(
     picked = (
         mmr(relevance[idx], cand_vectors[idx], n) if diversity else list(range(min(n, len(idx))))
     )
-    seed_titles = {p.key: p.title for p, _ in seed_rows}
+    seed_titles = {p.key: p.title for p in seeds}
     for j in picked:
         i = int(idx[j])
         paper = papers[cand_keys[i]]
@@ -342,6 +275,56 @@ def recommend(
             )
         )
     return answer
+
+
+CHUNK = 200  # candidates looked up (papers, library copies) at a time down the ranking
+
+
+def _shortlist(
+    store: Store,
+    keys: list[str],
+    order: np.ndarray,
+    size: int,
+    source: str,
+    seeds: list[Paper],
+) -> tuple[list[int], dict[str, Paper]]:
+    """Walk down the ranking to `size` candidates (positions in keys, best first) that are
+    new: not a copy of a library paper (candidates, citing) or of a seed (library), one per
+    work."""
+    kept: list[int] = []
+    papers: dict[str, Paper] = {}
+    for start_at in range(0, len(order), CHUNK):
+        chunk = [int(i) for i in order[start_at : start_at + CHUNK]]
+        found = store.get_papers(keys[i] for i in chunk)
+        papers.update(found)
+        if source != LIBRARY_POOL:  # candidates, citing works: never a copy of a library paper
+            owned = set(library_copies(store, list(found.values())))
+        else:  # rediscover: never a copy of a seed
+            owned = seed_copies(list(found.values()), seeds, store)
+        kept += [i for i in chunk if keys[i] in found and keys[i] not in owned]
+        # one per work: first over a window a little past size (the detector's cost grows
+        # with the list), over everything kept only when copies leave too few
+        for limit in (size + size // 2, len(kept)):
+            window = kept[:limit]
+            distinct = [window[j] for j in distinct_works([papers[keys[i]] for i in window], store)]
+            if len(distinct) >= size or limit >= len(kept):
+                break
+        kept = distinct if len(distinct) < size else distinct[:size]
+        if len(kept) >= size:
+            break
+    return kept[:size], papers
+
+
+def _no_seeds_message(scope: SeedScope, start: str, since: str) -> str:
+    if scope.keys is not None:
+        return (
+            f"{scope.label} has no papers yet; add some in Zotero and sync, "
+            "or recommend for the whole library (without --collection/--tag)"
+        )
+    return (
+        f"no papers were added to the library since {start} ({since}); "
+        "try a longer window, e.g. --since month or --since 90d"
+    )
 
 
 def _no_candidates_message(source: str, pool_size: int, model: str) -> str:

@@ -9,6 +9,7 @@ from ..errors import AmbiguousItemError, ItemNotFoundError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import Paper, normalize_arxiv_id, normalize_doi, normalize_title
 from ..store import Store
+from .copies import work_ids
 
 
 @dataclass
@@ -91,28 +92,30 @@ def related(
             f"{paper.key} ({paper.title[:60]!r}) has no {index.model} vector yet; "
             "run `specter-desk embed` (or `sync`) first"
         )
-    # over-fetch a little: copies of the same work (same normalised title) are shown once,
-    # and copies of the paper itself are not "related" to it
-    want = k + 5
+    # over-fetch: copies of one work are shown once, and copies of the paper itself are not
+    # "related" to it
+    want = k + max(5, k // 2)
     if pool is None:
         hits = index.query(vector, want, exclude={paper.key})[0]
         papers = store.get_papers(key for key, _ in hits)
     else:
         hits, papers = _pool_hits(store, index, vector, want, paper.key, pool)
-    seen = {normalize_title(paper.title)}
-    rows: list[RelatedPaper] = []
-    for key, score in hits:
-        found = papers.get(key)
-        if found is None:
-            continue
-        title_key = normalize_title(found.title)
-        if title_key in seen:
-            continue
-        seen.add(title_key)
-        rows.append(RelatedPaper.from_paper(found, score))
-        if len(rows) == k:
-            break
-    return rows
+    listed = [(papers[key], score) for key, score in hits if key in papers]
+    return [
+        RelatedPaper.from_paper(found, score)
+        for found, score in one_per_work(store, listed, paper)[:k]
+    ]
+
+
+def one_per_work(
+    store: Store, hits: list[tuple[Paper, float]], item: Paper | None = None
+) -> list[tuple[Paper, float]]:
+    """The hits (best first) with later copies of one work dropped, and copies of item (the
+    paper the list is about) too."""
+    papers = ([item] if item is not None else []) + [p for p, _ in hits]
+    first = work_ids(papers, store)
+    offset = 1 if item is not None else 0
+    return [hit for i, hit in enumerate(hits, start=offset) if first[i] == i]
 
 
 def _pool_hits(

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..store import Store
-from .related import RelatedPaper
+from .related import RelatedPaper, one_per_work
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -135,7 +135,8 @@ def search(
             f"the query encoder {query_encoder.spec.name} gives {vector.shape[0]}-d vectors but "
             f"the {index.model} index is {index.dim}-d; use the model's own query encoder"
         )
-    depth = max(100, 5 * k) if hybrid else k
+    # over-fetch: copies of one work are shown once
+    depth = max(100, 5 * k) if hybrid else k + max(5, k // 2)
     dense = index.query(vector, depth)[0]
     if not hybrid:
         hits = dense
@@ -144,6 +145,7 @@ def search(
         scores = bm25.scores([query])[0]
         top = np.argsort(-scores, kind="stable")[:depth]
         lexical = [keys[i] for i in top if scores[i] > 0]
-        hits = reciprocal_rank_fusion([[key for key, _ in dense], lexical])[:k]
+        hits = reciprocal_rank_fusion([[key for key, _ in dense], lexical])[: k + max(5, k // 2)]
     papers = store.get_papers(key for key, _ in hits)
-    return [RelatedPaper.from_paper(papers[key], score) for key, score in hits if key in papers]
+    listed = [(papers[key], score) for key, score in hits if key in papers]
+    return [RelatedPaper.from_paper(p, score) for p, score in one_per_work(store, listed)[:k]]

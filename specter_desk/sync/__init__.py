@@ -137,6 +137,7 @@ def _sync_file(ctx: SyncContext, arg: str) -> None:
         check_stop=ctx.check_stop,
         report=ctx.report,
         stage="writing papers",
+        collections=read.collections(ctx.writer.library),
     )
 
 

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SyncFileError
-from ..models import LIBRARY_POOL, Paper, creators_from, find_arxiv_id, parse_year, text_list
+from ..models import (
+    LIBRARY_POOL,
+    Collection,
+    Paper,
+    creators_from,
+    find_arxiv_id,
+    parse_year,
+    text_list,
+)
 
 _SUFFIXES = {
     ".jsonl": "jsonl",
@@ -90,8 +98,16 @@ def paper_from_record(
         date_added=_text(record.get("date_added") or record.get("dateAdded")),
         date_modified=_text(record.get("date_modified") or record.get("dateModified")),
         tags=re.split(r"\s*[,;]\s*", tags) if isinstance(tags, str) else text_list(tags),
+        collections=_names(record.get("collections")),
         raw=record if keep_raw else {},
     )
+
+
+def _names(value: Any) -> list[str]:
+    """Collection names from a list or a "A; B" string (files name collections, not key them)."""
+    if isinstance(value, str):
+        value = value.split(";")
+    return [" ".join(v.split()) for v in text_list(value) if v.strip()]
 
 
 def open_text(path: Path):
@@ -157,6 +173,11 @@ class FileRead:
     format: str
     papers: list[Paper] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+
+    def collections(self, library: str) -> list[Collection]:
+        """The collections the papers name (JSONL `collections`, BibTeX `groups`), by name."""
+        names = sorted({name for p in self.papers for name in p.collections})
+        return [Collection(key=name, name=name, library=library) for name in names]
 
 
 def detect_format(path: Path, text: str | None = None) -> str:
@@ -330,6 +351,7 @@ def _read_bibtex(path: Path, text: str, library: str, pool: str) -> FileRead:
                 tags=[
                     t.strip() for t in re.split(r"[,;]", entry.get("keywords") or "") if t.strip()
                 ],
+                collections=_names(_bib_clean(entry.get("groups")).replace(",", ";")),
                 raw=dict(entry),
             )
         )

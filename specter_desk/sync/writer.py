@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..models import Paper
+from ..models import Collection, Paper
 from ..store import Store
 
 # Sources that see the same Zotero item keys: a key may move between them (last sync wins).
@@ -129,10 +129,12 @@ class PageWriter:
         deleted_keys: Iterable[str] = (),
         fulltext: dict[str, str] | None = None,
         children: Iterable[tuple[str, int, str, str | None]] = (),
+        collections: Iterable[Collection] | None = None,
         state: tuple[int, dict[str, Any]] | None = None,
     ) -> None:
         """Upsert papers, remember non-paper items (children: key, version, type, parent), flag
-        deleted keys, apply full-text excerpts and (last) the sync state, in one transaction."""
+        deleted keys, apply full-text excerpts, replace the library's collections (when given)
+        and (last) the sync state, in one transaction."""
         papers = list(papers)
         deleted_keys = list(deleted_keys)
         children = list(children)
@@ -150,6 +152,8 @@ class PageWriter:
                 self.counts.deleted += self.store.mark_deleted(mine)
             if fulltext:
                 self._apply_fulltext(fulltext)
+            if collections is not None:
+                self.store.replace_collections(self.library, collections)
             if state is not None:
                 self.store.set_sync_state(self.library, state[0], state[1])
 
@@ -161,9 +165,11 @@ class PageWriter:
         check_stop: Callable[[], None],
         report: Callable[[str, int, int], None],
         stage: str,
+        collections: list[Collection] | None = None,
     ) -> None:
         """Write a library read whole (a file, zotero.sqlite) in pages of PAGE: keys it no
-        longer has are flagged deleted, and the last page goes in with the sync state."""
+        longer has are flagged deleted, and the last page goes in with the collections (when
+        the source has them) and the sync state."""
         stored = self.store.versions(self.library, include_deleted=True)
         gone = set(stored) - {p.key for p in papers}
         last = max(0, (len(papers) - 1) // PAGE * PAGE)
@@ -171,7 +177,7 @@ class PageWriter:
             check_stop()
             self.write(papers[start : start + PAGE])
             report(stage, start + PAGE, len(papers))
-        self.write(papers[last:], deleted_keys=gone, state=(0, details))
+        self.write(papers[last:], deleted_keys=gone, collections=collections, state=(0, details))
         report(stage, len(papers), len(papers))
 
     def _apply_fulltext(self, texts: dict[str, str]) -> None:

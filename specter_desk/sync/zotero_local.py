@@ -30,6 +30,7 @@ from pyzotero import errors as ze
 from .context import SyncContext
 from .fulltext import excerpt, read_ft_cache
 from .writer import PageWriter
+from .zotero_collections import sync_collections
 from .zotero_web import BATCH, ZoteroClient, fetch_items, known_versions, split_items
 
 
@@ -109,11 +110,16 @@ def sync_local(ctx: SyncContext, *, local_url: str, storage_dir: Path) -> None:
         parents.update((key, parent) for key, _, _, parent in children if parent)
         pending = (pending[0] + papers, pending[1] + children)
     texts = _fulltext(ctx, writer.library, storage_dir, parents, pending[0], gone)
+    changed_library = not known or library_version != int(state["version"] or 0)
+    collections = sync_collections(
+        ctx.store, client, writer.library, pending[0], library_changed=changed_library
+    )
     writer.write(
         pending[0],
         children=pending[1],
         deleted_keys=gone,
         fulltext=texts,
+        collections=collections,
         state=(library_version, {"server_id": client.server_id}),
     )
     ctx.report("fetching items", len(changed), len(changed))

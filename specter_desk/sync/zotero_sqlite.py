@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SyncError
-from ..models import CANDIDATE_POOL, LIBRARY_POOL
+from ..models import CANDIDATE_POOL, LIBRARY_POOL, Collection
 from .context import SyncContext
 from .fulltext import PDF_TYPES, excerpt, read_ft_cache
 from .writer import PageWriter
@@ -140,6 +140,30 @@ def read_items(conn: sqlite3.Connection, library_ids: list[int]) -> list[dict[st
     return [items[i] for i in sorted(items)]
 
 
+def read_collections(
+    conn: sqlite3.Connection, library_ids: list[int], library: str
+) -> list[Collection]:
+    """Collections of the given libraries (those in Zotero's trash left out)."""
+    if not library_ids or not _table_exists(conn, "collections"):
+        return []
+    marks = ", ".join("?" for _ in library_ids)
+    trash = (
+        "AND c.collectionID NOT IN (SELECT collectionID FROM deletedCollections)"
+        if _table_exists(conn, "deletedCollections")
+        else ""
+    )
+    rows = conn.execute(
+        f"SELECT c.key, c.collectionName, p.key, c.version FROM collections c "
+        f"LEFT JOIN collections p ON p.collectionID = c.parentCollectionID "
+        f"WHERE c.libraryID IN ({marks}) {trash} ORDER BY c.key",
+        library_ids,
+    )
+    return [
+        Collection(key=key, name=name or "", parent=parent, version=version or 0, library=library)
+        for key, name, parent, version in rows
+    ]
+
+
 def _iso(value: str | None) -> str | None:
     """Zotero stores 'YYYY-MM-DD HH:MM:SS' UTC; the API says 'YYYY-MM-DDTHH:MM:SSZ'."""
     if not value:
@@ -172,8 +196,11 @@ def sync_sqlite(ctx: SyncContext, *, path: Path) -> None:
         library_items = read_items(conn, user)
         feed_items = read_items(conn, feeds) if _table_exists(conn, "feedItems") else []
         attachments = read_attachments(conn)
+        collections = read_collections(conn, user, ctx.writer.library)
     storage = path.parent / "storage"
-    _write_all(ctx, ctx.writer, library_items, LIBRARY_POOL, attachments, storage)
+    _write_all(
+        ctx, ctx.writer, library_items, LIBRARY_POOL, attachments, storage, collections=collections
+    )
     feed_writer = PageWriter(ctx.store, FEEDS_LIBRARY)
     _write_all(ctx, feed_writer, feed_items, CANDIDATE_POOL, {}, storage)
     ctx.extra_counts(feed_writer.counts)
@@ -186,6 +213,8 @@ def _write_all(
     pool: str,
     attachments: dict[str, list[str]],
     storage: Path,
+    *,
+    collections: list[Collection] | None = None,
 ) -> None:
     papers = [
         p
@@ -206,4 +235,5 @@ def _write_all(
         check_stop=ctx.check_stop,
         report=ctx.report,
         stage=f"writing {pool}",
+        collections=collections,
     )

@@ -25,6 +25,7 @@ from ..store import Store
 from .context import SyncContext
 from .fulltext import excerpt
 from .writer import pause
+from .zotero_collections import sync_collections
 from .zotero_items import paper_from_item
 
 BATCH = 50  # the API's itemKey limit
@@ -279,12 +280,16 @@ def sync_web(
             deleted = client.call(client.deleted, since=since)
             gone |= set(deleted.get("items", []))
         texts = _fulltext_excerpts(ctx, client, ft_since, parents, pending[0])
+        collections = sync_collections(
+            store, client, writer.library, pending[0], library_changed=True
+        )
         newest = max(library_version, client.last_version)
         writer.write(
             pending[0],
             children=pending[1],
             deleted_keys=gone,
             fulltext=texts,
+            collections=collections,
             state=(library_version, {"fulltext_version": library_version}),
         )
         ctx.report("fetching items", len(changed), len(changed))

@@ -13,7 +13,7 @@ from ...errors import InputError, NoCitationDataError
 from ...index import PaperIndex
 from ...models import Paper, normalize_title
 from ...store import Store
-from ..related import RelatedPaper, related
+from ..related import RelatedPaper, one_per_work, related
 from ..search import reciprocal_rank_fusion
 from .fusion import BY, resolve_by
 from .graph import CitationGraph, Evidence, evidence
@@ -134,6 +134,11 @@ def related_by(
         fused = reciprocal_rank_fusion([[r.key for r in meaning], citation_order])
         order = [key for key, _ in fused]
         scores = dict(fused)
+    listed = store.get_papers(order)  # copies of one work once, never copies of paper
+    order = [
+        p.key
+        for p, _ in one_per_work(store, [(listed[k], 0.0) for k in order if k in listed], paper)
+    ]
     rows = []
     for key in order[:k]:
         base = by_meaning.get(key) or RelatedPaper.from_paper(papers[key], 0.0)
