@@ -203,6 +203,30 @@ def test_graph_of_a_collection(server, library, tmp_path):
     assert out.exists() and "papers" in result.output
 
 
+def test_graph_of_a_collection_by_its_name_includes_its_subcollections(
+    server, library, home, tmp_path
+):
+    from specter_desk.models import Collection
+    from specter_desk.services.citations.view import collection_papers
+
+    synced(server, library)
+    lib = library[0].library
+    home_store = Store(home / "library.db")
+    home_store.save_collections(
+        lib, [Collection("EMICIZ01", "Digital work", library=lib),
+              Collection("OTHERS01", "Platforms", parent="EMICIZ01", library=lib)],
+    )  # fmt: skip
+    assert len(collection_papers(home_store, "digital work")) == len(library)
+    assert len(collection_papers(home_store, "Digital work/Platforms")) == len(library) - 8
+    home_store.close()
+    out = tmp_path / "named.html"
+    result = invoke("graph", "--collection", "Digital work", "--out", str(out))
+    assert result.exit_code == 0 and out.exists(), result.output
+    unknown = invoke("graph", "--collection", "Nope", "--out", str(tmp_path / "x.html"))
+    assert unknown.exit_code == 3, unknown.output
+    assert "no collection 'Nope'; known: Digital work, Platforms" in unknown.output
+
+
 def test_graph_needs_an_item_or_a_collection(home, tmp_path):
     result = invoke("graph", "--out", str(tmp_path / "x.html"))
     assert result.exit_code == 2 and "pass one ITEM or --collection NAME" in result.output

@@ -24,6 +24,7 @@ from ...errors import InputError, ItemNotFoundError
 from ...index import PaperIndex
 from ...models import LIBRARY_POOL, Paper, Work
 from ...store import Store
+from ..seeds import resolve_collection, with_subcollections
 
 
 @dataclass
@@ -118,16 +119,26 @@ def _work_node(work: Work) -> MapNode:
 
 
 def collection_papers(store: Store, collection: str) -> list[Paper]:
-    """Live library papers filed in a collection (by its key, or its name where the source
-    stored names)."""
+    """Live library papers filed in a collection or any collection under it: by name, path
+    ("Parent/Child") or key when the store knows the library's collections (every sync source
+    stores them), else by the key or name the papers carry."""
+    if store.collections():
+        found = resolve_collection(store, collection)
+        keys = with_subcollections(store.collections(found.library), found)
+        members = set(store.keys_in_collections(keys))
+        papers = [p for p in store.papers(pool=LIBRARY_POOL) if p.key in members]
+        if not papers:
+            raise ItemNotFoundError(f"the collection {found.name!r} has no library paper")
+        return papers
     wanted = collection.strip().lower()
     papers = [
         p for p in store.papers(pool=LIBRARY_POOL) if wanted in (c.lower() for c in p.collections)
     ]
     if not papers:
         raise ItemNotFoundError(
-            f"no library paper is in a collection {collection!r}; Zotero syncs store collection "
-            "keys (the 8 characters in zotero://select/library/collections/KEY)"
+            f"no library paper is in a collection {collection!r}; sync your Zotero library "
+            "first, or pass the collection's key (the 8 characters in "
+            "zotero://select/library/collections/KEY)"
         )
     return papers
 
