@@ -99,7 +99,6 @@ class ZoteroEvalError(Exception):
     """A script run inside Zotero threw; the message carries Zotero's error and stack."""
 
 
-@dataclass
 STARTUP_RACE = "this.itemsView.collectionTreeRows is undefined"
 
 
@@ -107,6 +106,7 @@ class StartupRace(AssertionError):
     """Zotero logged its own start-up race: this process will never be ready."""
 
 
+@dataclass
 class ZoteroApp:
     """One real Zotero with its own profile and data directory under `root`."""
 
