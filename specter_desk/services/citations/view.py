@@ -24,7 +24,7 @@ from ...errors import InputError, ItemNotFoundError
 from ...index import PaperIndex
 from ...models import LIBRARY_POOL, Paper, Work
 from ...store import Store
-from ..seeds import resolve_collection, with_subcollections
+from ..seeds import seed_scope
 
 
 @dataclass
@@ -123,12 +123,10 @@ def collection_papers(store: Store, collection: str) -> list[Paper]:
     ("Parent/Child") or key when the store knows the library's collections (every sync source
     stores them), else by the key or name the papers carry."""
     if store.collections():
-        found = resolve_collection(store, collection)
-        keys = with_subcollections(store.collections(found.library), found)
-        members = set(store.keys_in_collections(keys))
-        papers = [p for p in store.papers(pool=LIBRARY_POOL) if p.key in members]
+        scope = seed_scope(store, collection=collection)  # as recommend --collection reads it
+        papers = [p for p in store.papers(pool=LIBRARY_POOL) if p.key in scope.keys]
         if not papers:
-            raise ItemNotFoundError(f"the collection {found.name!r} has no library paper")
+            raise ItemNotFoundError(f"the {scope.label} has no library paper")
         return papers
     wanted = collection.strip().lower()
     papers = [
