@@ -1,0 +1,181 @@
+"""Which candidates recommend() scores: every one of a small pool, the index's nearest of a
+large one.
+
+Scoring every candidate reads every candidate vector from SQLite on every call (0.5 s at 17k
+candidates, seconds at 1M). A candidate can only reach the top of the ranking by being close
+to what the ranking rewards: to a seed (the soft maximum over seeds never exceeds the best
+seed's similarity), to the seeds together (their weighted centre), or to the feedback
+classifier's direction. So in a large index the candidates scored are the union of the
+PER_QUERY nearest eligible candidates of each of those queries (the heaviest MAX_SEEDS seeds
+when there are more), plus every candidate the citation graph links to the seeds when the
+ranking uses citations; their vectors come from the index (as stored, when it keeps float32)
+and recommend() scores them exactly as it scores a whole pool. Small pools, the library
+(`--from library`) and a pool too thin in the index to be found by searching are scored
+whole: benchmarks/recommend_speed.py measures both paths and how often they agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..index import PaperIndex
+from ..models import CANDIDATE_POOL, LIBRARY_POOL
+from ..store import Store
+from .citations.graph import CitationGraph, evidence
+from .citations.pool import CITING_LIBRARY, CITING_POOL
+
+# An index smaller than this is scored whole: reading its candidates is cheaper than searching
+# (measured crossover: benchmarks/RESULTS.md, "Recommendation speed").
+EXACT_BELOW = 20_000
+PER_QUERY = 50  # nearest eligible candidates kept per query
+MAX_SEEDS = 32  # seeds searched when there are more: the heaviest (most recent) ones
+MAX_FETCH = 4096  # hits read per query before a pool is called too thin to search
+
+
+@dataclass
+class CandidateSet:
+    """The candidates to score, sorted by key, with their vectors; `nearest` when they are
+    the index's nearest to the queries rather than the whole pool."""
+
+    keys: list[str]
+    vectors: np.ndarray
+    pool_size: int
+    nearest: bool = False
+
+
+@dataclass
+class Queries:
+    """Where to search: around each (heavy) seed, and along what ranks the whole list."""
+
+    seeds: np.ndarray  # the heaviest MAX_SEEDS seeds: PER_QUERY nearest candidates each
+    ranking: np.ndarray  # the seeds' centre, the classifier's direction: `want` nearest each
+
+
+def search_queries(
+    seed_vectors: np.ndarray, weights: np.ndarray, direction: np.ndarray | None = None
+) -> Queries:
+    """Unit rows to search around: the heaviest MAX_SEEDS seeds (ties: the earlier row), and
+    their weighted centre (the soft maximum tends to the weighted mean when a candidate is
+    about as close to every seed) and the classifier's direction when there is one (its
+    score grows with the cosine to it)."""
+    heaviest = np.argsort(-weights, kind="stable")[:MAX_SEEDS]
+    ranking = [(weights[:, None] * seed_vectors).sum(axis=0)] if len(seed_vectors) > 1 else []
+    if direction is not None:
+        ranking.append(direction)
+    dim = seed_vectors.shape[1]
+    return Queries(_unit(seed_vectors[heaviest]), _unit(np.reshape(ranking, (len(ranking), dim))))
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def candidates_to_score(
+    store: Store,
+    index: PaperIndex,
+    source: str,
+    *,
+    votes: dict[str, int],
+    queries: Queries,
+    want: int,
+    whole_pool: Callable[[], list[str]],
+    seed_keys: list[str] | None = None,
+) -> CandidateSet:
+    """The candidates of source worth scoring for these queries: the index's nearest (plus
+    those citing or cited near seed_keys, when given) in a large index, else the whole pool
+    (whole_pool() lists its keys). want: how many the ranking may walk past (copies, library
+    papers) before it has enough."""
+    if source != LIBRARY_POOL and len(index) >= EXACT_BELOW:
+        found = _nearest(store, index, source, votes, queries, want, seed_keys)
+        if found is not None and len(found.keys) >= want:
+            return found
+    keys = whole_pool()
+    found_keys, _, vectors = store.vectors(index.model, sorted(keys))
+    return CandidateSet(found_keys, vectors, len(keys))
+
+
+def _eligible(store: Store, source: str, votes: dict[str, int], keys: list[str]) -> set[str]:
+    """Those of keys that source recommends from: live, in its pool, not voted down."""
+    if source == CITING_POOL:
+        live = store.keys_among(keys, library=CITING_LIBRARY)
+    else:
+        live = store.keys_among(keys, pool=CANDIDATE_POOL)
+    return {k for k in live if votes.get(k, 0) >= 0}
+
+
+def _nearest(
+    store: Store,
+    index: PaperIndex,
+    source: str,
+    votes: dict[str, int],
+    queries: Queries,
+    want: int,
+    seed_keys: list[str] | None,
+) -> CandidateSet | None:
+    """The union of the queries' nearest eligible candidates (and the linked ones), or None
+    when the pool is too thin in the index to find them by searching."""
+    checked: dict[str, bool] = {}  # key -> eligible, looked up once per call
+    chosen: set[str] = set()
+    for rows, per_query in ((queries.seeds, PER_QUERY), (queries.ranking, max(PER_QUERY, want))):
+        if len(rows):
+            found = _search(store, index, source, votes, rows, per_query, checked)
+            if found is None:
+                return None
+            chosen |= found
+    if seed_keys:
+        linked = linked_candidates(store, seed_keys) - chosen
+        chosen |= _eligible(store, source, votes, sorted(linked))
+    if not chosen:
+        return None
+    keys = sorted(chosen)
+    if index.params.dtype == "f32":  # the graph keeps the stored vectors as they are
+        keys, vectors = index.vectors(keys)
+    else:
+        keys, _, vectors = store.vectors(index.model, keys)
+    return CandidateSet(keys, vectors, len(keys), nearest=True)
+
+
+def _search(
+    store: Store,
+    index: PaperIndex,
+    source: str,
+    votes: dict[str, int],
+    queries: np.ndarray,
+    per_query: int,
+    checked: dict[str, bool],
+) -> set[str] | None:
+    """Each query's per_query nearest eligible candidates (fetching more while the library or
+    other pools crowd them out), or None past MAX_FETCH hits per query."""
+    fetch = min(2 * per_query, len(index))
+    while True:
+        rows = index.query(queries, fetch, threads=0)  # the rows are searched on every core
+        unknown = sorted({key for row in rows for key, _ in row if key not in checked})
+        eligible = _eligible(store, source, votes, unknown)
+        checked.update((key, key in eligible) for key in unknown)
+        kept = [[key for key, _ in row if checked[key]][:per_query] for row in rows]
+        if all(len(k) >= per_query or len(row) < fetch for k, row in zip(kept, rows, strict=True)):
+            return {key for picked in kept for key in picked}
+        if fetch >= min(MAX_FETCH, len(index)):
+            return None
+        fetch = min(4 * fetch, MAX_FETCH, len(index))
+
+
+def linked_candidates(store: Store, seed_keys: list[str]) -> set[str]:
+    """Keys of live non-library papers whose work the citation graph links to a seed's work
+    (what citation_links() scores among candidates)."""
+    matches = store.work_matches(seed_keys)
+    seed_works = {m["work"] for m in matches.values() if m.get("work")}
+    if not seed_works:
+        return set()
+    graph = CitationGraph.around(store, seed_works)
+    linked = [work for work, found in evidence(graph, seed_works).items() if found.score > 0]
+    return {
+        key
+        for rows in store.keys_for_works(linked).values()
+        for key, pool in rows
+        if pool != LIBRARY_POOL
+    }
