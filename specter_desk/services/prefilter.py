@@ -16,8 +16,8 @@ whole: benchmarks/recommend_speed.py measures both paths and how often they agre
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -90,7 +90,7 @@ def candidates_to_score(
     (whole_pool() lists its keys). want: how many the ranking may walk past (copies, library
     papers) before it has enough."""
     if source != LIBRARY_POOL and len(index) >= EXACT_BELOW:
-        found = _nearest(store, index, source, votes, queries, want, seed_keys)
+        found = _nearest(index, Eligible(store, source, votes), queries, want, seed_keys)
         if found is not None and len(found.keys) >= want:
             return found
     keys = whole_pool()
@@ -98,65 +98,66 @@ def candidates_to_score(
     return CandidateSet(found_keys, vectors, len(keys))
 
 
-def _eligible(store: Store, source: str, votes: dict[str, int], keys: list[str]) -> set[str]:
-    """Those of keys that source recommends from: live, in its pool, not voted down."""
-    if source == CITING_POOL:
-        live = store.keys_among(keys, library=CITING_LIBRARY)
-    else:
-        live = store.keys_among(keys, pool=CANDIDATE_POOL)
-    return {k for k in live if votes.get(k, 0) >= 0}
+@dataclass
+class Eligible:
+    """What source recommends from: live papers of its pool, not voted down (each key is
+    looked up once per call)."""
+
+    store: Store
+    source: str
+    votes: dict[str, int]
+    checked: dict[str, bool] = field(default_factory=dict)
+
+    def among(self, keys: Iterable[str]) -> set[str]:
+        """Those of keys that may be recommended."""
+        keys = list(keys)
+        unknown = sorted({k for k in keys if k not in self.checked})
+        if self.source == CITING_POOL:
+            live = self.store.keys_among(unknown, library=CITING_LIBRARY)
+        else:
+            live = self.store.keys_among(unknown, pool=CANDIDATE_POOL)
+        self.checked.update((k, k in live and self.votes.get(k, 0) >= 0) for k in unknown)
+        return {k for k in keys if self.checked[k]}
 
 
 def _nearest(
-    store: Store,
     index: PaperIndex,
-    source: str,
-    votes: dict[str, int],
+    eligible: Eligible,
     queries: Queries,
     want: int,
     seed_keys: list[str] | None,
 ) -> CandidateSet | None:
     """The union of the queries' nearest eligible candidates (and the linked ones), or None
     when the pool is too thin in the index to find them by searching."""
-    checked: dict[str, bool] = {}  # key -> eligible, looked up once per call
     chosen: set[str] = set()
     for rows, per_query in ((queries.seeds, PER_QUERY), (queries.ranking, max(PER_QUERY, want))):
         if len(rows):
-            found = _search(store, index, source, votes, rows, per_query, checked)
+            found = _search(index, eligible, rows, per_query)
             if found is None:
                 return None
             chosen |= found
     if seed_keys:
-        linked = linked_candidates(store, seed_keys) - chosen
-        chosen |= _eligible(store, source, votes, sorted(linked))
+        chosen |= eligible.among(linked_candidates(eligible.store, seed_keys))
     if not chosen:
         return None
     keys = sorted(chosen)
     if index.params.dtype == "f32":  # the graph keeps the stored vectors as they are
         keys, vectors = index.vectors(keys)
     else:
-        keys, _, vectors = store.vectors(index.model, keys)
+        keys, _, vectors = eligible.store.vectors(index.model, keys)
     return CandidateSet(keys, vectors, len(keys), nearest=True)
 
 
 def _search(
-    store: Store,
-    index: PaperIndex,
-    source: str,
-    votes: dict[str, int],
-    queries: np.ndarray,
-    per_query: int,
-    checked: dict[str, bool],
+    index: PaperIndex, eligible: Eligible, queries: np.ndarray, per_query: int
 ) -> set[str] | None:
     """Each query's per_query nearest eligible candidates (fetching more while the library or
     other pools crowd them out), or None past MAX_FETCH hits per query."""
     fetch = min(2 * per_query, len(index))
     while True:
         rows = index.query(queries, fetch, threads=0)  # the rows are searched on every core
-        unknown = sorted({key for row in rows for key, _ in row if key not in checked})
-        eligible = _eligible(store, source, votes, unknown)
-        checked.update((key, key in eligible) for key in unknown)
-        kept = [[key for key, _ in row if checked[key]][:per_query] for row in rows]
+        allowed = eligible.among(key for row in rows for key, _ in row)
+        kept = [[key for key, _ in row if key in allowed][:per_query] for row in rows]
         if all(len(k) >= per_query or len(row) < fetch for k, row in zip(kept, rows, strict=True)):
             return {key for picked in kept for key in picked}
         if fetch >= min(MAX_FETCH, len(index)):
