@@ -6,12 +6,13 @@ candidates, seconds at 1M). A candidate can only reach the top of the ranking by
 to what the ranking rewards: to a seed (the soft maximum over seeds never exceeds the best
 seed's similarity), to the seeds together (their weighted centre), or to the feedback
 classifier's direction. So in a large index the candidates scored are the union of the
-PER_QUERY nearest eligible candidates of each of those queries (the heaviest MAX_SEEDS seeds
-when there are more), plus every candidate the citation graph links to the seeds when the
-ranking uses citations; their vectors come from the index (as stored, when it keeps float32)
-and recommend() scores them exactly as it scores a whole pool. Small pools, the library
-(`--from library`) and a pool too thin in the index to be found by searching are scored
-whole: benchmarks/recommend_speed.py measures both paths and how often they agree.
+PER_QUERY nearest eligible candidates of each seed (the heaviest MAX_SEEDS when there are
+more) and a wider `want` along the centre and the direction, plus every candidate the citation
+graph links to the seeds when the ranking uses citations; their vectors come from the index
+(as stored, when it keeps float32) and recommend() scores them exactly as it scores a whole
+pool. Small pools, the library (`--from library`) and a pool too thin near the seeds to
+yield `want` by searching are scored whole: benchmarks/recommend_speed.py measures both
+paths and how often they agree.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from ..store import Store
 from .citations.graph import CitationGraph, evidence
 from .citations.pool import CITING_LIBRARY, CITING_POOL
 
-# An index smaller than this is scored whole: reading its candidates is cheaper than searching
-# (measured crossover: benchmarks/RESULTS.md, "Recommendation speed").
+# Fewer candidates in the index than this (what is not library) are scored whole: reading
+# them is cheaper than searching (measured: benchmarks/RESULTS.md, "Recommendation speed").
 EXACT_BELOW = 20_000
 PER_QUERY = 50  # nearest eligible candidates kept per query
 MAX_SEEDS = 32  # seeds searched when there are more: the heaviest (most recent) ones
-MAX_FETCH = 4096  # hits read per query before a pool is called too thin to search
+MAX_FETCH = 1024  # hits read per query at most (a pool this thin near a seed: what was found)
 
 
 @dataclass
@@ -89,7 +90,8 @@ def candidates_to_score(
     those citing or cited near seed_keys, when given) in a large index, else the whole pool
     (whole_pool() lists its keys). want: how many the ranking may walk past (copies, library
     papers) before it has enough."""
-    if source != LIBRARY_POOL and len(index) >= EXACT_BELOW:
+    # the candidates' share of the index (its library count is one indexed count)
+    if source != LIBRARY_POOL and len(index) - store.count_papers() >= EXACT_BELOW:
         found = _nearest(index, Eligible(store, source, votes), queries, want, seed_keys)
         if found is not None and len(found.keys) >= want:
             return found
@@ -127,15 +129,12 @@ def _nearest(
     want: int,
     seed_keys: list[str] | None,
 ) -> CandidateSet | None:
-    """The union of the queries' nearest eligible candidates (and the linked ones), or None
-    when the pool is too thin in the index to find them by searching."""
+    """The union of the queries' nearest eligible candidates (and the linked ones); None when
+    there are none (the caller scores the whole pool when too few were found)."""
     chosen: set[str] = set()
     for rows, per_query in ((queries.seeds, PER_QUERY), (queries.ranking, max(PER_QUERY, want))):
         if len(rows):
-            found = _search(index, eligible, rows, per_query)
-            if found is None:
-                return None
-            chosen |= found
+            chosen |= _search(index, eligible, rows, per_query)
     if seed_keys:
         chosen |= eligible.among(linked_candidates(eligible.store, seed_keys))
     if not chosen:
@@ -148,11 +147,9 @@ def _nearest(
     return CandidateSet(keys, vectors, len(keys), nearest=True)
 
 
-def _search(
-    index: PaperIndex, eligible: Eligible, queries: np.ndarray, per_query: int
-) -> set[str] | None:
-    """Each query's per_query nearest eligible candidates (fetching more while the library or
-    other pools crowd them out), or None past MAX_FETCH hits per query."""
+def _search(index: PaperIndex, eligible: Eligible, queries: np.ndarray, per_query: int) -> set[str]:
+    """Each query's per_query nearest eligible candidates, fetching more while the library or
+    other pools crowd them out, up to MAX_FETCH hits per query (then what was found)."""
     fetch = min(2 * per_query, len(index))
     while True:
         rows = index.query(queries, fetch, threads=0)  # the rows are searched on every core
@@ -161,7 +158,7 @@ def _search(
         if all(len(k) >= per_query or len(row) < fetch for k, row in zip(kept, rows, strict=True)):
             return {key for picked in kept for key in picked}
         if fetch >= min(MAX_FETCH, len(index)):
-            return None
+            return {key for picked in kept for key in picked}
         fetch = min(4 * fetch, MAX_FETCH, len(index))
 
 
