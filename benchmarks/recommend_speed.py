@@ -19,7 +19,7 @@ The two are called alternately for the same weeks; "x" = exact p50 / prefilter p
 
     python benchmarks/recommend_speed.py                         # 10k and 100k
     python benchmarks/recommend_speed.py --sizes 2000,5000,10000,20000,50000   # crossover
-    python benchmarks/recommend_speed.py --sizes 1000000 --exact-repeat 5      # GPU host
+    python benchmarks/recommend_speed.py --sizes 1000000 --ef-construction 64 --exact-repeat 4
 """
 
 from __future__ import annotations
