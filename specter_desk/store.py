@@ -277,8 +277,12 @@ class _Connection(sqlite3.Connection):
 class Store(CitationTables, FeedTables):
     """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, read_only: bool = False):
         self.path = Path(path)
+        self.read_only = read_only
+        if read_only:
+            self._open_read_only()
+            return
         ensure_dir(self.path.parent)
         remove_stale_temps(self.path.parent)  # what a save killed half-way left behind
         self._refuse_empty_file()
@@ -304,6 +308,37 @@ class Store(CitationTables, FeedTables):
         self._lock = threading.RLock()
         self._depth = 0
         self.migrate()
+
+    def _open_read_only(self) -> None:
+        """Read an existing store written by another connection (a worker process of the
+        bridge): no migration, no file created, every write refused by SQLite."""
+        if not self.path.is_file():
+            raise StoreError(f"cannot open the store {self.path}: no such file")
+        self._refuse_empty_file()
+        try:
+            conn = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=30,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=_Connection,
+            )
+            conn.path = self.path
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA query_only=ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        self._depth = 0
+        version = self.schema_version
+        if version != len(MIGRATIONS):
+            conn.close()
+            raise StoreError(
+                f"the store {self.path} has schema version {version}, this "
+                f"specter-desk reads version {len(MIGRATIONS)} only; restart specter-desk serve"
+            )
 
     def _refuse_empty_file(self) -> None:
         """A 0-byte library.db is a store cut to nothing (a failed copy, a full disk), not a

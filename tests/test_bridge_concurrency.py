@@ -9,6 +9,7 @@ so with a shared lock the second request could not finish (it fails on its clien
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -112,10 +113,10 @@ def test_related_is_answered_while_a_search_encodes_its_query(bridge, monkeypatc
 
 
 def test_related_and_status_are_answered_while_duplicates_runs(bridge, monkeypatch):
-    from specter_desk.server import routes
-
-    hold = Hold(routes.find_duplicates)
-    monkeypatch.setattr(routes, "find_duplicates", hold)
+    # held in the request thread that waits for the worker process making the report
+    hold = Hold(bridge.ctx.slow.run)
+    monkeypatch.setattr(bridge.ctx.slow, "run", hold)
+    monkeypatch.setattr(bridge.ctx.report_cache(), "enabled", False)
     key = _keys(bridge)[1]
 
     def related_and_status():
@@ -174,17 +175,7 @@ def test_related_is_answered_while_the_worker_saves_the_refreshed_index(bridge, 
     worker_desk.close()
 
 
-def test_duplicates_requests_queue_in_their_own_executor(bridge, monkeypatch):
-    from specter_desk.server import routes
-    from specter_desk.services.duplicates.clustering import DuplicateReport
-
-    names = []
-
-    def record(*args, **kwargs):
-        names.append(threading.current_thread().name)
-        return DuplicateReport(clusters=[], versions=[])
-
-    monkeypatch.setattr(routes, "find_duplicates", record)
-    for _ in range(2):
-        assert bridge.client.get("/v1/duplicates").json() == {"clusters": [], "versions": []}
-    assert names and all(name.startswith("bridge-slow") for name in names)
+def test_duplicates_are_made_outside_the_daemons_process(bridge):
+    """In a thread of the daemon the scan would hold its GIL (test_slow_work.py has more)."""
+    assert bridge.client.get("/v1/duplicates").status_code == 200
+    assert bridge.ctx.slow.pids and os.getpid() not in bridge.ctx.slow.pids
