@@ -16,11 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from server_helpers import Bridge, LiveServer, demo_subset, free_port
+from server_helpers import Bridge, demo_subset, tiny_bridge
 
 from specter_desk.embed.pipeline import embed_missing
-from specter_desk.server.app import BridgeContext, create_app
-from specter_desk.server.token import ensure_token
 from specter_desk.sync.writer import import_papers
 
 HOLD = 60  # seconds a held call waits for release before it gives up (a failing test)
@@ -45,32 +43,11 @@ class Hold:
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory, tiny_model) -> Iterator[Bridge]:
     """A bridge over 40 demo papers embedded with the tiny model (no sync worker)."""
-    from specter_desk.config import Config
-    from specter_desk.desk import Desk
     from specter_desk.sync.demo import demo_papers
 
-    root = tmp_path_factory.mktemp("concurrency")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPECTER_DESK_HOME", str(root / "home"))
-        config = Config.load()
-        config.values["model"]["name"] = "tiny"
-        desk = Desk(config, notice=lambda message: None)
-        papers = demo_papers()[:40]
-        import_papers(desk.store, demo_subset(papers, 0, 40))
-        embed_missing(desk.store, desk.encoder())
-        desk.index(refresh=True)
-        ctx = BridgeContext(desk)
-        token = ensure_token(desk.paths.data_dir)
-        port = free_port()
-        server = LiveServer(create_app(ctx, token=lambda: token, port=port), port)
-        client = httpx.Client(
-            base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {token}"}
-        )
-        with server:
-            yield Bridge(server.url, token, port, ctx, client)
-        client.close()
-        ctx.close()
-        desk.close()
+    home = tmp_path_factory.mktemp("concurrency") / "home"
+    with tiny_bridge(home, demo_subset(demo_papers(), 0, 40)) as bridge:
+        yield bridge
 
 
 def _other_client(bridge: Bridge) -> httpx.Client:

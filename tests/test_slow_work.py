@@ -16,17 +16,16 @@ import psutil
 import pytest
 from server_helpers import (
     Bridge,
-    LiveServer,
     demo_subset,
     free_port,
     start_serve,
+    tiny_bridge,
     wait_for,
     wait_healthy,
 )
 
 from specter_desk.embed.pipeline import embed_missing
 from specter_desk.errors import StoreError
-from specter_desk.server.app import BridgeContext, create_app
 from specter_desk.server.slow_work import SlowWork, WorkerDiedError
 from specter_desk.server.token import ensure_token
 from specter_desk.services.duplicates import find_duplicates
@@ -42,32 +41,13 @@ def die(*args) -> None:
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory, tiny_model) -> Iterator[Bridge]:
     """A bridge over 30 demo papers (embedded with the tiny model) and a copy of one."""
-    from specter_desk.config import Config
-    from specter_desk.desk import Desk
     from specter_desk.sync.demo import demo_papers
 
-    root = tmp_path_factory.mktemp("slow-work")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPECTER_DESK_HOME", str(root / "home"))
-        config = Config.load()
-        config.values["model"]["name"] = "tiny"
-        desk = Desk(config, notice=lambda message: None)
-        papers = demo_subset(demo_papers(), 0, 30)
-        import_papers(desk.store, [*papers, replace(papers[3], key="COPYOF3")])
-        embed_missing(desk.store, desk.encoder())
-        desk.index(refresh=True)
-        ctx = BridgeContext(desk, slow=SlowWork(nice=0))
-        token = ensure_token(desk.paths.data_dir)
-        port = free_port()
-        server = LiveServer(create_app(ctx, token=lambda: token, port=port), port)
-        client = httpx.Client(
-            base_url=server.url, timeout=120, headers={"Authorization": f"Bearer {token}"}
-        )
-        with server:
-            yield Bridge(server.url, token, port, ctx, client)
-        client.close()
-        ctx.close()
-        desk.close()
+    papers = demo_subset(demo_papers(), 0, 30)
+    home = tmp_path_factory.mktemp("slow-work") / "home"
+    papers = [*papers, replace(papers[3], key="COPYOF3")]
+    with tiny_bridge(home, papers, timeout=120, slow=SlowWork(nice=0)) as bridge:
+        yield bridge
 
 
 class Counting:
