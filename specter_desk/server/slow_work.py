@@ -63,13 +63,20 @@ class SlowWork:
         for attempt in (1, 2):
             pool = self._current()
             try:
-                return pool.submit(function, *args).result()
+                future = pool.submit(function, *args)
+            except BrokenProcessPool:
+                self._replace(pool)
+                continue
+            except RuntimeError:  # another request replaced (shut down) this pool meanwhile
+                continue
+            try:
+                return future.result()
             except BrokenProcessPool:
                 self._replace(pool)
                 log.warning("the bridge's worker process died (attempt %s); replaced", attempt)
         raise WorkerDiedError(
             "the bridge's worker process stopped twice while answering this request (killed, "
-            "or out of memory?); it has been restarted: try again"
+            "or out of memory?); the next request starts a new one: try again"
         )
 
     @property
