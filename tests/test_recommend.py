@@ -13,7 +13,14 @@ from conftest import make_paper
 from specter_desk.errors import InputError, NotEmbeddedError
 from specter_desk.index import build_index
 from specter_desk.services.feedback import record_feedback
-from specter_desk.services.recommend import mmr, parse_since, recommend, softmax_scores
+from specter_desk.services.recommend import (
+    Ranking,
+    diversify,
+    mmr,
+    parse_since,
+    recommend,
+    softmax_scores,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DIM = 12
@@ -173,11 +180,29 @@ def test_diversity_puts_the_second_topic_in_the_top_ten(store):
     for i in range(12):  # twelve near-copies very close to seed one
         put(store, f"A{i}", f"Copy {i}", unit((0, 1), (2, 0.05 + 0.001 * i)), pool="candidates")
     put(store, "B0", "Other topic", unit((1, 1), (3, 0.6)), pool="candidates")
+    for i in range(3):  # the bottom of a real pool: papers unrelated to every seed
+        put(store, f"U{i}", f"Unrelated {i}", unit((4 + i, 1)), pool="candidates")
     index = index_of(store)
     plain = recommend(store, index, since="week", n=10, now=NOW, diversity=False)
     assert "B0" not in [r.paper.key for r in plain.results]
     diverse = recommend(store, index, since="week", n=10, now=NOW)
     assert "B0" in [r.paper.key for r in diverse.results][:3]
+
+
+def test_diversify_reads_relevance_on_the_pools_own_scale():
+    """MMR's lambda means the same for cosines, fused scores or probabilities: the picks do
+    not change when the relevance is shifted or stretched; read raw, they do."""
+    vectors = np.stack([unit((0, 1)), unit((0, 1), (1, 0.3)), unit((2, 1)), unit((3, 1))])
+    relevance = np.array([0.80, 0.78, 0.70, 0.10])
+    picks = diversify(relevance, vectors, 3)
+    assert picks == [0, 2, 1]  # the near-copy of 0 waits behind the other topic
+    for a, b in ((10.0, 0.0), (0.1, 0.5), (1.0, -0.5)):
+        assert diversify(a * relevance + b, vectors, 3) == picks
+    raw = Ranking(mmr_scale="raw")
+    assert diversify(relevance, vectors, 3, raw) == mmr(relevance, vectors, 3)
+    assert diversify(relevance * 0.2, vectors, 3, raw) != diversify(relevance, vectors, 3, raw)
+    with pytest.raises(ValueError):
+        diversify(relevance, vectors, 3, Ranking(mmr_scale="vibes"))
 
 
 def test_explanations_name_the_real_closest_seeds(two_topics):
@@ -403,3 +428,35 @@ def test_to_dict_matches_the_bridge_contract(two_topics):
 def test_n_below_one_is_an_input_error(two_topics):
     with pytest.raises(InputError, match="at least 1"):
         recommend(two_topics, index_of(two_topics), n=0, now=NOW)
+
+
+def test_citation_links_lift_candidates_by_their_strength(store):
+    """Citation data stored as `citations sync` stores it: `auto` fuses it with meaning. A
+    paper both seeds cite is lifted; one weak co-citation only nudges a paper (before, by
+    reciprocal rank fusion, it jumped over every closer paper)."""
+    put(store, "S1", "Seed one", unit((0, 1)), added=1)
+    put(store, "S2", "Seed two", unit((0, 1)), added=2)
+    for i, t in enumerate((0.3, 0.4, 0.5)):  # close in meaning, no citation links
+        put(store, f"M{i}", f"Close {i}", unit((0, 1), (1, t)), pool="candidates")
+    put(store, "STRONG", "Cited by both seeds", unit((0, 1), (1, 1.0)), pool="candidates")
+    put(store, "WEAK", "Co-cited once", unit((0, 1), (1, 1.2)), pool="candidates")
+    stamp = "2026-11-20T00:00:00Z"
+    keys = ("S1", "S2", "M0", "M1", "M2", "STRONG", "WEAK")
+    store.set_matches([(k, f"W{k}", "openalex", "doi") for k in keys], stamp)
+    store.set_references("WS1", ["WSTRONG"], "openalex", stamp)
+    store.set_references("WS2", ["WSTRONG"], "openalex", stamp)
+    store.set_references("WX", ["WS1", "WWEAK"], "openalex", stamp)  # one co-citation
+    for other in ("WY1", "WY2", "WY3"):  # WEAK is cited more widely: a weak cosine
+        store.set_references(other, ["WWEAK"], "openalex", stamp)
+    index = index_of(store)
+
+    def order(**options):
+        answer = recommend(store, index, since="week", now=NOW, diversity=False, **options)
+        return answer.by, [r.paper.key for r in answer.results]
+
+    assert order(by="meaning") == ("meaning", ["M0", "M1", "M2", "STRONG", "WEAK"])
+    by, fused = order()
+    assert by == "both"
+    assert fused.index("STRONG") < fused.index("M2") and fused[-1] == "WEAK"
+    _, before = order(ranking=Ranking(citation_weight=None))
+    assert before.index("WEAK") < before.index("M0")
