@@ -557,6 +557,65 @@ def run_collections(d, vectors, template, splits, users, args) -> list[str]:
     return report(rows, first, f"{args.split}: per-collection feeds (citeulike tags)")
 
 
+def simulated_votes(
+    comps: dict, hidden: list[int], shown: int = 20
+) -> tuple[list[int], list[int], set[int]] | None:
+    """Votes a user could have cast: up on half of the hidden papers (5 at least), down on the
+    papers among the first `shown` by meaning that are not hidden; the other hidden papers are
+    left to find. None for users with fewer than 10 hidden papers."""
+    if len(hidden) < 10:
+        return None
+    up = hidden[: len(hidden) // 2]
+    top = comps["candidates"][np.argsort(-comps["meaning"], kind="stable")[:shown]]
+    down = [int(i) for i in top if int(i) not in set(hidden)]
+    return up, down, set(hidden[len(hidden) // 2 :])
+
+
+def run_feedback(d, vectors, template, splits, users, args) -> list[str]:
+    """The feedback classifier with simulated votes, from the components and the product's
+    own classifier (trained on the votes stored in the user's store)."""
+    from specter_desk.services.citations.fusion import fused_scores
+    from specter_desk.services.feedback import train_classifier
+
+    rows: dict[str, list[dict[str, float]]] = {}
+    for u in users:
+        visible, hidden = splits[u]
+        with tempfile.TemporaryDirectory() as tmp:
+            user = UserStore(template, visible, args.seed + u, Path(tmp))
+            comps = cached_components(user.store, vectors, visible, args, template, u)
+            votes = simulated_votes(comps, hidden)
+            if votes is None:
+                user.close()
+                continue
+            up, down, wanted = votes
+            for i in up:
+                user.store.set_vote(key_of(i), 1)
+            for i in down:
+                user.store.set_vote(key_of(i), -1)
+            classifier = train_classifier(user.store, MODEL)
+            user.close()
+        if classifier is None:
+            continue
+        cited = comps["parts"].sum(axis=0)
+        keep = ~np.isin(comps["candidates"], np.array(up + down))
+        kept = {k: v[..., keep] for k, v in comps.items() if k != "candidates"}
+        kept["candidates"] = comps["candidates"][keep]
+        p_up = classifier.score(vectors[kept["candidates"]]).astype(np.float64)
+        meaning, cited = kept["meaning"], cited[keep]
+        scores = {
+            "no votes used (seeds + citations)": fused_scores(meaning, cited, "both"),
+            "classifier instead of seeds (today)": fused_scores(p_up, cited, "both"),
+        }
+        for beta in (0.05, 0.1, 0.2, 0.4):
+            scores[f"seeds + {beta} x P(up)"] = fused_scores(meaning + beta * p_up, cited, "both")
+        for name, score in scores.items():
+            rows.setdefault(name, []).append(
+                metrics(top_ids(score, kept, vectors, None, 100), wanted)
+            )
+    first = next(iter(rows))
+    return report(rows, first, f"{args.split}: feedback with simulated votes (no MMR)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_data_option(parser, " (its recsys/citeulike_a)")
@@ -570,6 +629,7 @@ def main() -> None:
     parser.add_argument(
         "--collections", action="store_true", help="per-collection (tag) feeds instead"
     )
+    parser.add_argument("--feedback", action="store_true", help="simulated votes instead")
     parser.add_argument(
         "--mmr-fusions", default="meaning,rrf (today's both),meaning + 0.2 x cited/max"
     )
@@ -595,6 +655,8 @@ def main() -> None:
     results: dict = {}
     if args.tune:
         lines += tune(d, vectors, template, splits, users, args)
+    elif args.feedback:
+        lines += run_feedback(d, vectors, template, splits, users, args)
     elif args.collections:
         lines += run_collections(d, vectors, template, splits, users, args)
     else:
@@ -602,7 +664,7 @@ def main() -> None:
         lines += more
     lines.append(f"\n({time.perf_counter() - started:.0f} s)")
     print("\n".join(lines))
-    kind = "-tune" if args.tune else "-collections" if args.collections else ""
+    kind = next((f"-{k}" for k in ("tune", "feedback", "collections") if getattr(args, k)), "")
     name = f"recommend_quality-{args.split}{kind}.json"
     (args.out / name).write_text(json.dumps({"lines": lines, "rows": results}))
 

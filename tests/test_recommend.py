@@ -365,25 +365,48 @@ def labelled_world(store):
     return store
 
 
-def test_feedback_flips_the_ranking_after_five_labels_each_way(labelled_world):
+def test_feedback_adjusts_the_ranking_after_five_labels_each_way(labelled_world):
     store = labelled_world
     index = index_of(store)
-    before = recommend(store, index, since="week", n=4, now=NOW, diversity=False)
+
+    def scores(**options):
+        answer = recommend(store, index, since="week", n=16, now=NOW, diversity=False, **options)
+        return answer, {r.paper.key: r.paper.score for r in answer.results}
+
+    before, plain = scores()
     assert before.ranker == "similarity"
-    assert all(r.paper.key.startswith("B") for r in before.results)
+    assert all(r.paper.key.startswith("B") for r in before.results[:4])
     for i in range(4):
         record_feedback(store, f"A{i}", "up")
         record_feedback(store, f"B{i}", "down")
-    still = recommend(store, index, since="week", n=4, now=NOW, diversity=False)
-    assert still.ranker == "similarity"
+    assert scores()[0].ranker == "similarity"
     record_feedback(store, "A4", "up")
     record_feedback(store, "B4", "down")
-    after = recommend(store, index, since="week", n=4, now=NOW, diversity=False)
+    after, adjusted = scores()
     assert after.ranker == "classifier"
     assert after.labels == {"up": 5, "down": 5}
     keys = [r.paper.key for r in after.results]
-    assert keys and all(k.startswith("A") for k in keys), keys
     assert not {"B0", "B1", "B2", "B3", "B4"} & set(keys)  # voted down: never shown again
+    # the seeds' score plus 0.1 x P(up): papers like the ones voted up gain, the others barely
+    gain = {k: adjusted[k] - plain[k] for k in ("A5", "A6", "A7", "B5", "B6", "B7")}
+    assert all(0 < g <= 0.1 for g in gain.values()), gain
+    assert min(gain["A5"], gain["A6"], gain["A7"]) > max(gain["B5"], gain["B6"], gain["B7"]) + 0.03
+    # votes adjust, they do not override: B's newer seed still leads by more than 0.1
+    assert keys[:3] == ["B5", "B6", "B7"] or set(keys[:3]) == {"B5", "B6", "B7"}
+    # before issue 19 the classifier ranked alone, in place of the seeds
+    alone, _ = scores(ranking=Ranking(feedback_weight=None))
+    assert all(r.paper.key.startswith("A") for r in alone.results[:8])
+
+
+def test_votes_decide_between_equally_close_papers(labelled_world):
+    store = labelled_world
+    put(store, "SB", "Seed B", unit((1, 1)), added=5)  # as old as seed A: A and B papers tie
+    for i in range(5):
+        record_feedback(store, f"B{i}", "up")
+        record_feedback(store, f"A{i}", "down")
+    answer = recommend(store, index_of(store), since="week", n=3, now=NOW, diversity=False)
+    assert answer.ranker == "classifier"
+    assert {r.paper.key for r in answer.results} <= {f"B{i}" for i in range(8)}
 
 
 def test_record_feedback_counts_changes_and_clears(labelled_world):

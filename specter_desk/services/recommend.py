@@ -4,7 +4,7 @@ Seeds are the library papers added in a window (``--since``). Each candidate is 
 every seed, not against their mean: a soft maximum over seeds (log-sum-exp with temperature
 TAU, weighted by seed recency), so a user who added papers on two topics gets both. The top of
 the ranking is then diversified with maximal marginal relevance, and every result names the
-seeds it is closest to. With enough feedback labels a per-user classifier ranks instead.
+seeds it is closest to. With enough feedback labels a per-user classifier adjusts the scores.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ TAU = 0.2
 # any scoring's scale (cosines, fused scores, classifier probabilities); read raw, it cost 0.011
 # recall@100 by meaning on validation users, scaled it costs none (benchmarks/RESULTS.md).
 MMR_LAMBDA = 0.75
+# With 5+ votes each way: seed score + FEEDBACK_WEIGHT x the classifier's P(up). Chosen on
+# validation users with simulated votes (0.05..0.4 tried); the classifier alone in place of the
+# seeds (before issue 19) lost most of the recall there (benchmarks/RESULTS.md).
+FEEDBACK_WEIGHT = 0.1
 MMR_SCALES = ("pool", "raw")  # min-max over the pool; relevance as it is (before issue 19)
 # `--from library`: papers neither added nor modified for this many days are "rediscovered".
 REDISCOVER_DAYS = 180
@@ -57,6 +61,7 @@ class Ranking:
     are what it did before (for benchmarks comparing both in one run)."""
 
     citation_weight: float | None = CITATION_WEIGHT  # --by both; None: reciprocal rank fusion
+    feedback_weight: float | None = FEEDBACK_WEIGHT  # None: the classifier replaces the seeds
     mmr_lambda: float = MMR_LAMBDA
     mmr_scale: str = "pool"  # "pool": min-max over the MMR pool; "raw": as scored
 
@@ -140,6 +145,13 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, n: int, lam: float = MMR_LAM
         available[best] = False
         redundancy = np.maximum(redundancy, vectors @ vectors[best])
     return chosen
+
+
+def with_feedback(relevance: np.ndarray, p_up: np.ndarray, ranking: Ranking) -> np.ndarray:
+    """The seeds' score adjusted by the feedback classifier's P(up) (or replaced by it)."""
+    if ranking.feedback_weight is None:
+        return p_up
+    return relevance + ranking.feedback_weight * p_up
 
 
 def diversify(
@@ -258,7 +270,7 @@ def recommend(
     classifier = train_classifier(store, index.model)
     if classifier is not None:
         answer.ranker = "classifier"
-        relevance = classifier.score(cand_vectors)
+        relevance = with_feedback(relevance, classifier.score(cand_vectors), ranking)
     links: dict[str, Any] = {}
     seed_names: dict[str, str] = {}
     if by != "meaning":
