@@ -574,10 +574,16 @@ def simulated_votes(
 def run_feedback(d, vectors, template, splits, users, args) -> list[str]:
     """The feedback classifier with simulated votes, from the components and the product's
     own classifier (trained on the votes stored in the user's store)."""
+    from specter_desk.index import build_index
     from specter_desk.services.citations.fusion import fused_scores
     from specter_desk.services.feedback import train_classifier
+    from specter_desk.services.recommend import Ranking
 
+    store = Store(template)
+    index = build_index(store, MODEL)
+    store.close()
     rows: dict[str, list[dict[str, float]]] = {}
+    service: dict[str, list[dict[str, float]]] = {}
     for u in users:
         visible, hidden = splits[u]
         with tempfile.TemporaryDirectory() as tmp:
@@ -588,12 +594,22 @@ def run_feedback(d, vectors, template, splits, users, args) -> list[str]:
                 user.close()
                 continue
             up, down, wanted = votes
+            voted = set(up) | set(down)
+            lists = {"recommend() without votes": service_ranking(user.store, index)}
             for i in up:
                 user.store.set_vote(key_of(i), 1)
             for i in down:
                 user.store.set_vote(key_of(i), -1)
             classifier = train_classifier(user.store, MODEL)
+            lists["recommend() with the votes (seeds + 0.1 x P(up))"] = service_ranking(
+                user.store, index
+            )
+            lists["recommend() with the votes, before (classifier alone)"] = service_ranking(
+                user.store, index, ranking=Ranking(feedback_weight=None)
+            )
             user.close()
+        for name, ids in lists.items():
+            service.setdefault(name, []).append(metrics([i for i in ids if i not in voted], wanted))
         if classifier is None:
             continue
         cited = comps["parts"].sum(axis=0)
@@ -613,7 +629,10 @@ def run_feedback(d, vectors, template, splits, users, args) -> list[str]:
                 metrics(top_ids(score, kept, vectors, None, 100), wanted)
             )
     first = next(iter(rows))
-    return report(rows, first, f"{args.split}: feedback with simulated votes (no MMR)")
+    lines = report(rows, first, f"{args.split}: feedback with simulated votes (no MMR)")
+    return lines + report(
+        service, next(iter(service)), f"{args.split}: the service with simulated votes (n=100)"
+    )
 
 
 def main() -> None:
