@@ -34,6 +34,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +45,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import quality  # noqa: E402
 from _common import add_data_option, machine  # noqa: E402
 
 from specter_desk.models import CANDIDATE_POOL, LIBRARY_POOL, Paper, Work  # noqa: E402
@@ -59,32 +61,15 @@ LIBRARY = "user:1"
 # -- data --------------------------------------------------------------------------------------
 
 
-def read_lists(path: Path, n: int | None = None) -> list[list[int]]:
-    """Lines of 'count id id ...' -> lists of ids (checked against the count)."""
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n")):
-        parts = line.split()
-        if not parts:
-            rows.append([])
-            continue
-        ids = [int(x) for x in parts[1:]]
-        if int(parts[0]) != len(ids):
-            raise ValueError(f"{path}:{number + 1}: count mismatch")
-        rows.append(ids)
-    if n is not None:
-        rows = rows[:n] + [[] for _ in range(n - len(rows))]
-    return rows
-
-
 def load(data: Path) -> dict:
     root = data / "recsys" / "citeulike_a"
     titles = root.joinpath("citeutitles.txt").read_text(encoding="utf-8").split("\n")[:16980]
     n = len(titles)
-    item_tags = read_lists(root / "item-tag.dat", n)
+    item_tags = quality.read_lists(root / "item-tag.dat", n)
     return {
         "titles": titles,
-        "users": read_lists(root / "users.dat"),
-        "links": read_lists(root / "citations.dat", n),
+        "users": quality.read_lists(root / "users.dat"),
+        "links": quality.read_lists(root / "citations.dat", n),
         "item_tags": item_tags,
         "tag_names": root.joinpath("tags.dat").read_text(encoding="utf-8").split("\n"),
     }
@@ -160,15 +145,8 @@ def template_store(d: dict, vectors: np.ndarray, out: Path) -> Path:
 
 
 def split_users(users: list[list[int]], seed: int) -> list[tuple[list[int], list[int]]]:
-    """(visible, hidden) per user: a random 20% hidden (at least one paper)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for items in users:
-        items = list(items)
-        rng.shuffle(items)
-        hold = max(1, round(0.2 * len(items)))
-        out.append((items[hold:], items[:hold]))
-    return out
+    """(visible, hidden) per user: a random 20% hidden (at least one paper), as quality.py."""
+    return quality.split_users(users, np.random.default_rng(seed))
 
 
 def user_groups(splits: list, n_val: int, n_test: int, seed: int) -> dict[str, list[int]]:
@@ -176,6 +154,17 @@ def user_groups(splits: list, n_val: int, n_test: int, seed: int) -> dict[str, l
     eligible = [u for u, (visible, _) in enumerate(splits) if visible]
     order = [eligible[i] for i in np.random.default_rng(seed + 1).permutation(len(eligible))]
     return {"val": order[:n_val], "test": order[n_val : n_val + n_test]}
+
+
+@contextmanager
+def user_store(template: Path, visible: list[int], seed: int, tags: dict | None = None):
+    """A UserStore in a temporary folder, removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        user = UserStore(template, visible, seed, Path(tmp), tags=tags)
+        try:
+            yield user.store
+        finally:
+            user.close()
 
 
 class UserStore:
@@ -266,6 +255,17 @@ def report(rows: dict[str, list[dict[str, float]]], reference: str, title: str) 
 
 
 # -- what the service computes, per user -------------------------------------------------------
+
+
+def template_index(template: Path):
+    """The ANN index over every vector of the template (the same keys in every user's copy)."""
+    from specter_desk.index import build_index
+
+    store = Store(template)
+    try:
+        return build_index(store, MODEL)
+    finally:
+        store.close()
 
 
 def service_ranking(store: Store, index, **options) -> list[int]:
@@ -386,10 +386,8 @@ def tune(d, vectors, template, splits, users, args) -> list[str]:
     started = time.perf_counter()
     for count, u in enumerate(users):
         visible, hidden = splits[u]
-        with tempfile.TemporaryDirectory() as tmp:
-            user = UserStore(template, visible, args.seed + u, Path(tmp))
-            comps = cached_components(user.store, vectors, visible, args, template, u)
-            user.close()
+        with user_store(template, visible, args.seed + u) as store:
+            comps = cached_components(store, vectors, visible, args, template, u)
         for fusion, score in fusions(comps).items():
             for name, (lam, pool, scale) in diversity.items():
                 if name != "no MMR" and fusion not in args.mmr_fusions:
@@ -455,11 +453,8 @@ def centroid_ids(vectors: np.ndarray, visible: list[int], n: int = 100) -> list[
 
 
 def run_service(d, vectors, template, splits, users, args) -> tuple[list[str], dict]:
-    from specter_desk.index import build_index
 
-    store = Store(template)
-    index = build_index(store, MODEL)
-    store.close()
+    index = template_index(template)
     from specter_desk.services.citations.fusion import fused_scores
 
     configs = _service_configs()
@@ -467,11 +462,9 @@ def run_service(d, vectors, template, splits, users, args) -> tuple[list[str], d
     started = time.perf_counter()
     for count, u in enumerate(users):
         visible, hidden = splits[u]
-        with tempfile.TemporaryDirectory() as tmp:
-            user = UserStore(template, visible, args.seed + u, Path(tmp))
-            comps = cached_components(user.store, vectors, visible, args, template, u)
-            lists = {name: service_ranking(user.store, index, **o) for name, o in configs.items()}
-            user.close()
+        with user_store(template, visible, args.seed + u) as store:
+            comps = cached_components(store, vectors, visible, args, template, u)
+            lists = {name: service_ranking(store, index, **o) for name, o in configs.items()}
         lists["own scoring by meaning (soft max over seeds, no later steps)"] = top_ids(
             comps["meaning"], comps, vectors, None, 100
         )
@@ -526,11 +519,8 @@ def collection_of(d: dict, visible: list[int], hidden: list[int]) -> tuple[str, 
 def run_collections(d, vectors, template, splits, users, args) -> list[str]:
     """Per-collection seed sets: `recommend --tag T` against the whole-library feed, judged on
     the user's hidden papers that carry T."""
-    from specter_desk.index import build_index
 
-    store = Store(template)
-    index = build_index(store, MODEL)
-    store.close()
+    index = template_index(template)
     rows: dict[str, list[dict[str, float]]] = {}
     for u in users:
         visible, hidden = splits[u]
@@ -540,15 +530,13 @@ def run_collections(d, vectors, template, splits, users, args) -> list[str]:
         tag, wanted = found
         names = {i: {d["tag_names"][t] for t in d["item_tags"][i]} for i in visible}
         tagged = {i: [tag] for i in visible if tag in names[i]}
-        with tempfile.TemporaryDirectory() as tmp:
-            user = UserStore(template, visible, args.seed + u, Path(tmp), tags=tagged)
+        with user_store(template, visible, args.seed + u, tags=tagged) as store:
             lists = {
-                "whole library as seeds (recommend)": service_ranking(user.store, index),
+                "whole library as seeds (recommend)": service_ranking(store, index),
                 "the tag's papers as seeds (recommend --tag)": service_ranking(
-                    user.store, index, tag=tag
+                    store, index, tag=tag
                 ),
             }
-            user.close()
         for name, ids in lists.items():
             rows.setdefault(name, []).append(metrics(ids, wanted))
     if not rows:
@@ -574,40 +562,34 @@ def simulated_votes(
 def run_feedback(d, vectors, template, splits, users, args) -> list[str]:
     """The feedback classifier with simulated votes, from the components and the product's
     own classifier (trained on the votes stored in the user's store)."""
-    from specter_desk.index import build_index
     from specter_desk.services.citations.fusion import fused_scores
     from specter_desk.services.feedback import train_classifier
     from specter_desk.services.recommend import Ranking
 
-    store = Store(template)
-    index = build_index(store, MODEL)
-    store.close()
+    index = template_index(template)
     rows: dict[str, list[dict[str, float]]] = {}
     service: dict[str, list[dict[str, float]]] = {}
     for u in users:
         visible, hidden = splits[u]
-        with tempfile.TemporaryDirectory() as tmp:
-            user = UserStore(template, visible, args.seed + u, Path(tmp))
-            comps = cached_components(user.store, vectors, visible, args, template, u)
+        with user_store(template, visible, args.seed + u) as store:
+            comps = cached_components(store, vectors, visible, args, template, u)
             votes = simulated_votes(comps, hidden)
             if votes is None:
-                user.close()
                 continue
             up, down, wanted = votes
             voted = set(up) | set(down)
-            lists = {"recommend() without votes": service_ranking(user.store, index)}
+            lists = {"recommend() without votes": service_ranking(store, index)}
             for i in up:
-                user.store.set_vote(key_of(i), 1)
+                store.set_vote(key_of(i), 1)
             for i in down:
-                user.store.set_vote(key_of(i), -1)
-            classifier = train_classifier(user.store, MODEL)
+                store.set_vote(key_of(i), -1)
+            classifier = train_classifier(store, MODEL)
             lists["recommend() with the votes (seeds + 0.1 x P(up))"] = service_ranking(
-                user.store, index
+                store, index
             )
             lists["recommend() with the votes, before (classifier alone)"] = service_ranking(
-                user.store, index, ranking=Ranking(feedback_weight=None)
+                store, index, ranking=Ranking(feedback_weight=None)
             )
-            user.close()
         for name, ids in lists.items():
             service.setdefault(name, []).append(metrics([i for i in ids if i not in voted], wanted))
         if classifier is None:
