@@ -357,8 +357,10 @@ def fusions(comps: dict) -> dict[str, np.ndarray]:
     cited = parts.sum(axis=0)
     out = {"meaning": meaning, "rrf (today's both)": fused_scores(meaning, cited, "both")}
     top = cited.max() or 1.0
-    for w in (0.15, 0.2, 0.25):
+    for w in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5):
         out[f"meaning + {w} x cited/max"] = meaning + w * cited / top
+    for w in (0.05, 0.1, 0.2):
+        out[f"meaning + {w} x log1p(cited)"] = meaning + w * np.log1p(cited)
     for w in (0.15, 0.2, 0.3):
         out[f"meaning + {w} x log1p(cited)/log1p(max)"] = meaning + w * np.log1p(cited) / np.log1p(
             top
