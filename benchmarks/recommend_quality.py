@@ -355,7 +355,8 @@ def fusions(comps: dict) -> dict[str, np.ndarray]:
     meaning = comps["meaning"].astype(np.float64)
     parts = comps["parts"]
     cited = parts.sum(axis=0)
-    out = {"meaning": meaning, "rrf (today's both)": fused_scores(meaning, cited, "both")}
+    rrf = fused_scores(meaning, cited, "both", weight=None)  # `both` before issue 19
+    out = {"meaning": meaning, "rrf (today's both)": rrf}
     top = cited.max() or 1.0
     for w in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5):
         out[f"meaning + {w} x cited/max"] = meaning + w * cited / top
@@ -410,7 +411,7 @@ def tune(d, vectors, template, splits, users, args) -> list[str]:
                 f"  {count + 1}/{len(users)} users, {time.perf_counter() - started:.0f} s",
                 file=sys.stderr,
             )
-    lines = report(rows, "meaning, no MMR", "validation: settings from the service's components")
+    lines = report(rows, "meaning, no MMR", f"{args.split}: settings from the service's components")
     lines.append(
         "\nils@20 (mean pairwise cosine of the first 20; lower = more diverse): "
         + "; ".join(f"{k} {np.mean([r['ils@20'] for r in v]):.3f}" for k, v in rows.items())
