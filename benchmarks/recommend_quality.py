@@ -230,6 +230,20 @@ def t_interval(diffs: list[float]) -> tuple[float, float, float]:
 METRICS = ("recall@20", "recall@100", "ndcg@20")
 
 
+def paired(rows: dict[str, list[dict[str, float]]], pairs: list[tuple[str, str]]) -> list[str]:
+    """Lines: a - b per metric with its 95% t-interval, for each pair of configurations."""
+    lines = ["\nPaired differences (a - b, 95% CI):\n"]
+    for a, b in pairs:
+        cells = []
+        for metric in METRICS:
+            mean, low, high = t_interval(
+                [x[metric] - y[metric] for x, y in zip(rows[a], rows[b], strict=True)]
+            )
+            cells.append(f"{metric} {mean:+.4f} ({low:+.4f}, {high:+.4f})")
+        lines.append(f"- {a} minus {b}: " + "; ".join(cells))
+    return lines
+
+
 def report(rows: dict[str, list[dict[str, float]]], reference: str, title: str) -> list[str]:
     """A Markdown table: means per configuration and paired differences against reference."""
     lines = [f"\n**{title}** ({len(rows[reference])} users)\n"]
@@ -412,6 +426,15 @@ def tune(d, vectors, template, splits, users, args) -> list[str]:
                 file=sys.stderr,
             )
     lines = report(rows, "meaning, no MMR", f"{args.split}: settings from the service's components")
+    fused = "meaning + 0.2 x cited/max"
+    lines += paired(
+        rows,
+        [
+            (f"{fused}, no MMR", "rrf (today's both), no MMR"),
+            (f"{fused}, MMR 0.75 / 500 min-max", f"{fused}, no MMR"),
+            (f"{fused}, MMR 0.75 / 500 min-max", "rrf (today's both), MMR 0.75 / 500 as today"),
+        ],
+    )
     lines.append(
         "\nils@20 (mean pairwise cosine of the first 20; lower = more diverse): "
         + "; ".join(f"{k} {np.mean([r['ils@20'] for r in v]):.3f}" for k, v in rows.items())
@@ -487,15 +510,7 @@ def run_service(d, vectors, template, splits, users, args) -> tuple[list[str], d
             )
     reference = next(iter(configs))
     lines = report(rows, reference, f"{args.split}: the recommend() service, n=100")
-    lines.append("\nPaired differences (a - b, 95% CI):\n")
-    for a, b in PAIRS:
-        cells = []
-        for metric in METRICS:
-            mean, low, high = t_interval(
-                [x[metric] - y[metric] for x, y in zip(rows[a], rows[b], strict=True)]
-            )
-            cells.append(f"{metric} {mean:+.4f} ({low:+.4f}, {high:+.4f})")
-        lines.append(f"- {a} minus {b}: " + "; ".join(cells))
+    lines += paired(rows, PAIRS)
     lines.append(
         "\nils@20: "
         + "; ".join(f"{k} {np.mean([r['ils@20'] for r in v]):.3f}" for k, v in rows.items())
