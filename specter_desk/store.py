@@ -277,33 +277,58 @@ class _Connection(sqlite3.Connection):
 class Store(CitationTables, FeedTables):
     """A library store in one SQLite file (WAL, foreign keys, busy timeout)."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, read_only: bool = False):
+        """Open (or create and migrate) the store; read_only: read an existing store that
+        another connection writes (a worker process of the bridge): no migration, no file
+        created, every write refused by SQLite."""
         self.path = Path(path)
-        ensure_dir(self.path.parent)
-        remove_stale_temps(self.path.parent)  # what a save killed half-way left behind
+        self.read_only = read_only
+        if read_only and not self.path.is_file():
+            raise StoreError(f"cannot open the store {self.path}: no such file")
+        if not read_only:
+            ensure_dir(self.path.parent)
+            remove_stale_temps(self.path.parent)  # what a save killed half-way left behind
         self._refuse_empty_file()
         sidecars = [self.path.with_name(self.path.name + end) for end in ("-wal", "-shm")]
+        where = f"{self.path.resolve().as_uri()}?mode=ro" if read_only else str(self.path)
         try:
             conn = sqlite3.connect(
-                str(self.path),
+                where,
+                uri=read_only,
                 timeout=30,
                 isolation_level=None,
                 check_same_thread=False,
                 factory=_Connection,
             )
             conn.path = self.path
-            # before the WAL files exist: SQLite gives them the database file's permissions
-            make_private(self.path, *sidecars)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if read_only:
+                conn.execute("PRAGMA query_only=ON")
+            else:
+                # before the WAL files exist: SQLite gives them the database file's permissions
+                make_private(self.path, *sidecars)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         self._depth = 0
-        self.migrate()
+        if read_only:
+            self._check_version()
+        else:
+            self.migrate()
+
+    def _check_version(self) -> None:
+        """A read-only store must be at this specter-desk's schema version (nothing migrates)."""
+        version = self.schema_version
+        if version != len(MIGRATIONS):
+            self.db.conn.close()
+            raise StoreError(
+                f"the store {self.path} has schema version {version}, this "
+                f"specter-desk reads version {len(MIGRATIONS)} only; restart specter-desk serve"
+            )
 
     def _refuse_empty_file(self) -> None:
         """A 0-byte library.db is a store cut to nothing (a failed copy, a full disk), not a

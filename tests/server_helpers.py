@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +75,45 @@ class Bridge:
 
     def anonymous(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)
+
+
+@contextmanager
+def tiny_bridge(
+    home: Path, papers: list, *, timeout: float = 30, **context: Any
+) -> Iterator[Bridge]:
+    """A bridge (no sync worker) in data dir home over papers embedded with the tiny model;
+    context: more BridgeContext fields."""
+    import pytest
+
+    from specter_desk.config import Config
+    from specter_desk.desk import Desk
+    from specter_desk.embed.pipeline import embed_missing
+    from specter_desk.server.app import BridgeContext, create_app
+    from specter_desk.server.token import ensure_token
+    from specter_desk.sync.writer import import_papers
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SPECTER_DESK_HOME", str(home))
+        config = Config.load()
+        config.values["model"]["name"] = "tiny"
+        desk = Desk(config, notice=lambda message: None)
+        import_papers(desk.store, papers)
+        embed_missing(desk.store, desk.encoder())
+        desk.index(refresh=True)
+        ctx = BridgeContext(desk, **context)
+        token = ensure_token(desk.paths.data_dir)
+        port = free_port()
+        server = LiveServer(create_app(ctx, token=lambda: token, port=port), port)
+        client = httpx.Client(
+            base_url=server.url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            with server:
+                yield Bridge(server.url, token, port, ctx, client)
+        finally:
+            client.close()
+            ctx.close()
+            desk.close()
 
 
 def demo_subset(

@@ -9,17 +9,16 @@ so with a shared lock the second request could not finish (it fails on its clien
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from server_helpers import Bridge, LiveServer, demo_subset, free_port
+from server_helpers import Bridge, demo_subset, tiny_bridge
 
 from specter_desk.embed.pipeline import embed_missing
-from specter_desk.server.app import BridgeContext, create_app
-from specter_desk.server.token import ensure_token
 from specter_desk.sync.writer import import_papers
 
 HOLD = 60  # seconds a held call waits for release before it gives up (a failing test)
@@ -44,32 +43,11 @@ class Hold:
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory, tiny_model) -> Iterator[Bridge]:
     """A bridge over 40 demo papers embedded with the tiny model (no sync worker)."""
-    from specter_desk.config import Config
-    from specter_desk.desk import Desk
     from specter_desk.sync.demo import demo_papers
 
-    root = tmp_path_factory.mktemp("concurrency")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPECTER_DESK_HOME", str(root / "home"))
-        config = Config.load()
-        config.values["model"]["name"] = "tiny"
-        desk = Desk(config, notice=lambda message: None)
-        papers = demo_papers()[:40]
-        import_papers(desk.store, demo_subset(papers, 0, 40))
-        embed_missing(desk.store, desk.encoder())
-        desk.index(refresh=True)
-        ctx = BridgeContext(desk)
-        token = ensure_token(desk.paths.data_dir)
-        port = free_port()
-        server = LiveServer(create_app(ctx, token=lambda: token, port=port), port)
-        client = httpx.Client(
-            base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {token}"}
-        )
-        with server:
-            yield Bridge(server.url, token, port, ctx, client)
-        client.close()
-        ctx.close()
-        desk.close()
+    home = tmp_path_factory.mktemp("concurrency") / "home"
+    with tiny_bridge(home, demo_subset(demo_papers(), 0, 40)) as bridge:
+        yield bridge
 
 
 def _other_client(bridge: Bridge) -> httpx.Client:
@@ -112,10 +90,10 @@ def test_related_is_answered_while_a_search_encodes_its_query(bridge, monkeypatc
 
 
 def test_related_and_status_are_answered_while_duplicates_runs(bridge, monkeypatch):
-    from specter_desk.server import routes
-
-    hold = Hold(routes.find_duplicates)
-    monkeypatch.setattr(routes, "find_duplicates", hold)
+    # held in the request thread that waits for the worker process making the report
+    hold = Hold(bridge.ctx.slow.run)
+    monkeypatch.setattr(bridge.ctx.slow, "run", hold)
+    monkeypatch.setattr(bridge.ctx.report_cache(), "enabled", False)
     key = _keys(bridge)[1]
 
     def related_and_status():
@@ -174,17 +152,7 @@ def test_related_is_answered_while_the_worker_saves_the_refreshed_index(bridge, 
     worker_desk.close()
 
 
-def test_duplicates_requests_queue_in_their_own_executor(bridge, monkeypatch):
-    from specter_desk.server import routes
-    from specter_desk.services.duplicates.clustering import DuplicateReport
-
-    names = []
-
-    def record(*args, **kwargs):
-        names.append(threading.current_thread().name)
-        return DuplicateReport(clusters=[], versions=[])
-
-    monkeypatch.setattr(routes, "find_duplicates", record)
-    for _ in range(2):
-        assert bridge.client.get("/v1/duplicates").json() == {"clusters": [], "versions": []}
-    assert names and all(name.startswith("bridge-slow") for name in names)
+def test_duplicates_are_made_outside_the_daemons_process(bridge):
+    """In a thread of the daemon the scan would hold its GIL (test_slow_work.py has more)."""
+    assert bridge.client.get("/v1/duplicates").status_code == 200
+    assert bridge.ctx.slow.pids and os.getpid() not in bridge.ctx.slow.pids

@@ -28,6 +28,7 @@ from specter_desk.services.duplicates.blocking import (
     rare_tokens,
 )
 from specter_desk.services.duplicates.venues import same_venues, venue_forms
+from specter_desk.sync.demo import demo_papers
 from specter_desk.sync.files import read_file
 
 
@@ -418,3 +419,16 @@ def test_an_author_list_in_one_name_field_is_one_author_per_person(tmp_path):
     path.write_text(json.dumps({"key": "B", "title": "t", "authors": "Kearns, M. and Ng, A."}))
     [paper] = read_file(path, library="x").papers
     assert Record.from_paper(paper).surnames == ("kearns", "ng")
+
+
+def test_minhash_small_sets_hash_at_once_exactly_like_the_chunked_loop(monkeypatch):
+    """Copy detection runs on every related list (16 titles): those hash every function at
+    once; large pools go through the chunked loop. Both give the same signatures."""
+    from specter_desk.services.duplicates import minhash
+
+    texts = [p.title.lower() for p in demo_papers()[:40]] + ["", "x"]
+    at_once = minhash.signatures(texts, 64, common=0.05)
+    monkeypatch.setattr(minhash, "_CHUNK", 97)  # forces the loop, in chunks of 97 n-grams
+    chunked = minhash.signatures(texts, 64, common=0.05)
+    assert at_once.shape == (len(texts), 64) and (at_once == chunked).all()
+    assert len({tuple(row) for row in at_once}) > 30

@@ -123,3 +123,29 @@ def test_copies_of_one_work_are_shown_once_and_never_as_related_to_themselves(de
     assert [r.key for r in rows if r.key.startswith("D")] == []
     assert len([r for r in rows if r.key.startswith("X")]) == 1
     assert len(rows) == 2
+
+
+def test_related_by_meaning_checks_only_its_top_k_for_copies(filled, monkeypatch):
+    """Without citation data, related_by answers by meaning: it fetched the top 100 and ran
+    copy detection over 150 papers per request (a tenth of that is needed at k=10)."""
+    from specter_desk.services import related as related_module
+    from specter_desk.services.citations.related import related_by
+
+    checked = []
+    work_ids = related_module.work_ids
+
+    def counted(papers, store=None):
+        checked.append(len(papers))
+        return work_ids(papers, store)
+
+    more = [make_paper(f"M{i}", f"Study number {i} of graph models", "Graphs.") for i in range(30)]
+    filled.store.upsert_papers(more)
+    embed_missing(filled.store, filled.encoder())
+    index = filled.index(refresh=True)
+    monkeypatch.setattr(related_module, "work_ids", counted)
+    paper = filled.store.get_paper("GNN1")
+    answer = related_by(filled.store, index, paper, 2)
+    assert answer.by == "meaning"
+    alone = related(filled.store, index, paper, 2)
+    assert [r.paper.key for r in answer.rows] == [r.key for r in alone]
+    assert checked and max(checked) <= 1 + 2 + 5  # the paper, k, the over-fetch for copies

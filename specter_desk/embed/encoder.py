@@ -16,8 +16,8 @@ import numpy as np
 
 from ..errors import ConfigError, ModelNotFoundError
 from ..models import Paper
-from . import hub
 from .device import cpu_bf16_pays, default_dtype, pick_device
+from .hub import endpoint, hub_offline
 from .packed import (
     PackedBert,
     pack,
@@ -77,11 +77,11 @@ HUB_TIMEOUT = 2.0  # seconds to wait for the Hugging Face hub before calling it 
 def hub_reachable(timeout: float = HUB_TIMEOUT) -> bool:
     """Whether the Hugging Face hub ($HF_ENDPOINT) takes a TCP connection within timeout;
     False at once when offline mode is set."""
-    if hub.hub_offline():
+    if hub_offline():
         return False
-    endpoint = urlsplit(hub.endpoint())
-    host = endpoint.hostname or "huggingface.co"
-    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    address = urlsplit(endpoint())
+    host = address.hostname or "huggingface.co"
+    port = address.port or (80 if address.scheme == "http" else 443)
     answer: list[bool] = []
 
     def connect() -> None:  # in a thread: a hanging DNS lookup must not outlast timeout

@@ -1,36 +1,35 @@
-"""What the bridge's routes work on: one Desk, the sync worker, per-thread readers and an
-executor for slow work."""
+"""What the bridge's routes work on: one Desk, the sync worker, per-thread readers, a worker
+process for slow work and the answers it made."""
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..desk import Desk
+from .slow_work import ReportCache, SlowWork
 from .worker import SyncWorker
 
 
 @dataclass
 class BridgeContext:
-    """What the routes work on: one Desk, the sync worker, a reader per request thread and
-    an executor for slow work.
+    """What the routes work on: one Desk, the sync worker, a reader per request thread, a
+    worker process for slow work and a cache of its answers.
 
     No request waits on another: each request thread reads through its own store
     connection (a sibling of `desk` sharing its encoders and indexes; SQLite in WAL mode
     lets readers run beside each other and beside the worker's writes), an index is
     searched under its own reader-writer lock, and work that takes seconds (duplicates
-    over the whole library) queues in its own executor instead of holding anything
-    the other routes need.
+    over the whole library) runs in a worker process (slow_work.py): in a thread it would
+    hold the daemon's GIL, and the other routes would wait for it in turn.
     """
 
     desk: Desk
     worker: SyncWorker | None = None
     log_file: Path | None = None
-    slow: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="bridge-slow")
-    )
+    slow: SlowWork = field(default_factory=SlowWork)
+    reports: ReportCache | None = None  # made on first use, on the Desk's store
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _readers: list[Desk] = field(default_factory=list, repr=False)
     _readers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -44,9 +43,18 @@ class BridgeContext:
                 self._readers.append(desk)
         return desk
 
+    def report_cache(self) -> ReportCache:
+        """The cache of slow reports (GET /v1/duplicates), keyed by the store's version."""
+        with self._readers_lock:
+            if self.reports is None:
+                self.reports = ReportCache(self.desk.paths.store_path)
+            return self.reports
+
     def close(self) -> None:
-        """Stop the slow-work executor and close the readers' store connections."""
-        self.slow.shutdown(wait=True, cancel_futures=True)
+        """Stop the worker process, close the cache's and the readers' store connections."""
+        self.slow.close()
+        if self.reports is not None:
+            self.reports.close()
         with self._readers_lock:
             readers, self._readers = self._readers, []
         for desk in readers:

@@ -32,6 +32,7 @@ from .connections import ConnectionGuard, guarded_protocol
 from .context import BridgeContext
 from .lock import DaemonLock
 from .logs import setup_logging
+from .slow_work import SlowWork
 from .token import ensure_token
 from .worker import SyncRunner, SyncWorker
 
@@ -305,7 +306,12 @@ class Daemon:
                 on_committed=lambda: _refresh_indexes(worker_desk),
                 on_synced=lambda: _refresh_feeds(worker_desk),
             )
-            ctx = BridgeContext(desk, self.worker, self.log_file)
+            ctx = BridgeContext(
+                desk,
+                self.worker,
+                self.log_file,
+                slow=SlowWork(nice=int(self.config.get("daemon", "nice"))),
+            )
             app = create_app(ctx, token=lambda: token, port=self.port, any_host=self.allow_remote)
             uv_config = uvicorn.Config(
                 app,

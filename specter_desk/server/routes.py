@@ -1,12 +1,13 @@
 """The /v1 routes: each parses, calls a service through its thread's reader, returns a model.
 
 No route holds a lock that another route needs (see BridgeContext); duplicates over the
-whole library run in the context's slow-work executor.
+whole library are made in the context's worker process and kept until the store changes.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import astuple
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -21,7 +22,7 @@ from ..models import Paper
 from ..services.citations.lists import citation_lists
 from ..services.citations.related import related_by
 from ..services.digest import to_atom
-from ..services.duplicates import check_papers, distinct_pairs, find_duplicates, mark_distinct
+from ..services.duplicates import check_papers, distinct_pairs, mark_distinct
 from ..services.feedback import record_feedback
 from ..services.feeds import ATOM_PATH, feed_for_token, served_recommendations
 from ..services.recommend import recommend
@@ -54,6 +55,7 @@ from .schemas import (
     SyncRequest,
     SyncStatus,
 )
+from .slow_work import duplicates_json
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -286,16 +288,23 @@ def recommendations(
 def duplicates(
     request: Request,
     min_score: float = Query(0.9, ge=0.0, le=1.0),
-) -> dict[str, Any]:
+) -> Response:
     ctx = _ctx(request)
-
-    def find() -> dict[str, Any]:  # seconds on a big library: its own executor, its own reader
-        desk = ctx.reader()
-        return find_duplicates(desk.store, desk.index(), min_score=min_score).to_dict()
-
-    # a sync route on purpose: FastAPI then validates and serialises the (large) answer in
-    # this worker thread; an async route would do it on the event loop and stall every request
-    return ctx.slow.submit(find).result()
+    desk = ctx.reader()  # opens (or creates) the store before the worker reads it
+    model, params = _model(desk, None), desk.index_params
+    answer = ctx.report_cache().get(
+        ("duplicates", model, astuple(params), min_score),
+        lambda: ctx.slow.run(
+            duplicates_json,
+            str(desk.store.path),
+            str(desk.paths.index_dir),
+            model,
+            params,
+            min_score,
+        ),
+    )
+    # the worker validated the answer against Duplicates already: sent as it is
+    return Response(answer, media_type="application/json")
 
 
 @router.post(

@@ -104,7 +104,10 @@ def related_by(
     if by != "citations":
         if index is None:
             raise InputError("related by meaning needs an index")
-        meaning = related(store, index, paper, max(MEANING_DEPTH, k), pool=pool)
+        # fusion looks MEANING_DEPTH down the meaning ranking; meaning alone needs its top k
+        # (a tenth of the papers to fetch and to check for copies at k=10)
+        depth = k if by == "meaning" else max(MEANING_DEPTH, k)
+        meaning = related(store, index, paper, depth, pool=pool)
     if by == "meaning":
         return RelatedAnswer(by, [LinkedPaper(r, scores={"meaning": r.score}) for r in meaning[:k]])
     work = paper_work(store, paper)

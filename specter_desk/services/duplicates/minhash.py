@@ -8,6 +8,7 @@ probability J**rows, so with `bands` bands they meet in some band with probabili
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -15,11 +16,15 @@ _CHUNK = 1 << 20  # n-grams hashed at a time (bounds the temporary arrays)
 _SHIFT = np.uint64(32)
 
 
+@lru_cache(maxsize=16)
 def _parameters(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Multiply-shift hashing ((a * x + b) mod 2**64, top 32 bits; a odd): universal, no '%'."""
+    """Multiply-shift hashing ((a * x + b) mod 2**64, top 32 bits; a odd): universal, no '%'.
+    (Kept per (count, seed), read-only: copy detection asks for them on every related list.)"""
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 1 << 63, size=count, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     b = rng.integers(0, 1 << 63, size=count, dtype=np.uint64)
+    a.flags.writeable = False
+    b.flags.writeable = False
     return a, b
 
 
@@ -71,6 +76,11 @@ def signatures(
     # owners are sorted, so each text's grams are one run: reduce per run
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     present = owner[starts]
+    if codes.size * count <= _CHUNK:  # small (a related list's copies): every hash at once
+        with np.errstate(over="ignore"):
+            hashed = ((codes[:, None] * a + b) >> _SHIFT).astype(np.uint32)
+        sig[present] = np.minimum.reduceat(hashed, starts, axis=0)
+        return sig
     hashed = np.empty(codes.size, dtype=np.uint32)
     work = np.empty(min(codes.size, _CHUNK), dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -90,14 +100,17 @@ def lsh_buckets(sig: np.ndarray, bands: int, rows: int) -> Iterator[np.ndarray]:
     """Groups of row indices (two or more) that share all `rows` hashes of some band."""
     empty = np.iinfo(np.uint32).max
     usable = np.flatnonzero(sig[:, 0] != empty)
-    for band in range(bands):
-        part = sig[usable, band * rows : (band + 1) * rows].astype(np.uint64)
-        key = np.zeros(len(usable), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for column in range(rows):
-                key = key * np.uint64(0x9E3779B97F4A7C15) + part[:, column]
-        order = np.argsort(key, kind="stable")
-        ordered = key[order]
-        bounds = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1, len(ordered)]
+    if usable.size < 2:
+        return
+    part = sig[usable, : bands * rows].astype(np.uint64).reshape(len(usable), bands, rows)
+    key = np.zeros((len(usable), bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in range(rows):
+            key = key * np.uint64(0x9E3779B97F4A7C15) + part[:, :, column]
+    order = np.argsort(key, axis=0, kind="stable")  # every band at once, one column each
+    ordered = np.take_along_axis(key, order, axis=0)
+    repeats = ordered[1:] == ordered[:-1]
+    for band in np.flatnonzero(repeats.any(axis=0)):  # most bands of a small set have none
+        bounds = np.r_[0, np.flatnonzero(~repeats[:, band]) + 1, len(usable)]
         for run in np.flatnonzero(np.diff(bounds) > 1):
-            yield usable[order[bounds[run] : bounds[run + 1]]]
+            yield usable[order[bounds[run] : bounds[run + 1], band]]
