@@ -56,9 +56,10 @@ function makeItem(spec) {
   return alone.makeItem({ spec: Object.freeze({ ...spec }) });
 }
 
-/** A main window: a jsdom document with Zotero's Tools menu popup and the library tab (zotero-pane) with its trees. */
+/** A main window: a jsdom document with Zotero's Tools menu popup, collection context menu and the library tab (zotero-pane) with its trees. */
 function makeWindow() {
   const dom = new JSDOM(`<!DOCTYPE html><html><head></head><body><div id="menu_ToolsPopup"></div>`
+    + `<div id="zotero-collectionmenu"></div>`
     + `<div id="zotero-pane"><div id="zotero-trees"></div></div></body></html>`);
   const window = dom.window;
   window.document.createXULElement = (tag) => window.document.createElement(tag);
