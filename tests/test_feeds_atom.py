@@ -25,6 +25,7 @@ from specter_desk.services.feeds import (
 )
 
 A = "{http://www.w3.org/2005/Atom}"
+DC = "{http://purl.org/dc/elements/1.1/}"
 
 
 @pytest.fixture
@@ -79,7 +80,13 @@ def test_the_feed_url_serves_atom_without_the_bridge_token(feeds_bridge):
     evo = next(e for e in entries if e.findtext(f"{A}title") == "Evolution of gene networks")
     assert evo.find(f"{A}link[@rel='alternate']").get("href") == "https://doi.org/10.1234/evo"
     assert evo.findtext(f"{A}author/{A}name") == "Ann Lee"
-    assert "because of:" in evo.findtext(f"{A}content")
+    # shaped for Zotero's reader: the abstract as text, then why; DOI and year in Dublin Core;
+    # no HTML content and no feed-level author (Zotero would make them the item's abstract
+    # and every author-less paper's author)
+    assert evo.findtext(f"{A}summary").startswith("Genes evolve.\n\nRecommended by specter-desk: ")
+    assert "because of: " in evo.findtext(f"{A}summary")
+    assert evo.find(f"{A}content") is None and root.find(f"{A}author") is None
+    assert evo.findtext(f"{DC}identifier") == "doi:10.1234/evo"
     assert root.find(f"{A}link[@rel='self']").get("href") == url
 
 

@@ -24,6 +24,9 @@
  */
 
 var SDFeedSubscribe = {
+  /** @type {Promise<unknown>} subscriptions run one after another (two clicks make one feed) */
+  queue: Promise.resolve(),
+
   /** A feed URL of the bridge: origin, feed id, token. */
   FEED_URL: /^(https?:\/\/[^/]+)\/feeds\/([^/]+)\/[^/]+\.atom$/,
 
@@ -127,12 +130,24 @@ var SDFeedSubscribe = {
 
   /**
    * Subscribe every selected collection, telling the user what happened in a Zotero progress
-   * window (one line per collection). Returns those lines (the last one says why it stopped).
+   * window (one line per collection), after any subscription still under way. Returns those
+   * lines (the last one says why it stopped).
    * @param {ReturnType<typeof SDApi.create>} client
    * @param {Window} window
    * @returns {Promise<string[]>}
    */
-  async run(client, window) {
+  run(client, window) {
+    const next = SDFeedSubscribe.queue.then(() => SDFeedSubscribe.subscribeSelected(client, window));
+    SDFeedSubscribe.queue = next.catch(() => null);
+    return next;
+  },
+
+  /**
+   * @param {ReturnType<typeof SDApi.create>} client
+   * @param {Window} window
+   * @returns {Promise<string[]>}
+   */
+  async subscribeSelected(client, window) {
     const collections = SDFeedSubscribe.selectedCollections(Zotero.getActiveZoteroPane());
     /** @type {string[]} */
     const lines = [];

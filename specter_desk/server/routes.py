@@ -471,5 +471,6 @@ def feed_atom(request: Request, feed_id: str, token: str) -> Response:
         title=f"specter-desk: {feed.name}",
         self_link=str(request.url),
         now=parse_datetime(feed.refreshed_at) if feed.refreshed_at else None,
+        zotero=True,
     )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
