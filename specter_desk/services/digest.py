@@ -78,8 +78,11 @@ def _short(text: str, limit: int = ABSTRACT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def digest_entries(store: Store, answer: Recommendations) -> list[DigestEntry]:
-    """The answer's results with authors, abstract and link from the store, in rank order."""
+def digest_entries(
+    store: Store, answer: Recommendations, *, abstract_chars: int = ABSTRACT_CHARS
+) -> list[DigestEntry]:
+    """The answer's results with authors, abstract (cut at abstract_chars) and link from the
+    store, in rank order."""
     papers = store.get_papers(r.paper.key for r in answer.results)
     entries = []
     for rank, rec in enumerate(answer.results, start=1):
@@ -89,7 +92,7 @@ def digest_entries(store: Store, answer: Recommendations) -> list[DigestEntry]:
                 rank,
                 rec,
                 _authors(paper) if paper else [],
-                _short(paper.abstract) if paper else "",
+                _short(paper.abstract, abstract_chars) if paper else "",
                 paper_link(paper or rec.paper),
             )
         )
@@ -225,7 +228,9 @@ def to_atom(
         sub(feed, "link", rel="self", href=self_link)
     if answer.message:
         sub(feed, "subtitle", answer.message)
-    for entry in digest_entries(store, answer):
+    # Zotero keeps the summary as the library item's abstract: all of it
+    entries = digest_entries(store, answer, abstract_chars=10**6 if zotero else ABSTRACT_CHARS)
+    for entry in entries:
         paper = entry.recommendation.paper
         item = sub(feed, "entry")
         sub(item, "id", f"{feed_id}:{paper.key}")

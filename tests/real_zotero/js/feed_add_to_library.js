@@ -9,13 +9,18 @@ await pane.collectionsView.selectLibrary(feed.libraryID);
 const item = (await Zotero.Items.getAll(feed.libraryID, true)).find((i) => i.getField("title") === args.title);
 if (!item) throw new Error("no feed item " + args.title);
 await pane.selectItem(item.id);
-let button = null;
-for (let i = 0; i < 200 && !button; i++) {
-  button = win.document.querySelector("#zotero-item-pane .feed-item-addTo-button");
-  if (!button || button.closest("[hidden]") || pane.getSelectedItems()[0]?.id !== item.id) button = null;
-  if (!button) await Zotero.Promise.delay(50);
+const details = win.document.querySelector("#zotero-item-pane item-details");
+for (let i = 0; i < 200 && (details.item?.id !== item.id || details._isRendering); i++) {
+  await Zotero.Promise.delay(50);
 }
+await Zotero.Promise.delay(500); // the pane redraws its head once more (a new button each time)
+// the item pane keeps a head per mode; the feed one shown now has a laid-out button
+const find = () => [...win.document.querySelectorAll(".feed-item-addTo-button")]
+  .find((b) => b.isConnected && b.getBoundingClientRect().width > 0);
+const button = find();
 if (!button) throw new Error("no Add to My Library button for " + args.title);
 const label = button.label || button.getAttribute("label") || button.textContent;
-setTimeout(() => button.dispatchEvent(new win.CustomEvent("command", { bubbles: true })), 0);
+// a click on its left part (Zotero's split-menu-button turns "command" listeners into click
+// listeners that skip the dropmarker): itemPane.translateSelectedItems()
+setTimeout(() => find().click(), 0);
 return label;
