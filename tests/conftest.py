@@ -223,6 +223,8 @@ def fake_hub(specter2_like, monkeypatch):
         server.add_repo(QUERY, specter2_like / "adhoc_query", readme)
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        for name in hub_module.OFFLINE_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
         monkeypatch.setattr(hub_module, "RETRY_WAIT", 0.0)
         # the client writes what it receives in chunks of 10 MB, more than these tiny files:
         # smaller chunks make a partial file here as a 440 MB download makes one

@@ -174,11 +174,13 @@ def test_no_network_and_offline_mode_say_what_to_do(home, monkeypatch):
     from huggingface_hub import constants
 
     monkeypatch.setattr(hub_module, "RETRY_WAIT", 0.0)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = runner.invoke(app, ["model", "download", "specter2"])
     assert result.exit_code == 4 and "HF_HUB_OFFLINE is set" in result.output
     assert "--from DIR" in result.output
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    for name in hub_module.OFFLINE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
     result = runner.invoke(app, ["model", "download", "specter2"])
     assert result.exit_code == 4

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError, ModelNotFoundError
 from ..models import Paper
+from . import hub
 from .device import cpu_bf16_pays, default_dtype, pick_device
 from .packed import (
     PackedBert,
@@ -71,15 +72,14 @@ def paper_text(paper: Paper, sep: str) -> str:
 
 
 HUB_TIMEOUT = 2.0  # seconds to wait for the Hugging Face hub before calling it unreachable
-_OFFLINE = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 def hub_reachable(timeout: float = HUB_TIMEOUT) -> bool:
     """Whether the Hugging Face hub ($HF_ENDPOINT) takes a TCP connection within timeout;
     False at once when offline mode is set."""
-    if any(os.environ.get(name, "").lower() in ("1", "true", "yes", "on") for name in _OFFLINE):
+    if hub.hub_offline():
         return False
-    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    endpoint = urlsplit(hub.endpoint())
     host = endpoint.hostname or "huggingface.co"
     port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
     answer: list[bool] = []

@@ -62,11 +62,16 @@ def endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
-def hub_offline() -> bool:
-    """Whether HF_HUB_OFFLINE forbids talking to the hub."""
-    from huggingface_hub import constants
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
-    return bool(constants.HF_HUB_OFFLINE)
+
+def hub_offline() -> bool:
+    """Whether HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE, as huggingface_hub reads it) forbids
+    talking to the hub, read now: not only when huggingface_hub was imported."""
+    return any(
+        os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+        for name in OFFLINE_VARIABLES
+    )
 
 
 def wanted_files(names: Iterable[str]) -> list[str]:
