@@ -185,8 +185,9 @@ def subscribe_collection(
     if feed.refreshed_at is None:
         try:
             message = refresh_feed(store, index(), feed).message
-        except SpecterDeskError as exc:  # e.g. no vectors yet: served empty until a sync
+        except SpecterDeskError as exc:  # e.g. no model yet: served empty until a sync
             message = str(exc)
+            store.update_feed(feed.id, message=message)  # `feeds list` says why too
         feed = get_feed(store, feed.id)
     return Subscription(feed, created, len(store.feed_entries(feed.id)), message or feed.message)
 
