@@ -6,8 +6,7 @@ synced, a wrong token and a stopped daemon each get their own message; "Add to M
 feed item works offline (Zotero finds no translator for the page it cannot load and copies the
 feed item) and the item lands in the library; the plugin's sync and the daemon's feed refresh
 after it count it "up". (A Zotero build without zotero/translate's nested `modules/utilities`
-cannot translate at all: there the click is shown to add nothing, with Zotero's error, and the
-paper reaches the library through the connector instead, with a warning naming the gap.)
+cannot translate at all: there the test fails and names tests/real_zotero/complete-build.sh.)
 
 With SPECTER_DESK_RECORD_FIXTURES=1 it writes tests/fixtures/zotero10/feed.json (the Atom the
 bridge served and what Zotero made of it), which tests/test_feed_zotero.py checks against."""
@@ -18,7 +17,6 @@ import html
 import json
 import os
 import sqlite3
-import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,14 +182,15 @@ def test_add_to_my_library_works_offline_and_counts_up_after_a_sync(reading):
     button = zotero.run("feed_add_to_library", url=feed["url"], title=chosen["title"])
     assert button == "Add to “My Library”"  # Zotero 10's label
     if not zotero.run("translate_modules"):
-        # a build without zotero/translate's nested utilities submodule (build.sh here, until
-        # fixed): Zotero's RemoteTranslate cannot start, the click adds nothing and logs why
+        # a build without zotero/translate's nested utilities submodule cannot translate at
+        # all: the click adds nothing (Zotero logs the unreadable module). Not the product's
+        # fault, but the feature is untested there: fail and name the fix.
         wait_until(lambda: MISSING_MODULE in zotero.log(), 60, "Zotero's translation error")
         assert zotero.item_keys(chosen["title"]) == []
-        message = f"{zotero.app}: no {MISSING_MODULE}; Add to My Library could not run"
-        warnings.warn(message, stacklevel=1)
-        # the paper reaches the library another way (the connector), so the count still runs
-        zotero.save_items([_connector_copy(chosen)])
+        pytest.fail(
+            f"{zotero.app} has no {MISSING_MODULE}, so Add to My Library cannot run: "
+            "complete the build with `bash tests/real_zotero/complete-build.sh $ZOTERO_APP`"
+        )
     [added] = wait_until(lambda: zotero.item_keys(chosen["title"]), 120, "the item in My Library")
     item = zotero.api(f"items/{added}").json()["data"]
     # offline, Zotero loads the DOI page in vain, its DOI translator does not apply to the
@@ -211,12 +210,6 @@ def test_add_to_my_library_works_offline_and_counts_up_after_a_sync(reading):
     # here it never finishes, so no attachment is asserted either way
     if os.environ.get("SPECTER_DESK_RECORD_FIXTURES"):
         FIXTURE.write_text(json.dumps(reading.recorded, indent=1, ensure_ascii=False) + "\n")
-
-
-def _connector_copy(feed_item: dict[str, Any]) -> dict[str, Any]:
-    """The feed item's fields as a connector save (what a browser would send)."""
-    keep = ("itemType", "title", "DOI", "url", "publicationTitle", "date", "abstractNote")
-    return {**{k: feed_item[k] for k in keep}, "creators": feed_item["creators"]}
 
 
 def _stable(item: dict[str, Any]) -> dict[str, Any]:
