@@ -181,7 +181,7 @@ def methods_for(data: dict, vectors: np.ndarray, bm25: BM25, seeds: list[int], r
         rest = [int(i) for i in rankings["meaning (MiniLM)"] if int(i) not in set(head)]
         rankings["both (RRF)"] = np.array(head + rest)
     else:  # `recommend --by both`
-        rankings["both (RRF)"] = ranked(fused_scores(meaning, cited, "both"))
+        rankings["both (RRF)"] = ranked(fused_scores(meaning, cited, "both", weight=None))
     bm25_rank = np.empty(n)
     bm25_rank[order_of(text, rng)] = np.arange(1, n + 1)
     meaning_rank = np.empty(n)

@@ -18,6 +18,7 @@ var SD_SCRIPTS = [
   "duplicatesView.js",
   "syncOnChange.js",
   "checkOnAdd.js",
+  "feedSubscribe.js",
   "windows.js",
   "plugin.js",
 ];

@@ -86,7 +86,13 @@ def test_fusion_modes():
     by_citations = fused_scores(meaning, citation, "citations")
     assert list(np.argsort(-by_citations)) == [2, 3, 0, 1]  # meaning breaks the 0-0 tie
     both = fused_scores(meaning, citation, "both")
-    # ranks in both lists beat the top of one list: 1/(60 + rank) summed
+    # meaning + 0.2 x citation / its maximum: strong links lift a paper, weak ones nudge it
+    assert both == pytest.approx([0.9, 0.8, 0.1 + 0.2, 0.5 + 0.1])
+    assert list(np.argsort(-both)) == [0, 1, 3, 2]
+    assert list(fused_scores(meaning, citation, "both", weight=1.0).argsort()[::-1]) == [2, 3, 0, 1]
+    assert list(fused_scores(meaning, np.zeros(4), "both")) == list(meaning)  # no links at all
+    both = fused_scores(meaning, citation, "both", weight=None)
+    # reciprocal rank fusion: ranks in both lists beat the top of one list, 1/(60 + rank) summed
     assert both[2] == pytest.approx(1 / 64 + 1 / 61) and both[3] == pytest.approx(1 / 63 + 1 / 62)
     assert both[0] == pytest.approx(1 / 61) and both[1] == pytest.approx(1 / 62)
     assert list(np.argsort(-both)) == [2, 3, 0, 1]

@@ -88,4 +88,4 @@ def test_recommend_says_which_ranker_ran(world):
     voted_down = {f"C{i}" for i in range(5, 10)}
     assert data["results"] and not voted_down & {r["key"] for r in data["results"]}
     text = runner.invoke(app, ["recommend", "--model", "tiny"])
-    assert "ranked by your feedback classifier (5 up, 5 down)" in text.output
+    assert "seeds + your feedback classifier (5 up, 5 down)" in text.output

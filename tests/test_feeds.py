@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 
 from conftest import make_paper
 from specter_desk.cli import app
-from specter_desk.errors import AmbiguousItemError, InputError, ItemNotFoundError
+from specter_desk.errors import (
+    AmbiguousItemError,
+    InputError,
+    ItemNotFoundError,
+    ModelNotFoundError,
+)
 from specter_desk.models import Collection
 from specter_desk.server.worker import SyncWorker
 from specter_desk.services.feeds import (
@@ -25,6 +30,7 @@ from specter_desk.services.feeds import (
     refresh_feed,
     refresh_feeds,
     remove_feed,
+    subscribe_collection,
 )
 from specter_desk.services.recommend import recommend
 from specter_desk.services.seeds import seed_weights
@@ -312,3 +318,19 @@ def test_store_migration_keeps_votes_and_adds_feed_tables(home, monkeypatch):
     assert store.votes() == {"V1": 1}
     assert store.feeds() == [] and store.collections() == []
     store.close()
+
+
+def test_subscribing_a_collection_reuses_its_feed_and_survives_a_refresh_that_cannot_run(shelves):
+    def no_model():  # what desk.index() raises when the model is not on disk
+        raise ModelNotFoundError("model minilm is not on disk; `specter-desk model download`")
+
+    made = subscribe_collection(shelves, no_model, "ML")
+    assert made.created and made.entries == 0 and made.feed.refreshed_at is None
+    assert made.message.startswith("model minilm is not on disk")
+    assert made.feed.message == made.message  # `feeds list` says why too
+    again = subscribe_collection(shelves, lambda: index_of(shelves), "MLKEY")
+    assert not again.created and again.feed.id == made.feed.id  # by key or name: one feed
+    assert again.feed.refreshed_at and again.entries > 0 and again.message is None
+    with pytest.raises(ItemNotFoundError, match="no collection 'Physics'"):
+        subscribe_collection(shelves, lambda: index_of(shelves), "Physics")
+    assert len(list_feeds(shelves)) == 1

@@ -12,6 +12,7 @@ from server_helpers import LiveServer, free_port
 from test_mcp import _ago
 
 from specter_desk.embed.pipeline import embed_missing
+from specter_desk.models import Collection
 from specter_desk.server.app import BridgeContext, create_app
 from specter_desk.server.token import ensure_token
 from specter_desk.services.feeds import (
@@ -24,13 +25,15 @@ from specter_desk.services.feeds import (
 )
 
 A = "{http://www.w3.org/2005/Atom}"
+DC = "{http://purl.org/dc/elements/1.1/}"
 
 
 @pytest.fixture
 def feeds_bridge(desk):
     from conftest import make_paper
 
-    lib = dict(library="user:1", tags=["genes"])
+    desk.store.replace_collections("user:1", [Collection("GENEKEY", "Genes", library="user:1")])
+    lib = dict(library="user:1", tags=["genes"], collections=["GENEKEY"])
     pool = dict(pool="candidates", library="file:c.jsonl")
     desk.store.upsert_papers(
         [
@@ -77,7 +80,13 @@ def test_the_feed_url_serves_atom_without_the_bridge_token(feeds_bridge):
     evo = next(e for e in entries if e.findtext(f"{A}title") == "Evolution of gene networks")
     assert evo.find(f"{A}link[@rel='alternate']").get("href") == "https://doi.org/10.1234/evo"
     assert evo.findtext(f"{A}author/{A}name") == "Ann Lee"
-    assert "because of:" in evo.findtext(f"{A}content")
+    # shaped for Zotero's reader: the abstract as text, then why; DOI and year in Dublin Core;
+    # no HTML content and no feed-level author (Zotero would make them the item's abstract
+    # and every author-less paper's author)
+    assert evo.findtext(f"{A}summary").startswith("Genes evolve.\n\nRecommended by specter-desk: ")
+    assert "because of: " in evo.findtext(f"{A}summary")
+    assert evo.find(f"{A}content") is None and root.find(f"{A}author") is None
+    assert evo.findtext(f"{DC}identifier") == "doi:10.1234/evo"
     assert root.find(f"{A}link[@rel='self']").get("href") == url
 
 
@@ -119,3 +128,36 @@ def test_a_served_paper_added_to_the_library_counts_as_up_once(feeds_bridge):
     assert desk.store.vote_details()["C1"] == (1, 1.0, "feed")
     assert desk.store.votes()["C2"] == -1
     assert refresh_feeds(desk.store, desk.index("tiny")).added == []  # counted once
+
+
+def test_subscribing_a_collection_makes_its_feed_once_and_answers_its_url(feeds_bridge):
+    desk, client, token, port = feeds_bridge
+    auth = {"Authorization": f"Bearer {token}"}
+    first = client.post("/v1/feeds", json={"collection": "GENEKEY"}, headers=auth)
+    assert first.status_code == 200, first.text
+    made = first.json()
+    assert made["created"] is True and made["feed"]["kind"] == "collection"
+    assert made["feed"]["target"] == "GENEKEY" and made["feed"]["name"] == "Genes"
+    assert made["entries"] == 3 and made["feed"]["refreshed_at"]  # refreshed at once
+    feed = get_feed(desk.store, made["feed"]["id"])
+    assert made["url"] == feed_url(feed, "127.0.0.1", port)
+    atom = ET.fromstring(client.get(made["url"]).text)
+    assert len(atom.findall(f"{A}entry")) == 3
+    again = client.post("/v1/feeds", json={"collection": "GENEKEY"}, headers=auth).json()
+    assert again["created"] is False and again["url"] == made["url"]
+    assert [f["kind"] for f in desk.store.feeds()].count("collection") == 1
+
+
+def test_subscribing_an_unknown_collection_or_without_the_token_is_refused(feeds_bridge):
+    desk, client, token, _ = feeds_bridge
+    auth = {"Authorization": f"Bearer {token}"}
+    unknown = client.post("/v1/feeds", json={"collection": "ZZZZ2345"}, headers=auth)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+    assert "no collection 'ZZZZ2345'" in unknown.json()["error"]["message"]
+    feed = get_feed(desk.store, "genes")
+    wrong = {"Authorization": f"Bearer {feed.token}"}  # a feed token is no bridge token
+    refused = client.post("/v1/feeds", json={"collection": "GENEKEY"}, headers=wrong)
+    assert refused.status_code == 401
+    assert client.post("/v1/feeds", json={"collection": " "}, headers=auth).status_code == 422
+    assert [f["id"] for f in desk.store.feeds()] == ["genes"]  # nothing made

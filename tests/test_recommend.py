@@ -13,7 +13,14 @@ from conftest import make_paper
 from specter_desk.errors import InputError, NotEmbeddedError
 from specter_desk.index import build_index
 from specter_desk.services.feedback import record_feedback
-from specter_desk.services.recommend import mmr, parse_since, recommend, softmax_scores
+from specter_desk.services.recommend import (
+    Ranking,
+    diversify,
+    mmr,
+    parse_since,
+    recommend,
+    softmax_scores,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DIM = 12
@@ -173,11 +180,29 @@ def test_diversity_puts_the_second_topic_in_the_top_ten(store):
     for i in range(12):  # twelve near-copies very close to seed one
         put(store, f"A{i}", f"Copy {i}", unit((0, 1), (2, 0.05 + 0.001 * i)), pool="candidates")
     put(store, "B0", "Other topic", unit((1, 1), (3, 0.6)), pool="candidates")
+    for i in range(3):  # the bottom of a real pool: papers unrelated to every seed
+        put(store, f"U{i}", f"Unrelated {i}", unit((4 + i, 1)), pool="candidates")
     index = index_of(store)
     plain = recommend(store, index, since="week", n=10, now=NOW, diversity=False)
     assert "B0" not in [r.paper.key for r in plain.results]
     diverse = recommend(store, index, since="week", n=10, now=NOW)
     assert "B0" in [r.paper.key for r in diverse.results][:3]
+
+
+def test_diversify_reads_relevance_on_the_pools_own_scale():
+    """MMR's lambda means the same for cosines, fused scores or probabilities: the picks do
+    not change when the relevance is shifted or stretched; read raw, they do."""
+    vectors = np.stack([unit((0, 1)), unit((0, 1), (1, 0.3)), unit((2, 1)), unit((3, 1))])
+    relevance = np.array([0.80, 0.78, 0.70, 0.10])
+    picks = diversify(relevance, vectors, 3)
+    assert picks == [0, 2, 1]  # the near-copy of 0 waits behind the other topic
+    for a, b in ((10.0, 0.0), (0.1, 0.5), (1.0, -0.5)):
+        assert diversify(a * relevance + b, vectors, 3) == picks
+    raw = Ranking(mmr_scale="raw")
+    assert diversify(relevance, vectors, 3, raw) == mmr(relevance, vectors, 3)
+    assert diversify(relevance * 0.2, vectors, 3, raw) != diversify(relevance, vectors, 3, raw)
+    with pytest.raises(ValueError):
+        diversify(relevance, vectors, 3, Ranking(mmr_scale="vibes"))
 
 
 def test_explanations_name_the_real_closest_seeds(two_topics):
@@ -340,25 +365,48 @@ def labelled_world(store):
     return store
 
 
-def test_feedback_flips_the_ranking_after_five_labels_each_way(labelled_world):
+def test_feedback_adjusts_the_ranking_after_five_labels_each_way(labelled_world):
     store = labelled_world
     index = index_of(store)
-    before = recommend(store, index, since="week", n=4, now=NOW, diversity=False)
+
+    def scores(**options):
+        answer = recommend(store, index, since="week", n=16, now=NOW, diversity=False, **options)
+        return answer, {r.paper.key: r.paper.score for r in answer.results}
+
+    before, plain = scores()
     assert before.ranker == "similarity"
-    assert all(r.paper.key.startswith("B") for r in before.results)
+    assert all(r.paper.key.startswith("B") for r in before.results[:4])
     for i in range(4):
         record_feedback(store, f"A{i}", "up")
         record_feedback(store, f"B{i}", "down")
-    still = recommend(store, index, since="week", n=4, now=NOW, diversity=False)
-    assert still.ranker == "similarity"
+    assert scores()[0].ranker == "similarity"
     record_feedback(store, "A4", "up")
     record_feedback(store, "B4", "down")
-    after = recommend(store, index, since="week", n=4, now=NOW, diversity=False)
+    after, adjusted = scores()
     assert after.ranker == "classifier"
     assert after.labels == {"up": 5, "down": 5}
     keys = [r.paper.key for r in after.results]
-    assert keys and all(k.startswith("A") for k in keys), keys
     assert not {"B0", "B1", "B2", "B3", "B4"} & set(keys)  # voted down: never shown again
+    # the seeds' score plus 0.1 x P(up): papers like the ones voted up gain, the others barely
+    gain = {k: adjusted[k] - plain[k] for k in ("A5", "A6", "A7", "B5", "B6", "B7")}
+    assert all(0 < g <= 0.1 for g in gain.values()), gain
+    assert min(gain["A5"], gain["A6"], gain["A7"]) > max(gain["B5"], gain["B6"], gain["B7"]) + 0.03
+    # votes adjust, they do not override: B's newer seed still leads by more than 0.1
+    assert keys[:3] == ["B5", "B6", "B7"] or set(keys[:3]) == {"B5", "B6", "B7"}
+    # before issue 19 the classifier ranked alone, in place of the seeds
+    alone, _ = scores(ranking=Ranking(feedback_weight=None))
+    assert all(r.paper.key.startswith("A") for r in alone.results[:8])
+
+
+def test_votes_decide_between_equally_close_papers(labelled_world):
+    store = labelled_world
+    put(store, "SB", "Seed B", unit((1, 1)), added=5)  # as old as seed A: A and B papers tie
+    for i in range(5):
+        record_feedback(store, f"B{i}", "up")
+        record_feedback(store, f"A{i}", "down")
+    answer = recommend(store, index_of(store), since="week", n=3, now=NOW, diversity=False)
+    assert answer.ranker == "classifier"
+    assert {r.paper.key for r in answer.results} <= {f"B{i}" for i in range(8)}
 
 
 def test_record_feedback_counts_changes_and_clears(labelled_world):
@@ -403,3 +451,35 @@ def test_to_dict_matches_the_bridge_contract(two_topics):
 def test_n_below_one_is_an_input_error(two_topics):
     with pytest.raises(InputError, match="at least 1"):
         recommend(two_topics, index_of(two_topics), n=0, now=NOW)
+
+
+def test_citation_links_lift_candidates_by_their_strength(store):
+    """Citation data stored as `citations sync` stores it: `auto` fuses it with meaning. A
+    paper both seeds cite is lifted; one weak co-citation only nudges a paper (before, by
+    reciprocal rank fusion, it jumped over every closer paper)."""
+    put(store, "S1", "Seed one", unit((0, 1)), added=1)
+    put(store, "S2", "Seed two", unit((0, 1)), added=2)
+    for i, t in enumerate((0.3, 0.4, 0.5)):  # close in meaning, no citation links
+        put(store, f"M{i}", f"Close {i}", unit((0, 1), (1, t)), pool="candidates")
+    put(store, "STRONG", "Cited by both seeds", unit((0, 1), (1, 1.0)), pool="candidates")
+    put(store, "WEAK", "Co-cited once", unit((0, 1), (1, 1.2)), pool="candidates")
+    stamp = "2026-11-20T00:00:00Z"
+    keys = ("S1", "S2", "M0", "M1", "M2", "STRONG", "WEAK")
+    store.set_matches([(k, f"W{k}", "openalex", "doi") for k in keys], stamp)
+    store.set_references("WS1", ["WSTRONG"], "openalex", stamp)
+    store.set_references("WS2", ["WSTRONG"], "openalex", stamp)
+    store.set_references("WX", ["WS1", "WWEAK"], "openalex", stamp)  # one co-citation
+    for other in ("WY1", "WY2", "WY3"):  # WEAK is cited more widely: a weak cosine
+        store.set_references(other, ["WWEAK"], "openalex", stamp)
+    index = index_of(store)
+
+    def order(**options):
+        answer = recommend(store, index, since="week", now=NOW, diversity=False, **options)
+        return answer.by, [r.paper.key for r in answer.results]
+
+    assert order(by="meaning") == ("meaning", ["M0", "M1", "M2", "STRONG", "WEAK"])
+    by, fused = order()
+    assert by == "both"
+    assert fused.index("STRONG") < fused.index("M2") and fused[-1] == "WEAK"
+    _, before = order(ranking=Ranking(citation_weight=None))
+    assert before.index("WEAK") < before.index("M0")

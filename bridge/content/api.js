@@ -95,6 +95,15 @@
  * @property {{ code: string, message: string } | null} last_error
  */
 
+/**
+ * @typedef {object} FeedSubscription  POST /v1/feeds
+ * @property {{ id: string, name: string, since: string, limit: number, refreshed_at: string | null }} feed
+ * @property {string} url  the feed's Atom capability URL
+ * @property {boolean} created
+ * @property {number} entries
+ * @property {string | null} message
+ */
+
 /** An error from the bridge (or from reaching it), with the bridge's stable code. */
 var SDBridgeError = class SDBridgeError extends Error {
   /**
@@ -161,6 +170,7 @@ var SDApi = {
     ["POST", "/v1/sync"],
     ["GET", "/v1/sync"],
     ["POST", "/v1/feedback"],
+    ["POST", "/v1/feeds"],
   ],
 
   /**
@@ -306,6 +316,12 @@ var SDApi = {
        * @returns {Promise<{ key: string, vote: string, labels: { up: number, down: number } }>}
        */
       feedback: (key, vote) => request("POST", "/v1/feedback", { body: { key, vote } }),
+      /**
+       * The collection's feed (made once, then reused) and its Atom URL.
+       * @param {string} collection  a Zotero collection key
+       * @returns {Promise<FeedSubscription>}
+       */
+      subscribeFeed: (collection) => request("POST", "/v1/feeds", { body: { collection } }),
     };
   },
 };

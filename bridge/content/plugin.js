@@ -1,6 +1,6 @@
 // @ts-check
 // The plugin's lifecycle: registers the preference pane, the item-pane section, the
-// Notifier observer (sync on change, check on add) and the per-window menus, and unregisters
+// Notifier observer (sync on change, check on add) and the menus (Tools, collection), and unregisters
 // all of them on shutdown.
 
 var SDPlugin = {
@@ -88,8 +88,8 @@ var SDPlugin = {
     const observerID = SDPlugin.observe([syncer, checker]);
     SDPlugin.disposers.push(() => Zotero.Notifier.unregisterObserver(observerID));
 
-    const menuID = SDWindows.registerMenus(id, SDPlugin.commands);
-    if (menuID) SDPlugin.disposers.push(() => Zotero.MenuManager.unregisterMenu(menuID));
+    const menuIDs = SDWindows.registerMenus(id, SDPlugin.commands);
+    if (menuIDs.length) SDPlugin.disposers.push(() => menuIDs.forEach((m) => Zotero.MenuManager.unregisterMenu(m)));
 
     /** @type {any} */ (Zotero).SpecterDesk = SDPlugin;
     SDPlugin.disposers.push(() => {
@@ -130,6 +130,7 @@ var SDPlugin = {
           Services.prompt.confirm(/** @type {mozIDOMWindowProxy} */ (/** @type {unknown} */ (win)), title, text),
       })),
     syncNow: () => SDPlugin.client().sync(),
+    subscribeCollection: (w) => SDFeedSubscribe.run(SDPlugin.client(), w),
   }),
 
   /** @param {Window} window */

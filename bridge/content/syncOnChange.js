@@ -1,7 +1,7 @@
 // @ts-check
-// A Notifier listener (plugin.js registers the one observer): when regular items are added,
-// modified, trashed or deleted, ask the bridge to sync, debounced so a burst of changes (an
-// import, a merge) makes one request.
+// A Notifier listener (plugin.js registers the one observer): when regular items (not feed
+// items) are added, modified, trashed or deleted, ask the bridge to sync, debounced so a
+// burst of changes (an import, a merge) makes one request.
 
 var SDSyncOnChange = {
   EVENTS: ["add", "modify", "trash", "delete"],
@@ -56,7 +56,8 @@ var SDSyncOnChange = {
       const numeric = ids.filter((id) => typeof id === "number");
       if (!numeric.length) return true;
       try {
-        return Zotero.Items.get(/** @type {number[]} */ (numeric)).some((item) => item.isRegularItem());
+        // feed items (Zotero's feed reader, the plugin's own feeds too) are no library change
+        return Zotero.Items.get(/** @type {number[]} */ (numeric)).some((item) => item.isRegularItem() && !item.isFeedItem);
       } catch (_e) {
         return true;
       }

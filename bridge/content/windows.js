@@ -1,12 +1,14 @@
 // @ts-check
-// Per-window UI: the Fluent file and the stylesheet; the Tools menu entries (MenuManager on
-// Zotero 8+, added to each window's Tools menu on Zotero 7); and the dialogs they open.
+// Per-window UI: the Fluent file and the stylesheet; the Tools menu entries and the collection
+// context menu's "Subscribe in Zotero" (MenuManager on Zotero 8+, added to each window's menus
+// on Zotero 7); and the dialogs they open.
 
 /**
  * @typedef {object} SDMenuCommands
  * @property {(w: Window) => unknown} openRecommended
  * @property {(w: Window) => unknown} openDuplicates
  * @property {(w: Window) => unknown} syncNow
+ * @property {(w: Window) => unknown} subscribeCollection
  */
 
 var SDWindows = {
@@ -14,6 +16,11 @@ var SDWindows = {
   DIALOG_URL: "chrome://specter-desk/content/dialog.xhtml",
   STYLESHEET_URL: "chrome://specter-desk/content/specter-desk.css",
   MENU_ID: "specter-desk-tools",
+  COLLECTION_MENU_ID: "specter-desk-collection",
+  /** The collection context menu's entry: element id and Fluent id. */
+  SUBSCRIBE_ID: "specter-desk-menu-subscribe",
+  /** @type {WeakMap<Window, () => void>} Zotero 7: each window's popupshowing listener */
+  shownListeners: new WeakMap(),
   /** The Tools menu entries: [element id and Fluent id, command name]. */
   MENU_ENTRIES: /** @type {[string, keyof SDMenuCommands][]} */ ([
     ["specter-desk-menu-recommended", "openRecommended"],
@@ -27,6 +34,7 @@ var SDWindows = {
     "specter-desk-menu-recommended",
     "specter-desk-menu-duplicates",
     "specter-desk-menu-sync",
+    "specter-desk-menu-subscribe",
     "specter-desk-duplicate-notice",
   ],
 
@@ -61,15 +69,48 @@ var SDWindows = {
   },
 
   /**
-   * Register the Tools menu entries with Zotero 8+'s MenuManager. Returns the menu id for
-   * unregisterMenu, or null on Zotero 7 (add() then puts them into each window's Tools menu).
+   * The MenuManager registration of "Subscribe in Zotero" in the collection context menu,
+   * shown only when a collection is selected (not a library, feed or saved search).
    * @param {string} pluginID
    * @param {SDMenuCommands} commands
-   * @returns {string | null}
+   * @returns {_ZoteroTypes.MenuManager.MenuOptions<"main/library/collection">}
+   */
+  collectionMenuOptions(pluginID, commands) {
+    return {
+      menuID: SDWindows.COLLECTION_MENU_ID,
+      pluginID,
+      target: "main/library/collection",
+      menus: [
+        {
+          menuType: "menuitem",
+          l10nID: SDWindows.SUBSCRIBE_ID,
+          onShowing: (_event, context) => context.setVisible(SDWindows.collectionSelected()),
+          onCommand: (event) => SDWindows.run(() => commands.subscribeCollection(SDWindows.windowOf(event))),
+        },
+      ],
+    };
+  },
+
+  /** Whether the Zotero pane has a collection selected. */
+  collectionSelected() {
+    return SDFeedSubscribe.selectedCollections(Zotero.getActiveZoteroPane()).length > 0;
+  },
+
+  /**
+   * Register the Tools menu entries and the collection menu's entry with Zotero 8+'s
+   * MenuManager. Returns the menu ids for unregisterMenu; none on Zotero 7 (add() then puts the
+   * entries into each window's menus).
+   * @param {string} pluginID
+   * @param {SDMenuCommands} commands
+   * @returns {string[]}
    */
   registerMenus(pluginID, commands) {
-    if (!SDWindows.hasMenuManager()) return null;
-    return Zotero.MenuManager.registerMenu(SDWindows.menuOptions(pluginID, commands)) || null;
+    if (!SDWindows.hasMenuManager()) return [];
+    const ids = [
+      Zotero.MenuManager.registerMenu(SDWindows.menuOptions(pluginID, commands)),
+      Zotero.MenuManager.registerMenu(SDWindows.collectionMenuOptions(pluginID, commands)),
+    ];
+    return ids.filter(/** @returns {id is string} */ (id) => typeof id === "string" && id !== "");
   },
 
   /**
@@ -128,6 +169,30 @@ var SDWindows = {
       item.addEventListener("command", () => SDWindows.run(() => commands[name](window)));
       popup.appendChild(item);
     }
+    SDWindows.addCollectionEntry(window, commands);
+  },
+
+  /**
+   * Zotero 7: "Subscribe in Zotero" at the end of the window's collection context menu, shown
+   * only when a collection is selected.
+   * @param {Window} window
+   * @param {SDMenuCommands} commands
+   */
+  addCollectionEntry(window, commands) {
+    const doc = window.document;
+    const popup = doc.getElementById("zotero-collectionmenu");
+    if (!popup) return;
+    const item = doc.createXULElement("menuitem");
+    item.id = SDWindows.SUBSCRIBE_ID;
+    item.setAttribute("data-l10n-id", SDWindows.SUBSCRIBE_ID);
+    item.addEventListener("command", () => SDWindows.run(() => commands.subscribeCollection(window)));
+    popup.appendChild(item);
+    const onShowing = () => {
+      if (SDWindows.collectionSelected()) item.removeAttribute("hidden");
+      else item.setAttribute("hidden", "true");
+    };
+    popup.addEventListener("popupshowing", onShowing);
+    SDWindows.shownListeners.set(window, () => popup.removeEventListener("popupshowing", onShowing));
   },
 
   /**
@@ -136,6 +201,8 @@ var SDWindows = {
    */
   remove(window) {
     for (const id of SDWindows.ELEMENT_IDS) window.document.getElementById(id)?.remove();
+    SDWindows.shownListeners.get(window)?.();
+    SDWindows.shownListeners.delete(window);
   },
 
   /**

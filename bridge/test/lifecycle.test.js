@@ -22,8 +22,13 @@ test("startup registers chrome, the preference pane, the section, the observer a
   assert.equal(observers.length, 1);
   assert.deepEqual([...observers[0].types], ["item"]);
   // Zotero 8+: one MenuManager registration for the Tools menu, nothing put into the window
-  assert.deepEqual([...records.menus.keys()], ["specter-desk\\@specter-desk\\.org-specter-desk-tools"]);
-  const menu = [...records.menus.values()][0];
+  assert.deepEqual([...records.menus.keys()], [
+    "specter-desk\\@specter-desk\\.org-specter-desk-tools",
+    "specter-desk\\@specter-desk\\.org-specter-desk-collection",
+  ]);
+  const [menu, collectionMenu] = [...records.menus.values()];
+  assert.equal(collectionMenu.target, "main/library/collection");
+  assert.deepEqual([...collectionMenu.menus].map((m) => m.l10nID), ["specter-desk-menu-subscribe"]);
   assert.equal(menu.target, "main/menubar/tools");
   assert.deepEqual([...menu.menus].map((m) => m.menuType), ["separator", "menuitem", "menuitem", "menuitem"]);
   assert.deepEqual([...menu.menus].slice(1).map((m) => m.l10nID), MENU_ENTRIES);
@@ -43,6 +48,9 @@ test("on Zotero 7 the menus go into each window's Tools menu and the section id 
     assert.equal(doc.getElementById(id).parentElement.id, "menu_ToolsPopup", id);
     assert.equal(doc.getElementById(id).getAttribute("data-l10n-id"), id);
   }
+  const subscribe = doc.getElementById("specter-desk-menu-subscribe");
+  assert.equal(subscribe.parentElement.id, "zotero-collectionmenu");
+  assert.equal(subscribe.getAttribute("data-l10n-id"), "specter-desk-menu-subscribe");
 });
 
 for (const zotero of [10, 7]) {
@@ -70,6 +78,7 @@ for (const zotero of [10, 7]) {
     for (const win of [window, second]) {
       assert.equal(win.document.querySelectorAll('[id^="specter-desk-"]').length, 0);
       assert.equal(win.document.getElementById("menu_ToolsPopup").children.length, 0);
+      assert.equal(win.document.getElementById("zotero-collectionmenu").children.length, 0);
     }
   });
 }

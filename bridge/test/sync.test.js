@@ -9,6 +9,7 @@ const ITEMS = [
   makeItem({ id: 1, key: "AAAAAAA2" }),
   makeItem({ id: 2, key: "BBBBBBB3" }),
   makeItem({ id: 3, key: "NOTENOT4", regular: false }),
+  makeItem({ id: 4, key: "FEEDITM5", libraryID: 2, feedItem: true }),
 ];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const syncs = (bridge) => bridge.requests.filter((r) => r.method === "POST" && r.path === "/v1/sync");
@@ -48,9 +49,10 @@ test("trash and delete trigger a sync too; two separate bursts make two requests
   await waitFor(() => syncs(bridge).length === 2);
 });
 
-test("changes to notes, other object types and other events do not sync", async () => {
+test("changes to notes, feed items, other object types and other events do not sync", async () => {
   const { Zotero } = await plugin();
   Zotero.Notifier.trigger("modify", "item", [3]);
+  Zotero.Notifier.trigger("add", "item", [4]); // Zotero's feed reader saving a feed item
   Zotero.Notifier.trigger("add", "collection", [1]);
   Zotero.Notifier.trigger("refresh", "item", [1]);
   await sleep(200);

@@ -138,9 +138,10 @@ def recommendations_table(answer: Recommendations) -> Table:
     """recommend's answer as a table: score, title, year, venue, the seeds that explain it."""
     labels = answer.labels
     how = (
-        f"ranked by your feedback classifier ({labels['up']} up, {labels['down']} down)"
+        "ranked by similarity to your seeds + your feedback classifier "
+        f"({labels['up']} up, {labels['down']} down)"
         if answer.ranker == "classifier"
-        else f"ranked by similarity to your seeds (the classifier takes over at {MIN_LABELS} "
+        else f"ranked by similarity to your seeds (the classifier joins in at {MIN_LABELS} "
         f"up and {MIN_LABELS} down votes; now {labels['up']} up, {labels['down']} down)"
     )
     how += {

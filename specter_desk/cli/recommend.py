@@ -133,7 +133,7 @@ def feedback_cmd(
     clear: bool = typer.Option(False, "--clear", help="Forget the vote on ITEM."),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Vote on a paper; with 5 votes each way a classifier ranks your recommendations."""
+    """Vote on a paper; with 5 votes each way a classifier adjusts your recommendations."""
     if up + down + clear != 1:
         raise InputError("pass exactly one of --up, --down or --clear")
     desk = open_desk()
@@ -148,7 +148,7 @@ def feedback_cmd(
     console.print(f"{verb} {paper.key}: {paper.title[:80]}")
     missing = max(0, MIN_LABELS - counts["up"]) + max(0, MIN_LABELS - counts["down"])
     state_line = (
-        "the classifier ranks your recommendations"
+        "the classifier adjusts your recommendations"
         if not missing
         else f"similarity ranks until {MIN_LABELS} each way"
     )

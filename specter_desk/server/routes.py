@@ -24,7 +24,13 @@ from ..services.citations.related import related_by
 from ..services.digest import to_atom
 from ..services.duplicates import check_papers, distinct_pairs, mark_distinct
 from ..services.feedback import record_feedback
-from ..services.feeds import ATOM_PATH, feed_for_token, served_recommendations
+from ..services.feeds import (
+    ATOM_PATH,
+    feed_for_token,
+    feed_url,
+    served_recommendations,
+    subscribe_collection,
+)
 from ..services.recommend import recommend
 from ..services.search import search as search_papers
 from ..services.seeds import parse_datetime
@@ -46,6 +52,8 @@ from .schemas import (
     ErrorBody,
     Feedback,
     FeedbackRequest,
+    FeedSubscribeRequest,
+    FeedSubscription,
     Health,
     Recommendations,
     Related,
@@ -433,6 +441,25 @@ def feedback(request: Request, body: FeedbackRequest) -> dict[str, Any]:
     return record_feedback(_ctx(request).reader().store, body.key, body.vote)
 
 
+@router.post(
+    "/feeds",
+    response_model=FeedSubscription,
+    responses=_errors(*WITH_BODY, 404, 409, 503),
+    summary="The feed for a collection (made when there is none) and its Atom URL, to "
+    "subscribe Zotero to",
+)
+def feeds_subscribe(request: Request, body: FeedSubscribeRequest) -> dict[str, Any]:
+    desk = _ctx(request).reader()
+    found = subscribe_collection(desk.store, desk.index, body.collection)
+    return {
+        "feed": found.feed.to_dict(),
+        "url": feed_url(found.feed, "127.0.0.1", request.url.port or 80),
+        "created": found.created,
+        "entries": found.entries,
+        "message": found.message,
+    }
+
+
 feeds_router = APIRouter()
 
 
@@ -453,5 +480,6 @@ def feed_atom(request: Request, feed_id: str, token: str) -> Response:
         title=f"specter-desk: {feed.name}",
         self_link=str(request.url),
         now=parse_datetime(feed.refreshed_at) if feed.refreshed_at else None,
+        zotero=True,
     )
     return Response(body, media_type="application/atom+xml; charset=utf-8")

@@ -361,3 +361,34 @@ class Feedback(Model):
     key: str
     vote: Literal["up", "down", "clear"]
     labels: LabelCounts
+
+
+class FeedSubscribeRequest(Model):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    collection: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="The Zotero collection's key (a name or Parent/Child path works too)",
+    )
+
+
+class FeedInfo(Model):
+    id: str
+    kind: Literal["library", "collection", "tag"]
+    target: str
+    name: str
+    since: str
+    limit: int
+    created_at: str
+    refreshed_at: str | None = None
+    message: str | None = None
+
+
+class FeedSubscription(Model):
+    feed: FeedInfo
+    url: str = Field(description="The feed's Atom capability URL (its own read-only token)")
+    created: bool = Field(description="False: the collection had a feed already (reused)")
+    entries: int = Field(description="Papers the feed serves now")
+    message: str | None = Field(None, description="Why it serves nothing yet, when it does not")

@@ -22,6 +22,7 @@ from .recommend import Recommendation, Recommendations
 
 FORMATS = ("table", "json", "markdown", "html", "atom")
 ATOM_NS = "http://www.w3.org/2005/Atom"
+DC_NS = "http://purl.org/dc/elements/1.1/"
 ABSTRACT_CHARS = 1200  # an abstract longer than this is cut at a word in digests
 
 
@@ -77,8 +78,11 @@ def _short(text: str, limit: int = ABSTRACT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def digest_entries(store: Store, answer: Recommendations) -> list[DigestEntry]:
-    """The answer's results with authors, abstract and link from the store, in rank order."""
+def digest_entries(
+    store: Store, answer: Recommendations, *, abstract_chars: int = ABSTRACT_CHARS
+) -> list[DigestEntry]:
+    """The answer's results with authors, abstract (cut at abstract_chars) and link from the
+    store, in rank order."""
     papers = store.get_papers(r.paper.key for r in answer.results)
     entries = []
     for rank, rec in enumerate(answer.results, start=1):
@@ -88,7 +92,7 @@ def digest_entries(store: Store, answer: Recommendations) -> list[DigestEntry]:
                 rank,
                 rec,
                 _authors(paper) if paper else [],
-                _short(paper.abstract) if paper else "",
+                _short(paper.abstract, abstract_chars) if paper else "",
                 paper_link(paper or rec.paper),
             )
         )
@@ -192,11 +196,20 @@ def to_atom(
     title: str | None = None,
     self_link: str | None = None,
     now: datetime | None = None,
+    zotero: bool = False,
 ) -> str:
     """An Atom 1.0 feed (RFC 4287): one entry per recommendation, its id stable per paper
-    (a reader shows a paper once however often the feed is refreshed)."""
+    (a reader shows a paper once however often the feed is refreshed). Dublin Core elements
+    give the DOI, venue and year where Zotero's feed reader looks for them.
+
+    zotero=True shapes it for Zotero's reader, whose feed items become library items with
+    "Add to My Library": no feed-level author (Zotero makes it every author-less paper's
+    author), no HTML content (Zotero prefers it to the summary as the abstract, markup and
+    all), an entry's `updated` is the paper's year (Zotero takes it as the item's date; none
+    without a year); the summary is the abstract as text, then the "because of" line."""
     updated = _iso(now or datetime.now(UTC))
     ET.register_namespace("", ATOM_NS)
+    ET.register_namespace("dc", DC_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
@@ -208,18 +221,24 @@ def to_atom(
     sub(feed, "id", feed_id)
     sub(feed, "title", title or f"specter-desk: {heading(answer)}")
     sub(feed, "updated", updated)
-    sub(sub(feed, "author"), "name", "specter-desk")
+    if not zotero:
+        sub(sub(feed, "author"), "name", "specter-desk")
     sub(feed, "generator", "specter-desk")
     if self_link:
         sub(feed, "link", rel="self", href=self_link)
     if answer.message:
         sub(feed, "subtitle", answer.message)
-    for entry in digest_entries(store, answer):
+    # Zotero keeps the summary as the library item's abstract: all of it
+    entries = digest_entries(store, answer, abstract_chars=10**6 if zotero else ABSTRACT_CHARS)
+    for entry in entries:
         paper = entry.recommendation.paper
         item = sub(feed, "entry")
         sub(item, "id", f"{feed_id}:{paper.key}")
         sub(item, "title", paper.title)
-        sub(item, "updated", updated)
+        if not zotero:
+            sub(item, "updated", updated)
+        elif paper.year:  # Zotero's item date is the entry's update: the paper's, or none
+            sub(item, "updated", f"{int(paper.year):04d}-01-01T00:00:00Z")
         if paper.year:
             sub(item, "published", f"{int(paper.year):04d}-01-01T00:00:00Z")
         for name in entry.authors or ([paper.first_author] if paper.first_author else []):
@@ -228,8 +247,14 @@ def to_atom(
             sub(item, "link", rel="alternate", href=entry.link)
         if paper.doi:
             sub(item, "link", rel="related", href=f"https://doi.org/{paper.doi}", title="DOI")
-        summary = entry.abstract or paper.title
-        sub(item, "summary", summary)
+        _dublin_core(item, paper)
+        if zotero:
+            because = f"score {paper.score:.3f} (rank {entry.rank}); because of: "
+            abstract = f"{entry.abstract}\n\n" if entry.abstract else ""
+            text = f"{abstract}Recommended by specter-desk: {because}{entry.because_text()}"
+            sub(item, "summary", text)
+            continue
+        sub(item, "summary", entry.abstract or paper.title)
         reasons = (
             f"<p>Score {paper.score:.3f} (rank {entry.rank}); because of: "
             f"{html.escape(entry.because_text())}</p>"
@@ -241,6 +266,18 @@ def to_atom(
         sub(item, "content", reasons, type="html")
     ET.indent(feed)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+def _dublin_core(item: ET.Element, paper: Any) -> None:
+    """dc:identifier (the DOI), dc:source (the venue) and dc:date (the year): Zotero's feed
+    reader fills DOI, publication and date from them (else the date is the entry's update)."""
+    for tag, value in (
+        ("identifier", f"doi:{paper.doi}" if paper.doi else None),
+        ("source", paper.venue or None),
+        ("date", f"{int(paper.year):04d}" if paper.year else None),
+    ):
+        if value:
+            ET.SubElement(item, f"{{{DC_NS}}}{tag}").text = value
 
 
 def render(store: Store, answer: Recommendations, fmt: str, **atom: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,15 @@ from ..store import Store
 from .copies import library_copies
 from .recommend import Recommendation, Recommendations, recommend
 from .related import RelatedPaper
-from .seeds import COLLECTION, LIBRARY, TAG, collection_paths, parse_since, seed_scope
+from .seeds import (
+    COLLECTION,
+    LIBRARY,
+    TAG,
+    collection_paths,
+    parse_since,
+    resolve_collection,
+    seed_scope,
+)
 
 MAX_LIMIT = 100
 DEFAULT_SINCE = "month"
@@ -141,6 +150,46 @@ def add_feed(
         }
     )
     return get_feed(store, feed_id)
+
+
+@dataclass
+class Subscription:
+    """A collection's feed as the plugin subscribes Zotero to it: the feed, whether this call
+    made it, and why it serves nothing yet (when it does not)."""
+
+    feed: Feed
+    created: bool
+    entries: int
+    message: str | None = None
+
+
+_subscribing = threading.Lock()  # two clicks at once still make one feed
+
+
+def subscribe_collection(
+    store: Store, index: Callable[[], PaperIndex], collection: str
+) -> Subscription:
+    """The feed for a collection (key, name or path): the one there is, else a new one with
+    the defaults; refreshed now when it never was, so a reader has entries at once.
+    ItemNotFoundError when the collection has not been synced."""
+    found = resolve_collection(store, collection)
+    with _subscribing:
+        feed = next(
+            (f for f in list_feeds(store) if f.kind == COLLECTION and f.target == found.key),
+            None,
+        )
+        created = feed is None
+        if feed is None:
+            feed = add_feed(store, collection=found.key)
+    message = None
+    if feed.refreshed_at is None:
+        try:
+            message = refresh_feed(store, index(), feed).message
+        except SpecterDeskError as exc:  # e.g. no model yet: served empty until a sync
+            message = str(exc)
+            store.update_feed(feed.id, message=message)  # `feeds list` says why too
+        feed = get_feed(store, feed.id)
+    return Subscription(feed, created, len(store.feed_entries(feed.id)), message or feed.message)
 
 
 def _collection_label(store: Store, key: str) -> str:

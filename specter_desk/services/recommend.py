@@ -4,7 +4,7 @@ Seeds are the library papers added in a window (``--since``). Each candidate is 
 every seed, not against their mean: a soft maximum over seeds (log-sum-exp with temperature
 TAU, weighted by seed recency), so a user who added papers on two topics gets both. The top of
 the ranking is then diversified with maximal marginal relevance, and every result names the
-seeds it is closest to. With enough feedback labels a per-user classifier ranks instead.
+seeds it is closest to. With enough feedback labels a per-user classifier adjusts the scores.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
 from ..store import Store
-from .citations.fusion import BY, citation_links, fused_scores, resolve_by
+from .citations.fusion import BY, CITATION_WEIGHT, citation_links, fused_scores, resolve_by
 from .citations.pool import CITING_LIBRARY, CITING_POOL
 from .citations.related import reasons_for
 from .copies import distinct_works, library_copies, seed_copies
@@ -35,17 +35,36 @@ from .seeds import (
     seed_weights,
 )
 
-__all__ = ["Recommendation", "Recommendations", "parse_since", "recommend"]
+__all__ = ["Ranking", "Recommendation", "Recommendations", "parse_since", "recommend"]
 
 # Temperature of the soft maximum over seeds: small = nearest seed, large = mean of seeds.
 # Chosen on 500 validation users of citeulike-a, disjoint from the benchmark's test users
 # (nDCG@20: 0.01 -> 0.095, 0.05 -> 0.103, 0.1 -> 0.121, 0.2 -> 0.126, 0.5 -> 0.117).
 TAU = 0.2
-# MMR trade-off between relevance and novelty against already chosen results.
+# MMR trade-off between relevance and novelty against already chosen results. MMR reads the
+# relevance of its pool (max(5n, 50) best) min-max scaled to 0..1, so lambda means the same for
+# any scoring's scale (cosines, fused scores, classifier probabilities); read raw, it cost 0.011
+# recall@100 by meaning on validation users, scaled it costs none (benchmarks/RESULTS.md).
 MMR_LAMBDA = 0.75
+# With 5+ votes each way: seed score + FEEDBACK_WEIGHT x the classifier's P(up). Chosen on
+# validation users with simulated votes (0.05..0.4 tried); the classifier alone in place of the
+# seeds (before issue 19) lost most of the recall there (benchmarks/RESULTS.md).
+FEEDBACK_WEIGHT = 0.1
+MMR_SCALES = ("pool", "raw")  # min-max over the pool; relevance as it is (before issue 19)
 # `--from library`: papers neither added nor modified for this many days are "rediscovered".
 REDISCOVER_DAYS = 180
 EXPLAIN = 3  # seeds named per result
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How recommend() combines its scores; the defaults are the measured ones, the others
+    are what it did before (for benchmarks comparing both in one run)."""
+
+    citation_weight: float | None = CITATION_WEIGHT  # --by both; None: reciprocal rank fusion
+    feedback_weight: float | None = FEEDBACK_WEIGHT  # None: the classifier replaces the seeds
+    mmr_lambda: float = MMR_LAMBDA
+    mmr_scale: str = "pool"  # "pool": min-max over the MMR pool; "raw": as scored
 
 
 @dataclass
@@ -129,6 +148,27 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, n: int, lam: float = MMR_LAM
     return chosen
 
 
+def with_feedback(relevance: np.ndarray, p_up: np.ndarray, ranking: Ranking) -> np.ndarray:
+    """The seeds' score adjusted by the feedback classifier's P(up) (or replaced by it)."""
+    if ranking.feedback_weight is None:
+        return p_up
+    return relevance + ranking.feedback_weight * p_up
+
+
+def diversify(
+    relevance: np.ndarray, vectors: np.ndarray, n: int, ranking: Ranking | None = None
+) -> list[int]:
+    """MMR over a pool (its rows best first): n positions, relevance on a 0..1 scale first."""
+    ranking = ranking or Ranking()
+    if ranking.mmr_scale not in MMR_SCALES:
+        raise ValueError(ranking.mmr_scale)
+    relevance = np.asarray(relevance, dtype=np.float64)
+    if len(relevance) and ranking.mmr_scale == "pool":
+        low, high = float(relevance.min()), float(relevance.max())
+        relevance = (relevance - low) / (high - low) if high > low else np.ones_like(relevance)
+    return mmr(relevance.astype(np.float32), vectors, n, ranking.mmr_lambda)
+
+
 # -- the service ----------------------------------------------------------------------------
 
 
@@ -174,6 +214,7 @@ def recommend(
     collection: str | None = None,
     tag: str | None = None,
     by: str = "auto",
+    ranking: Ranking | None = None,
 ) -> Recommendations:
     """Up to n papers for recent seeds (of the whole library, or of one collection or tag) from
     the candidates, the library (source="library", rediscover) or the works citing the library
@@ -187,6 +228,7 @@ def recommend(
         raise InputError(f"by must be one of {', '.join(BY)}, not {by!r}")
     if n < 1:
         raise InputError("n must be at least 1")
+    ranking = ranking or Ranking()
     now = now or datetime.now(UTC)
     start = parse_since(since, now)
     scope = seed_scope(store, collection=collection, tag=tag)
@@ -249,7 +291,7 @@ def recommend(
     relevance = softmax_scores(sims, weights, tau)
     if classifier is not None:
         answer.ranker = "classifier"
-        relevance = classifier.score(cand_vectors)
+        relevance = with_feedback(relevance, classifier.score(cand_vectors), ranking)
     links: dict[str, Any] = {}
     seed_names: dict[str, str] = {}
     if by != "meaning":
@@ -257,8 +299,8 @@ def recommend(
         titles = {p.key: p.title for p, _ in seed_rows}
         seed_names = {work: titles[key] for work, key in seed_works.items()}
         cited = np.array([links[k].score if k in links else 0.0 for k in cand_keys])
-        relevance = fused_scores(relevance, cited, by)
-        relevance = (relevance / relevance.max()).astype(np.float32)  # MMR's scale: 0..1
+        relevance = fused_scores(relevance, cited, by, weight=ranking.citation_weight)
+        relevance = (relevance / relevance.max()).astype(np.float32)  # shown on a 0..1 scale
     order = np.argsort(-relevance, kind="stable")  # ties in key order: a stable ranking
 
     seeds = [p for p, _ in seed_rows]
@@ -271,7 +313,9 @@ def recommend(
         return answer
     idx = np.array(shortlist)
     picked = (
-        mmr(relevance[idx], cand_vectors[idx], n) if diversity else list(range(min(n, len(idx))))
+        diversify(relevance[idx], cand_vectors[idx], n, ranking)
+        if diversity
+        else list(range(min(n, len(idx))))
     )
     seed_titles = {p.key: p.title for p in seeds}
     for j in picked:

@@ -72,7 +72,10 @@ def test_section_menu_observer_and_pane_are_registered(stack):
     footprint = stack.zotero.run("footprint", id=PRODUCT_ID)
     assert footprint["plugin"] is True
     assert footprint["sections"] == [SECTION_ID, CITATIONS_ID]
-    assert footprint["menus"] == ["specter-desk\\@specter-desk\\.org-specter-desk-tools"]
+    assert footprint["menus"] == [
+        "specter-desk\\@specter-desk\\.org-specter-desk-tools",
+        "specter-desk\\@specter-desk\\.org-specter-desk-collection",  # Subscribe in Zotero
+    ]
     assert footprint["toolsEntries"] == [
         "specter-desk: Recommended this week…",
         "specter-desk: Duplicates…",
@@ -103,6 +106,7 @@ def test_every_fluent_id_resolves_in_zotero(stack):
         "specter-desk-menu-recommended",
         "specter-desk-menu-duplicates",
         "specter-desk-menu-sync",
+        "specter-desk-menu-subscribe",
         "specter-desk-prefs-test",
         "specter-desk-prefs-sync",
         "specter-desk-prefs-local-api-title",
@@ -114,6 +118,9 @@ def test_every_fluent_id_resolves_in_zotero(stack):
     assert values["specter-desk-citations-header"]["attributes"] == {"label": "Citations"}
     assert values["specter-desk-citations-sidenav"]["attributes"]["tooltiptext"]
     assert values["specter-desk-menu-sync"]["attributes"] == {"label": "specter-desk: Sync now"}
+    assert values["specter-desk-menu-subscribe"]["attributes"] == {
+        "label": "specter-desk: Subscribe in Zotero"
+    }
     assert values["specter-desk-prefs-test"]["attributes"] == {"label": "Test connection"}
     assert values["specter-desk-prefs-local-api-title"]["value"] == "Zotero's local API is off"
 

@@ -12,3 +12,5 @@ specter-desk-menu-duplicates =
     .label = specter-desk: Duplicates…
 specter-desk-menu-sync =
     .label = specter-desk: Sync now
+specter-desk-menu-subscribe =
+    .label = specter-desk: Subscribe in Zotero

@@ -77,6 +77,21 @@ async function startFakeBridge({ token = "secret-token" } = {}) {
     labels.set(body.key, counts);
     return { status: 200, json: { key: body.key, vote: body.vote, labels: counts } };
   });
+  // the collections the daemon has synced (key -> name); POST /v1/feeds makes one feed each
+  bridge.collections = new Map([["COLLKEY2", "Reading group"]]);
+  bridge.feeds = new Map();
+  bridge.feedToken = "feedtoken1";
+  bridge.route("POST", "/v1/feeds", (_url, body) => {
+    const name = bridge.collections.get(body.collection);
+    if (!name) {
+      return { status: 404, json: { error: { code: "not_found", message: `no collection '${body.collection}'; sync a Zotero library first` } } };
+    }
+    const created = !bridge.feeds.has(body.collection);
+    const id = name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+    if (created) bridge.feeds.set(body.collection, { id, kind: "collection", target: body.collection, name, since: "month", limit: 20, created_at: "2026-12-01T10:00:00Z", refreshed_at: "2026-12-01T10:00:00Z", message: null });
+    const feed = bridge.feeds.get(body.collection);
+    return { status: 200, json: { feed, url: `${bridge.url}/feeds/${feed.id}/${bridge.feedToken}.atom`, created, entries: 3, message: null } };
+  });
   bridge.route("POST", "/v1/sync", () => ({
     status: 202,
     json: { state: "queued", library: null, progress: null, started_at: null, finished_at: null, last_result: null, last_error: null },

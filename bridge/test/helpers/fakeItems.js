@@ -158,7 +158,7 @@ function makeWorld({ zotero, readOnlyLibraries = [], records, mergeError = null 
    */
   function makeItem(target) {
     const spec = target.spec || target;
-    const { id, key, libraryID = 1, title = "A paper", abstract = "An abstract.", itemType = "journalArticle", fields = {}, regular = true, deleted = false, dateAdded = "2024-01-01 00:00:00" } = spec;
+    const { id, key, libraryID = 1, title = "A paper", abstract = "An abstract.", itemType = "journalArticle", fields = {}, regular = true, deleted = false, dateAdded = "2024-01-01 00:00:00", feedItem = false } = spec;
     if (!schema.types.has(itemType)) throw new Error(`fakeItems: no item type ${itemType} in the recorded schema`);
     let type = itemType;
     let values = {};
@@ -173,7 +173,7 @@ function makeWorld({ zotero, readOnlyLibraries = [], records, mergeError = null 
       deleted: { get: () => isDeleted, set: (value) => { isDeleted = Boolean(value); }, configurable: true, enumerable: true },
     });
     Object.assign(item, {
-      id, key, libraryID, dateAdded, isFeedItem: false,
+      id, key, libraryID, dateAdded, isFeedItem: feedItem,
       isRegularItem: () => regular,
       isEditable: () => !readOnlyLibraries.includes(item.libraryID),
       getField: (name) => values[name] ?? "",

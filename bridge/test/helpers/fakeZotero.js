@@ -56,9 +56,10 @@ function makeItem(spec) {
   return alone.makeItem({ spec: Object.freeze({ ...spec }) });
 }
 
-/** A main window: a jsdom document with Zotero's Tools menu popup and the library tab (zotero-pane) with its trees. */
+/** A main window: a jsdom document with Zotero's Tools menu popup, collection context menu and the library tab (zotero-pane) with its trees. */
 function makeWindow() {
   const dom = new JSDOM(`<!DOCTYPE html><html><head></head><body><div id="menu_ToolsPopup"></div>`
+    + `<div id="zotero-collectionmenu"></div>`
     + `<div id="zotero-pane"><div id="zotero-trees"></div></div></body></html>`);
   const window = dom.window;
   window.document.createXULElement = (tag) => window.document.createElement(tag);
@@ -116,13 +117,15 @@ function sandboxGlobals(provided) {
  * @param {unknown} [o.translateError]  what Zotero's translation rejects with (e.g. offline)
  * @param {number[]} [o.readOnlyLibraries]  libraries whose items are not editable
  * @param {(master, others) => unknown} [o.mergeError]  run inside each merge (throw to fail it)
+ * @param {{ key: string, name: string }[]} [o.collections]  the collections selected in the pane
  */
-async function startPlugin({ translateError = null, zotero = 10, prefs = {}, items = [], tokenFileText = null, syncDelayMs = 40, confirmAnswer = true, env = {}, realFiles = false, readOnlyLibraries = [], mergeError = null } = {}) {
+async function startPlugin({ collections = [], translateError = null, zotero = 10, prefs = {}, items = [], tokenFileText = null, syncDelayMs = 40, confirmAnswer = true, env = {}, realFiles = false, readOnlyLibraries = [], mergeError = null } = {}) {
   const records = {
     sections: new Map(), unregisteredSections: [], observers: new Map(), unregisteredObservers: [],
     prefPanes: new Map(), unregisteredPanes: [], chrome: [], selected: [], merges: [],
     translations: [], confirms: [], errors: [], debug: [], tokenReads: [], menus: new Map(),
     unregisteredMenus: [], imports: [], saves: [], undos: [], transactions: 0,
+    feeds: [], feedSaves: [], feedUpdates: [], progress: [],
   };
   const world = makeWorld({ zotero, readOnlyLibraries, records, mergeError });
   items = items.map((spec) => world.makeItem(spec));
@@ -136,11 +139,14 @@ async function startPlugin({ translateError = null, zotero = 10, prefs = {}, ite
     ? {
       selectItem: async (id) => { records.selected.push(id); return true; },
       getSelectedLibraryIDs: () => [1],
+      getSelectedCollections: () => collections,
+      getSelectedCollection: () => { throw new Error("ZoteroPane.getSelectedCollection() was removed -- use ZoteroPane.getSelectedCollections()"); },
       getSelectedLibraryID: () => { throw new Error("ZoteroPane.getSelectedLibraryID() was removed -- use ZoteroPane.getSelectedLibraryIDs()"); },
     }
     : {
       selectItem: async (id) => { records.selected.push(id); return true; },
       getSelectedLibraryID: () => 1,
+      getSelectedCollection: () => collections[0] || false,
     };
   let observerCount = 0;
   const sectionID = (options) => (zotero >= 8
@@ -211,6 +217,27 @@ async function startPlugin({ translateError = null, zotero = 10, prefs = {}, ite
         }
       },
     },
+  };
+  // Zotero's feeds (xpcom/data/feed.js, feeds.js): one library per feed URL, read on updateFeed
+  Zotero.Feed = class {
+    constructor({ name, url } = {}) { Object.assign(this, { name, url, libraryID: 0, lastCheckError: null }); }
+    async saveTx() {
+      if (!this.libraryID) {
+        if (records.feeds.some((feed) => feed.url === this.url)) throw new Error(`Feed for URL already exists: ${this.url}`);
+        this.libraryID = 100 + records.feeds.length;
+        records.feeds.push(this);
+      }
+      records.feedSaves.push({ libraryID: this.libraryID, url: this.url });
+    }
+    async updateFeed() { records.feedUpdates.push(this.url); }
+  };
+  Zotero.Feeds = { getAll: () => [...records.feeds] };
+  Zotero.ProgressWindow = class {
+    constructor() { this.entry = { headline: "", lines: [], shown: false }; records.progress.push(this.entry); }
+    changeHeadline(text) { this.entry.headline = text; }
+    addDescription(text) { this.entry.lines.push(text); }
+    show() { this.entry.shown = true; return true; }
+    startCloseTimer(ms) { this.entry.closeAfterMs = ms; }
   };
   if (zotero >= 10) Zotero.UndoHistory = world.UndoHistory;
   if (zotero >= 8) {

@@ -1,10 +1,12 @@
 """Citation evidence for ranked lists (recommend, the benchmark) and its fusion with meaning.
 
 `citation_links()` is the lever other services use: for seed papers and candidate papers (store
-keys) it says which candidates the citation graph links to the seeds, and how. `fused_order()`
+keys) it says which candidates the citation graph links to the seeds, and how. `fused_scores()`
 turns a meaning score and a citation score per candidate into one ranking: by meaning, by
-citations (meaning breaks ties), or both by reciprocal rank fusion (k = 60, the constant of
-Cormack et al. 2009; candidates without citation evidence are simply absent from that list).
+citations (meaning breaks ties), or both: the meaning score plus CITATION_WEIGHT times the
+citation score scaled to 0..1 by its largest value among the candidates (with weight None,
+reciprocal rank fusion, k = 60, as `recommend --by both` ranked before; candidates without
+citation evidence are absent from the citation list).
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from .graph import CitationGraph, Evidence, evidence
 
 # auto: both when the seeds have citation data, else meaning (measured: benchmarks/RESULTS.md)
 BY = ("auto", "meaning", "citations", "both")
+# `both`: meaning + CITATION_WEIGHT x citation score / its maximum. Chosen on 300 validation
+# users of citeulike-a (0.05..0.5 tried; benchmarks/recommend_quality.py --tune), confirmed on
+# disjoint test users against reciprocal rank fusion (benchmarks/RESULTS.md, issue 19).
+CITATION_WEIGHT = 0.2
 
 
 def resolve_by(store: Store, keys: list[str], by: str) -> str:
@@ -61,8 +67,15 @@ def _ranks(scores: np.ndarray, tie: np.ndarray | None = None) -> np.ndarray:
     return ranks
 
 
-def fused_scores(meaning: np.ndarray, citation: np.ndarray, by: str, k: int = RRF_K) -> np.ndarray:
-    """One relevance per candidate (higher is better) from meaning and citation scores."""
+def fused_scores(
+    meaning: np.ndarray,
+    citation: np.ndarray,
+    by: str,
+    k: int = RRF_K,
+    weight: float | None = CITATION_WEIGHT,
+) -> np.ndarray:
+    """One relevance per candidate (higher is better) from meaning and citation scores; `both`
+    adds weight x citation / max(citation) to meaning (weight None: reciprocal rank fusion)."""
     meaning = np.asarray(meaning, dtype=np.float64)
     citation = np.asarray(citation, dtype=np.float64)
     if by == "meaning":
@@ -71,6 +84,9 @@ def fused_scores(meaning: np.ndarray, citation: np.ndarray, by: str, k: int = RR
         return 1.0 / (k + _ranks(citation, tie=meaning))
     if by != "both":
         raise ValueError(by)
+    if weight is not None:
+        top = float(citation.max(initial=0.0))
+        return meaning + weight * citation / top if top > 0 else meaning
     fused = 1.0 / (k + _ranks(meaning))
     cited = citation > 0
     if cited.any():
