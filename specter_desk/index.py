@@ -229,6 +229,17 @@ class PaperIndex:
             with self._graph_lock:
                 return np.asarray(self._graph.get(label, dtype=np.float32), dtype=np.float32)
 
+    def vectors(self, keys: Iterable[str]) -> tuple[list[str], np.ndarray]:
+        """(the indexed ones of keys, their vectors as indexed), one call into the graph."""
+        with self.lock.read():
+            found = [k for k in keys if k in self.key_to_label]
+            if not found:
+                return [], np.zeros((0, self.dim), dtype=np.float32)
+            labels = np.fromiter((self.key_to_label[k] for k in found), np.uint64, len(found))
+            with self._graph_lock:
+                rows = self._graph.get(labels, dtype=np.float32)
+        return found, np.vstack(rows).astype(np.float32, copy=False)
+
     def query(
         self,
         vectors: np.ndarray,
@@ -236,9 +247,11 @@ class PaperIndex:
         *,
         exclude: set[str] | frozenset[str] = frozenset(),
         allow: Allow | None = None,
+        threads: int = 1,
     ) -> list[list[tuple[str, float]]]:
         """Top-k (key, cosine similarity) per query row, skipping excluded keys; allow (a set
-        of keys, or a test on a key) keeps only the papers it admits."""
+        of keys, or a test on a key) keeps only the papers it admits; threads 0 searches the
+        rows on every core."""
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         with self.lock.read():
             live = len(self.key_to_label)
@@ -246,7 +259,7 @@ class PaperIndex:
                 return [[] for _ in range(len(vectors))]
             want = min(live, k + len(exclude))
             if allow is None:
-                rows = self._search(vectors, want, live)
+                rows = self._search(vectors, want, live, threads)
             else:
                 rows = self._search_allowed(vectors, want, live, allow)
             labels_of = self.labels
@@ -263,11 +276,13 @@ class PaperIndex:
                 results.append(hits)
         return results
 
-    def _search(self, vectors: np.ndarray, count: int, live: int) -> list[list[tuple[int, float]]]:
+    def _search(
+        self, vectors: np.ndarray, count: int, live: int, threads: int = 1
+    ) -> list[list[tuple[int, float]]]:
         """(label, cosine) rows from the graph, nearest first."""
         with self._graph_lock:
             self._graph.expansion_search = max(self.params.ef_for(live), count)
-            found = self._graph.search(vectors, count, threads=1)
+            found = self._graph.search(vectors, count, threads=threads)
         keys = np.atleast_2d(found.keys)
         distances = np.atleast_2d(found.distances)
         counts = getattr(found, "counts", None)

@@ -180,6 +180,13 @@ def _migration_5(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE papers SET doi = ? WHERE key = ?", [normalize_doi(doi), key])
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """Papers by pool and date added: recommend's seeds (the library's papers of a window)
+    without reading a large candidate pool whose papers were added in the same days (issue
+    19)."""
+    db.execute("CREATE INDEX idx_papers_pool_added ON papers(pool, deleted, date_added)")
+
+
 # Append only, never edit or reorder: migration N upgrades schema version N-1 to N.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
@@ -189,6 +196,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_5,
     migration_6,  # citations (store_citations.py)
     migration_feeds,  # 7: collections, feeds, feedback weights (store_feeds.py)
+    _migration_8,
 ]
 
 
@@ -251,8 +259,14 @@ class _Cursor(sqlite3.Cursor):
             return super().fetchall()
 
     def __next__(self) -> Any:
-        with _as_store_errors(self.connection.path):
+        # once per row: a plain try (free until it raises) instead of a context manager
+        try:
             return super().__next__()
+        except sqlite3.Error as exc:
+            error = store_error(self.connection.path, exc)
+            if error is None:
+                raise
+            raise error from exc
 
 
 class _Connection(sqlite3.Connection):
@@ -555,6 +569,48 @@ class Store(CitationTables, FeedTables):
         cur = self.db.execute("SELECT key FROM papers WHERE pool = ? AND deleted = 0", [pool])
         return {r[0] for r in cur}
 
+    def dates_added(
+        self, *, since: str | None = None, keys: Iterable[str] | None = None
+    ) -> list[tuple[str, str | None]]:
+        """(key, date_added) of live papers: those of keys, or the library's added on or after
+        the ISO date `since` (and those whose date starts with a space or a sign, for the
+        caller to read: an ISO date, even with a time and an offset, sorts as text in date
+        order); no JSON is decoded, and the date's index finds them."""
+        if keys is not None:
+            found: list[tuple[str, str | None]] = []
+            for chunk in _chunks(sorted(set(keys)), 500):
+                found += self.db.execute(
+                    "SELECT key, date_added FROM papers WHERE deleted = 0 AND key IN "
+                    f"({', '.join('?' for _ in chunk)})",
+                    chunk,
+                ).fetchall()
+            return found
+        sql = "SELECT key, date_added FROM papers WHERE pool = ? AND deleted = 0"
+        args: list[Any] = [LIBRARY_POOL]
+        if since is not None:
+            sql += " AND (date_added >= ? OR date_added < '0')"
+            args.append(since)
+        return self.db.execute(sql, args).fetchall()
+
+    def keys_among(
+        self, keys: Iterable[str], *, pool: str | None = None, library: str | None = None
+    ) -> set[str]:
+        """Those of keys that are live papers (of a pool and/or a library, when given)."""
+        where, args = "deleted = 0", []
+        for column, value in (("pool", pool), ("library", library)):
+            if value is not None:
+                where += f" AND +{column} = ?"  # "+": look the keys up, not the whole pool
+                args.append(value)
+        found: set[str] = set()
+        for chunk in _chunks(list(keys), 500):
+            rows = self.db.execute(
+                f"SELECT key FROM papers WHERE {where} AND key IN "
+                f"({', '.join('?' for _ in chunk)})",
+                [*args, *chunk],
+            ).fetchall()
+            found.update(r[0] for r in rows)
+        return found
+
     def keys_in_library(self, library: str) -> set[str]:
         """Keys of the live papers of a library (a Zotero library, a file, a fetched pool)."""
         cur = self.db.execute("SELECT key FROM papers WHERE library = ? AND deleted = 0", [library])
@@ -831,7 +887,8 @@ class Store(CitationTables, FeedTables):
     def votes(self) -> dict[str, int]:
         """{key: +1 | -1} for every live paper with a vote."""
         cur = self.db.execute(
-            "SELECT f.key, f.vote FROM feedback f JOIN papers p ON p.key = f.key "
+            # CROSS JOIN: walk the (small) feedback table, not every paper
+            "SELECT f.key, f.vote FROM feedback f CROSS JOIN papers p ON p.key = f.key "
             "WHERE p.deleted = 0"
         )
         return dict(cur.fetchall())
@@ -840,7 +897,7 @@ class Store(CitationTables, FeedTables):
         """{key: (vote, weight, source)} for every live paper with a vote."""
         cur = self.db.execute(
             "SELECT f.key, f.vote, f.weight, f.source FROM feedback f "
-            "JOIN papers p ON p.key = f.key WHERE p.deleted = 0"
+            "CROSS JOIN papers p ON p.key = f.key WHERE p.deleted = 0"
         )
         return {r[0]: (r[1], r[2], r[3]) for r in cur}
 

@@ -50,6 +50,12 @@ class FeedbackClassifier:
             return np.zeros(0, dtype=np.float32)
         return self._clf.predict_proba(vectors)[:, 1].astype(np.float32)
 
+    def direction(self) -> np.ndarray:
+        """The unit vector whose cosine with a unit paper vector orders papers as score()
+        does (P(up) grows with the linear model's coefficients . vector)."""
+        coef = np.asarray(self._clf.coef_[0], dtype=np.float32)
+        return coef / max(float(np.linalg.norm(coef)), 1e-12)
+
 
 def train_classifier(
     store: Store, model: str, *, min_labels: int = MIN_LABELS

@@ -24,6 +24,7 @@ from .citations.pool import CITING_LIBRARY, CITING_POOL
 from .citations.related import reasons_for
 from .copies import distinct_works, library_copies, seed_copies
 from .feedback import label_counts, train_classifier
+from .prefilter import candidates_to_score, search_queries
 from .related import RelatedPaper
 from .seeds import (
     SeedScope,
@@ -187,6 +188,19 @@ def _stale_library(store: Store, now: datetime, days: int, exclude: set[str]) ->
     return keys
 
 
+def _pool_keys(
+    store: Store, source: str, votes: dict[str, int], now: datetime, seeds: set[str]
+) -> list[str]:
+    """Every candidate of source that may be recommended (not voted down)."""
+    if source == CANDIDATE_POOL:
+        keys = store.keys_in_pool(CANDIDATE_POOL)
+    elif source == CITING_POOL:
+        keys = store.keys_in_library(CITING_LIBRARY)
+    else:
+        keys = _stale_library(store, now, REDISCOVER_DAYS, seeds)
+    return [k for k in keys if votes.get(k, 0) >= 0]
+
+
 def recommend(
     store: Store,
     index: PaperIndex,
@@ -253,21 +267,28 @@ def recommend(
 
     seed_set = set(seed_keys)
     by = answer.by = resolve_by(store, seed_keys, by)
-    if source == CANDIDATE_POOL:
-        pool_keys = [k for k in store.keys_in_pool(CANDIDATE_POOL) if votes.get(k, 0) >= 0]
-    elif source == CITING_POOL:
-        pool_keys = [k for k in store.keys_in_library(CITING_LIBRARY) if votes.get(k, 0) >= 0]
-    else:
-        pool_keys = _stale_library(store, now, REDISCOVER_DAYS, seed_set)
-        pool_keys = [k for k in pool_keys if votes.get(k, 0) >= 0]
-    cand_keys, _, cand_vectors = store.vectors(index.model, sorted(pool_keys))
+    classifier = train_classifier(store, index.model)
+    pool_size = max(5 * n, 50) if diversity else n
+    # which candidates get scored (services/prefilter.py): a large pool's nearest, else all
+    found = candidates_to_score(
+        store,
+        index,
+        source,
+        votes=votes,
+        queries=search_queries(
+            seed_vectors, weights, classifier.direction() if classifier else None
+        ),
+        want=3 * pool_size,
+        whole_pool=lambda: _pool_keys(store, source, votes, now, seed_set),
+        seed_keys=seed_keys if by != "meaning" else None,
+    )
+    cand_keys, cand_vectors = found.keys, found.vectors
     if not cand_keys:
-        answer.message = _no_candidates_message(source, len(pool_keys), index.model)
+        answer.message = _no_candidates_message(source, found.pool_size, index.model)
         return answer
 
     sims = seed_vectors @ cand_vectors.T  # seeds x candidates (vectors are L2-normalised)
     relevance = softmax_scores(sims, weights, tau)
-    classifier = train_classifier(store, index.model)
     if classifier is not None:
         answer.ranker = "classifier"
         relevance = with_feedback(relevance, classifier.score(cand_vectors), ranking)
@@ -282,7 +303,6 @@ def recommend(
         relevance = (relevance / relevance.max()).astype(np.float32)  # shown on a 0..1 scale
     order = np.argsort(-relevance, kind="stable")  # ties in key order: a stable ranking
 
-    pool_size = max(5 * n, 50) if diversity else n
     seeds = [p for p, _ in seed_rows]
     shortlist, papers = _shortlist(store, cand_keys, order, pool_size, source, seeds)
     if not shortlist:
@@ -337,8 +357,10 @@ def _shortlist(
     work."""
     kept: list[int] = []
     papers: dict[str, Paper] = {}
-    for start_at in range(0, len(order), CHUNK):
-        chunk = [int(i) for i in order[start_at : start_at + CHUNK]]
+    start_at, step = 0, size + size // 2  # first a little more than needed: most are kept
+    while start_at < len(order):
+        chunk = [int(i) for i in order[start_at : start_at + step]]
+        start_at, step = start_at + step, CHUNK
         found = store.get_papers(keys[i] for i in chunk)
         papers.update(found)
         if source != LIBRARY_POOL:  # candidates, citing works: never a copy of a library paper

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from ..errors import AmbiguousItemError, InputError, ItemNotFoundError
-from ..models import LIBRARY_POOL, Collection, Paper
+from ..models import Collection, Paper
 from ..store import Store
 
 _UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -175,21 +175,26 @@ def find_seeds(
     """Live library papers added in [start, now] (or, in a scope, every paper of it up to now),
     newest first."""
     scope = scope or SeedScope()
+    latest = now + timedelta(minutes=5)
     if scope.keys is None:
-        candidates = store.papers(pool=LIBRARY_POOL)
+        # the window in SQL, on the date alone; two days earlier covers any UTC offset
+        rows = store.dates_added(since=(start - timedelta(days=2)).date().isoformat())
     else:
-        candidates = (p for p in store.get_papers(scope.keys).values() if not p.deleted)
-    seeds = []
-    for paper in candidates:
+        rows = store.dates_added(keys=scope.keys)
+    dated = []
+    for key, text in rows:
         try:
-            added = parse_datetime(paper.date_added)
+            added = parse_datetime(text)
         except ValueError:
             added = None
         if scope.keys is not None:
             added = added or datetime(1970, 1, 1, tzinfo=UTC)  # undated: counts, weighs least
-            if added <= now + timedelta(minutes=5):
-                seeds.append((paper, added))
-        elif added is not None and start <= added <= now + timedelta(minutes=5):
-            seeds.append((paper, added))
-    seeds.sort(key=lambda pa: (pa[1], pa[0].key), reverse=True)
-    return seeds[:MAX_SCOPED_SEEDS] if scope.keys is not None else seeds
+            if added <= latest:
+                dated.append((key, added))
+        elif added is not None and start <= added <= latest:
+            dated.append((key, added))
+    dated.sort(key=lambda ka: (ka[1], ka[0]), reverse=True)
+    if scope.keys is not None:
+        dated = dated[:MAX_SCOPED_SEEDS]
+    papers = store.get_papers(key for key, _ in dated)
+    return [(papers[key], added) for key, added in dated if key in papers]
