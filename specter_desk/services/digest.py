@@ -73,16 +73,19 @@ def _authors(paper: Paper) -> list[str]:
     return names
 
 
-def _short(text: str, limit: int = ABSTRACT_CHARS) -> str:
+def _short(text: str, limit: int | None = ABSTRACT_CHARS) -> str:
+    """text on one line, cut at a word after limit characters (None: whole)."""
     text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def digest_entries(
-    store: Store, answer: Recommendations, *, abstract_chars: int = ABSTRACT_CHARS
+    store: Store, answer: Recommendations, *, abstract_chars: int | None = ABSTRACT_CHARS
 ) -> list[DigestEntry]:
-    """The answer's results with authors, abstract (cut at abstract_chars) and link from the
-    store, in rank order."""
+    """The answer's results with authors, abstract (cut at abstract_chars; None: whole) and
+    link from the store, in rank order."""
     papers = store.get_papers(r.paper.key for r in answer.results)
     entries = []
     for rank, rec in enumerate(answer.results, start=1):
@@ -229,7 +232,7 @@ def to_atom(
     if answer.message:
         sub(feed, "subtitle", answer.message)
     # Zotero keeps the summary as the library item's abstract: all of it
-    entries = digest_entries(store, answer, abstract_chars=10**6 if zotero else ABSTRACT_CHARS)
+    entries = digest_entries(store, answer, abstract_chars=None if zotero else ABSTRACT_CHARS)
     for entry in entries:
         paper = entry.recommendation.paper
         item = sub(feed, "entry")
