@@ -140,7 +140,9 @@ def test_subscribing_again_reuses_both_feeds(reading):
 def test_a_collection_the_daemon_has_not_synced_says_so(reading):
     zotero, daemon = reading.zotero, reading.daemon
     late = zotero.run("make_collection", collection=LATE, titles=[])["key"]
-    text = _subscribe(zotero, late, "not subscribed")
+    # each notice waited for by its own words: "not subscribed" alone could still find the
+    # previous notice while Zotero closes it
+    text = _subscribe(zotero, late, "does not know the collection")
     assert f"specter-desk does not know the collection “{LATE}” yet" in text
     assert "Sync now" in text
     assert len(_daemon_feeds(daemon)) == 1 and len(_feeds(zotero)) == 1
@@ -150,14 +152,14 @@ def test_a_wrong_token_and_a_stopped_daemon_say_so(reading):
     zotero, daemon = reading.zotero, reading.daemon
     zotero.set_prefs({"extensions.specter-desk.token": "not-the-token"})
     try:
-        text = _subscribe(zotero, reading.collection, "not subscribed")
+        text = _subscribe(zotero, reading.collection, "refused the plugin's token")
         assert "specter-desk refused the plugin's token" in text
         assert "Settings → specter-desk" in text
     finally:
         zotero.set_prefs({"extensions.specter-desk.token": None})
     daemon.stop()
     try:
-        text = _subscribe(zotero, reading.collection, "not subscribed")
+        text = _subscribe(zotero, reading.collection, "is not running at")
         assert f"specter-desk is not running at {daemon.url}" in text
         assert "Start it with: specter-desk serve" in text
     finally:
