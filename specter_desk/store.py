@@ -611,6 +611,15 @@ class Store(CitationTables, FeedTables):
             found.update(r[0] for r in rows)
         return found
 
+    def keys_outside_pool(self, pool: str, *, limit: int | None = None) -> set[str]:
+        """Keys of the live papers of every other pool (at most limit of them)."""
+        sql = "SELECT key FROM papers WHERE deleted = 0 AND (pool < ? OR pool > ?)"  # two ranges
+        args: list[Any] = [pool, pool]
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return {r[0] for r in self.db.execute(sql, args).fetchall()}
+
     def keys_in_library(self, library: str) -> set[str]:
         """Keys of the live papers of a library (a Zotero library, a file, a fetched pool)."""
         cur = self.db.execute("SELECT key FROM papers WHERE library = ? AND deleted = 0", [library])
@@ -649,6 +658,57 @@ class Store(CitationTables, FeedTables):
         )
         return [r[0] for r in cur]
 
+    def keys_by(self, column: str, values: Iterable[str]) -> dict[str, list[str]]:
+        """find_keys for many values at once: {value: keys of live papers with it}."""
+        if column not in {"key", "doi", "arxiv_id", "isbn", "pmid", "title_key"}:
+            raise ValueError(column)
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted(set(values)), 500):
+            rows = self.db.execute(
+                f"SELECT {column}, key FROM papers WHERE deleted = 0 AND {column} IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY pool, key",
+                chunk,
+            ).fetchall()
+            for value, key in rows:
+                found.setdefault(value, []).append(key)
+        return found
+
+    def keys_with_title_prefixes(
+        self, prefixes: Iterable[str], limit: int = 50
+    ) -> dict[str, list[str]]:
+        """{prefix: keys of live papers whose title key starts with it, at most limit, in title
+        key order} (range scans on its index), a statement per hundred prefixes."""
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted({p for p in prefixes if p}), 100):
+            one = (
+                "SELECT * FROM (SELECT ? AS prefix, key FROM papers WHERE title_key >= ? "
+                "AND title_key < ? AND deleted = 0 ORDER BY title_key, key LIMIT ?)"
+            )
+            args = [a for p in chunk for a in (p, p, p + "\U0010ffff", limit)]
+            for prefix, key in self.db.execute(
+                " UNION ALL ".join(one for _ in chunk), args
+            ).fetchall():
+                found.setdefault(prefix, []).append(key)
+        return found
+
+    def keys_with_title_tails(
+        self, title_keys: Iterable[str], limit: int = 50
+    ) -> dict[str, list[str]]:
+        """{tail: keys of live papers whose title key ends like it, at most limit, by key} for
+        these title keys (see TITLE_TAIL_SQL; tails under 24 characters are not looked up)."""
+        tails = sorted({t for t in map(title_tail, title_keys) if len(t) >= 24})
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(tails, 500):
+            rows = self.db.execute(
+                f"SELECT {TITLE_TAIL_SQL}, key FROM papers WHERE deleted = 0 AND "
+                f"{TITLE_TAIL_SQL} IN ({', '.join('?' for _ in chunk)}) ORDER BY key",
+                chunk,
+            ).fetchall()
+            for tail, key in rows:
+                if len(found.setdefault(tail, [])) < limit:
+                    found[tail].append(key)
+        return found
+
     def search_titles(self, fragment: str, limit: int = 20) -> list[str]:
         """Keys of live papers whose normalised title contains the normalised fragment."""
         needle = normalize_title(fragment)
@@ -658,29 +718,6 @@ class Store(CitationTables, FeedTables):
             "SELECT key FROM papers WHERE deleted = 0 AND instr(title_key, ?) > 0 "
             "ORDER BY pool, length(title_key), key LIMIT ?",
             [needle, limit],
-        )
-        return [r[0] for r in cur]
-
-    def keys_with_title_prefix(self, prefix: str, limit: int = 50) -> list[str]:
-        """Keys of live papers whose title key starts with prefix (a range scan on its index)."""
-        if not prefix:
-            return []
-        cur = self.db.execute(
-            "SELECT key FROM papers WHERE title_key >= ? AND title_key < ? AND deleted = 0 "
-            "ORDER BY title_key, key LIMIT ?",
-            [prefix, prefix + "\U0010ffff", limit],
-        )
-        return [r[0] for r in cur]
-
-    def keys_with_title_tail(self, title_key: str, limit: int = 50) -> list[str]:
-        """Keys of live papers whose title key ends like this one (see TITLE_TAIL_SQL)."""
-        tail = title_tail(title_key)
-        if len(tail) < 24:
-            return []
-        cur = self.db.execute(
-            f"SELECT key FROM papers WHERE {TITLE_TAIL_SQL} = ? AND deleted = 0 "
-            "ORDER BY key LIMIT ?",
-            [tail, limit],
         )
         return [r[0] for r in cur]
 

@@ -9,6 +9,7 @@ seeds it is closest to. With enough feedback labels a per-user classifier adjust
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -304,7 +305,8 @@ def recommend(
     order = np.argsort(-relevance, kind="stable")  # ties in key order: a stable ranking
 
     seeds = [p for p, _ in seed_rows]
-    shortlist, papers = _shortlist(store, cand_keys, order, pool_size, source, seeds)
+    admits = found.eligible.admits if found.eligible else None
+    shortlist, papers = _shortlist(store, cand_keys, order, pool_size, source, seeds, admits)
     if not shortlist:
         answer.message = (
             "every candidate is already in your library; add or fetch new candidates "
@@ -351,10 +353,11 @@ def _shortlist(
     size: int,
     source: str,
     seeds: list[Paper],
+    admits: Callable[[Paper], bool] | None = None,
 ) -> tuple[list[int], dict[str, Paper]]:
     """Walk down the ranking to `size` candidates (positions in keys, best first) that are
     new: not a copy of a library paper (candidates, citing) or of a seed (library), one per
-    work."""
+    work; admits(paper), when given, checks each paper as stored (the index's candidates)."""
     kept: list[int] = []
     papers: dict[str, Paper] = {}
     start_at, step = 0, size + size // 2  # first a little more than needed: most are kept
@@ -362,6 +365,8 @@ def _shortlist(
         chunk = [int(i) for i in order[start_at : start_at + step]]
         start_at, step = start_at + step, CHUNK
         found = store.get_papers(keys[i] for i in chunk)
+        if admits is not None:
+            found = {key: paper for key, paper in found.items() if admits(paper)}
         papers.update(found)
         if source != LIBRARY_POOL:  # candidates, citing works: never a copy of a library paper
             owned = set(library_copies(store, list(found.values())))
