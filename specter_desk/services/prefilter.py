@@ -191,7 +191,7 @@ def _search(index: PaperIndex, eligible: Eligible, queries: np.ndarray, per_quer
         todo = [i for i, _ in short]
         if short:  # the share kept in the most crowded row, with a margin
             least = max(1, min(found for _, found in short))
-            fetch = min(cap, max(2 * fetch, -(-fetch * per_query * 5 // (4 * least))))
+            fetch = min(cap, max(fetch + 1, -(-fetch * per_query * 5 // (4 * least))))
     return {key for picked in kept.values() for key in picked}
 
 

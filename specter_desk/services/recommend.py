@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..blas import one_blas_thread
 from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
@@ -202,6 +203,7 @@ def _pool_keys(
     return [k for k in keys if votes.get(k, 0) >= 0]
 
 
+@one_blas_thread()  # products of a few thousand rows at most: see specter_desk/blas.py
 def recommend(
     store: Store,
     index: PaperIndex,
