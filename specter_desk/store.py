@@ -570,12 +570,16 @@ class Store(CitationTables, FeedTables):
         return {r[0] for r in cur}
 
     def dates_added(
-        self, *, since: str | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        since: str | None = None,
+        before: str | None = None,
+        keys: Iterable[str] | None = None,
     ) -> list[tuple[str, str | None]]:
         """(key, date_added) of live papers: those of keys, or the library's added on or after
-        the ISO date `since` (and those whose date starts with a space or a sign, for the
-        caller to read: an ISO date, even with a time and an offset, sorts as text in date
-        order); no JSON is decoded, and the date's index finds them."""
+        the ISO date `since` and before `before` (and those whose date starts with a space or
+        a sign, for the caller to read: an ISO date, even with a time and an offset, sorts as
+        text in date order); no JSON is decoded, and the date's index finds them."""
         if keys is not None:
             found: list[tuple[str, str | None]] = []
             for chunk in _chunks(sorted(set(keys)), 500):
@@ -590,6 +594,9 @@ class Store(CitationTables, FeedTables):
         if since is not None:
             sql += " AND (date_added >= ? OR date_added < '0')"
             args.append(since)
+        if before is not None:
+            sql += " AND date_added < ?"
+            args.append(before)
         return self.db.execute(sql, args).fetchall()
 
     def keys_among(
