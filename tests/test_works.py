@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 from server_helpers import Bridge, demo_subset, tiny_bridge, wait_for
+from test_copies import four_works
 
 from conftest import make_paper
 from specter_desk.server import routes
@@ -23,20 +24,8 @@ from specter_desk.services.works import Works, store_works
 from specter_desk.store import Store
 
 
-def copies() -> list:
-    return [
-        make_paper("A1", "Deep residual learning for image recognition", doi="10.1000/resnet"),
-        make_paper("A2", "Deep Residual Learning for Image Recognition.", doi="10.1000/RESNET"),
-        make_paper("B1", "Compressed sensing"),  # short, generic, no identifiers
-        make_paper("B2", "Compressed Sensing"),
-        make_paper("C1", "Attention is all you need", arxiv_id="1706.03762"),
-        make_paper("C2", "Attention is all you need", doi="10.5555/nips.2017", year=2017),
-        make_paper("D1", "Something else entirely about bees"),
-    ]
-
-
 def test_store_works_groups_copies_under_their_smallest_key(store):
-    store.upsert_papers(copies())
+    store.upsert_papers(four_works())
     works = store_works(store)
     assert works is not None
     assert works.first == {
@@ -53,14 +42,14 @@ def test_store_works_groups_copies_under_their_smallest_key(store):
 
 
 def test_deleted_papers_are_not_mapped_and_a_large_store_is_not_mapped(store):
-    store.upsert_papers(copies())
+    store.upsert_papers(four_works())
     store.mark_deleted(["D1"])
     assert "D1" not in store_works(store).first
     assert store_works(store, limit=5) is None
 
 
 def test_one_per_work_by_lookup_equals_the_detector_over_the_list(store):
-    papers = copies()
+    papers = four_works()
     store.upsert_papers(papers)
     works = store_works(store)
     for item in papers:
@@ -78,7 +67,7 @@ def test_one_per_work_by_lookup_equals_the_detector_over_the_list(store):
 
 
 def test_a_list_with_a_paper_the_map_does_not_know_is_decided_over_the_list(store):
-    papers = copies()
+    papers = four_works()
     works = Works({p.key: p.key for p in papers})  # a map that (wrongly) knows no copies
     later = make_paper("B3", "Compressed sensing")  # added after the map was made
     listed = [(p, 0.0) for p in [*papers, later]]
