@@ -4,9 +4,9 @@ looking its keys up instead of running the duplicate detector over it.
 
 The daemon keeps one such map per store version (server/slow_work.py's WorksCache): related() and
 search() answer many short lists between two changes of the store, and each list would run
-the detector again. Decided over the whole store, copies are also grouped as `duplicates`
-groups them: two papers joined through a third one that is not in the list are still one
-work. A list with a key the map does not know (a paper added since) is collapsed the old way.
+the detector again. Decided over the whole store, two papers joined through a third one
+that is not in the list are still one work. A list with a key the map does not know (a paper
+added since) is collapsed the old way.
 """
 
 from __future__ import annotations
