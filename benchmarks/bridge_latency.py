@@ -234,6 +234,7 @@ def main() -> None:
     from specter_desk.embed.pipeline import embed_missing
     from specter_desk.server.app import BridgeContext, create_app
     from specter_desk.server.daemon import _refresh_indexes, bind_sockets
+    from specter_desk.server.slow_work import duplicates_json
     from specter_desk.server.token import ensure_token
     from specter_desk.server.worker import SyncWorker
     from specter_desk.sync.demo import demo_papers
@@ -323,12 +324,22 @@ def main() -> None:
     # bypassed by switching it off on the server's context (ctx.report_cache().enabled), so
     # every call of the loop makes the report afresh in the worker process; the calls that
     # reach the worker are counted (column "worker scans").
+    # related() collapses copies by looking them up in the store's works, made once per store
+    # version in the worker process (services/works.py); made here before the rows, which
+    # also show related() without it (each list collapsed by the duplicate detector)
+    ctx.works()
+    works = ctx.works_map.wait(120)
+    works_line = (
+        f"works map: {len(works.first)} papers in {len(set(works.first.values()))} works"
+        if works is not None
+        else "works map: NOT made (every row collapses copies with the detector)"
+    )
     scans = [0]
     run = ctx.slow.run
 
-    def counted(*call):
-        scans[0] += 1
-        return run(*call)
+    def counted(function, *args):
+        scans[0] += function is duplicates_json
+        return run(function, *args)
 
     ctx.slow.run = counted
     cache = ctx.report_cache()
@@ -340,13 +351,16 @@ def main() -> None:
     client.get("/v1/duplicates", params={"min_score": 0}).raise_for_status()
     duplicates_seconds = time.perf_counter() - slowest
 
-    def scenario(background: str | None, cached: bool) -> dict:
+    def scenario(
+        background: str | None, cached: bool, works: bool = True, clients: int = args.clients
+    ) -> dict:
         cache.enabled = cached
+        ctx.works_map.enabled = works
         if cached:  # the loop's answer is made once, then kept
             client.get("/v1/duplicates", params={"min_score": 0}).raise_for_status()
         before = scans[0]
         measured = clients_related(
-            url, token, keys, args.clients, args.client_requests, background=background
+            url, token, keys, clients, args.client_requests, background=background
         )
         measured["scans"] = scans[0] - before
         return measured
@@ -356,9 +370,12 @@ def main() -> None:
         reference = scenario(None, False)
         bypassed = scenario("duplicates", False)
         cached = scenario("duplicates", True)
-        rounds.append((reference, bypassed, cached))
-    for number, (reference, bypassed, cached) in enumerate(rounds, start=1):
+        detector = scenario(None, False, works=False)
+        alone = scenario(None, False, clients=1)
+        rounds.append((reference, bypassed, cached, detector, alone))
+    for number, (reference, bypassed, cached, detector, alone) in enumerate(rounds, start=1):
         tag = f" [round {number}]" if args.rounds > 1 else ""
+        load.append(load_row(f"1 client alone (what one request costs){tag}", alone))
         load.append(load_row(f"{args.clients} clients alone (reference){tag}", reference))
         load.append(
             load_row(
@@ -373,6 +390,14 @@ def main() -> None:
                 f"{args.clients} clients while another loops on GET /v1/duplicates?min_score=0, "
                 f"cache on{tag}",
                 cached,
+                reference,
+            )
+        )
+        load.append(
+            load_row(
+                f"{args.clients} clients alone, without the works map (the detector over each "
+                f"list){tag}",
+                detector,
                 reference,
             )
         )
@@ -399,6 +424,7 @@ def main() -> None:
         f"{duplicates_seconds:.2f} s, the first, which starts the worker process, "
         f"{first_seconds:.2f} s):"
     )
+    print(works_line)
     columns = ["scenario", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "related/s"]
     columns += ["background calls", "worker scans", "p50 / ref", "p99 / ref"]
     print(table([{c: row.get(c, "") for c in columns} for row in load], columns))

@@ -25,8 +25,10 @@ def smith(year=None, **fields):
     return {"creators": creators, "year": year, **fields}
 
 
-def test_distinct_works_collapses_identifiers_detector_versions_and_short_titles(store):
-    papers = [
+def four_works() -> list:
+    """Seven papers, four works: one DOI, one short generic title without identifiers, an
+    arXiv preprint and its proceedings version, and one paper alone."""
+    return [
         make_paper("A1", "Deep residual learning for image recognition", doi="10.1000/resnet"),
         make_paper("A2", "Deep Residual Learning for Image Recognition.", doi="10.1000/RESNET"),
         make_paper("B1", "Compressed sensing"),  # short, generic, no identifiers
@@ -35,7 +37,10 @@ def test_distinct_works_collapses_identifiers_detector_versions_and_short_titles
         make_paper("C2", "Attention is all you need", doi="10.5555/nips.2017", year=2017),
         make_paper("D1", "Something else entirely about bees"),
     ]
-    assert distinct_works(papers, store) == [0, 2, 4, 6]
+
+
+def test_distinct_works_collapses_identifiers_detector_versions_and_short_titles(store):
+    assert distinct_works(four_works(), store) == [0, 2, 4, 6]
 
 
 def test_equal_short_titles_by_other_authors_or_years_apart_are_other_works(store):

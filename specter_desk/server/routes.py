@@ -11,6 +11,7 @@ from dataclasses import astuple
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from anyio import to_thread
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import AfterValidator, WithJsonSchema
 
@@ -156,7 +157,7 @@ def _paper(desk: Desk, key: str) -> Paper:
     responses=_errors(*COMMON, 400, 404, 409, 503),
     summary="Papers most related to one paper: by meaning, citations or both",
 )
-def related(
+async def related(
     request: Request,
     key: str,
     k: int = Query(10, ge=1, le=MAX_K),
@@ -169,11 +170,16 @@ def related(
         "sync`), else meaning",
     ),
 ) -> dict[str, Any]:
-    desk = _ctx(request).reader()
+    ctx = _ctx(request)
+    return await to_thread.run_sync(_related, ctx, key, k, model, by, limiter=ctx.quick_readers())
+
+
+def _related(ctx: BridgeContext, key: str, k: int, model: str | None, by: str) -> dict[str, Any]:
+    desk = ctx.reader()
     name = _model(desk, model)
     paper = _paper(desk, key)
     index = desk.index(name) if by != "citations" else None
-    answer = related_by(desk.store, index, paper, k, by=by)
+    answer = related_by(desk.store, index, paper, k, by=by, works=ctx.works())
     data = {
         "item": {
             "key": paper.key,
@@ -212,11 +218,18 @@ def citations(
     summary="Free-text search over the library (and candidate pools)",
 )
 def search(request: Request, body: SearchRequest) -> dict[str, Any]:
-    desk = _ctx(request).reader()
+    ctx = _ctx(request)
+    desk = ctx.reader()
     spec = desk.model_spec()
     encoder = desk.encoder(query_model(spec).name)  # encodes holding no lock of the bridge
     hits = search_papers(
-        desk.store, desk.index(spec.name), encoder, body.query, k=body.k, hybrid=body.hybrid
+        desk.store,
+        desk.index(spec.name),
+        encoder,
+        body.query,
+        k=body.k,
+        hybrid=body.hybrid,
+        works=ctx.works(),
     )
     return {"query": body.query, "model": spec.name, "results": _dicts(hits)}
 

@@ -15,7 +15,9 @@ import json
 import logging
 import multiprocessing
 import os
+import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +28,7 @@ from typing import Any, TypeVar
 
 from ..errors import SpecterDeskError
 from ..index import IndexParams, PaperIndex, open_index, sync_index
+from ..services.works import Works, store_works
 from ..store import Store
 
 log = logging.getLogger("specter_desk.server")
@@ -212,3 +215,69 @@ class ReportCache:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+
+# -- the works of the store, decided in the worker process -------------------------------------
+
+
+def works_map(store_path: str) -> Works | None:
+    """The store's works (services/works.py), or None for a store too large to map."""
+    store = Store(store_path, read_only=True)
+    try:
+        return store_works(store)
+    finally:
+        store.close()
+
+
+class WorksCache:
+    """The store's works at its current data version, made in the worker process.
+
+    current() never waits: when the store has changed since the map was made (or none was
+    made yet) it starts making one and answers None, and the caller collapses its list the
+    old way. A map is filed under the version read before it was started, so one made while
+    a change commits is never used after it.
+    """
+
+    def __init__(self, slow: SlowWork, store_path: Path, version: Callable[[], int]):
+        self.enabled = True
+        self._slow = slow
+        self._store_path = store_path
+        self._version = version
+        self._lock = threading.Lock()
+        self._works: Works | None = None
+        self._made_at: int | None = None
+        self._making = False
+
+    def current(self) -> Works | None:
+        """The map at the store's version now, or None (while one is being made)."""
+        if not self.enabled:
+            return None
+        version = self._version()
+        with self._lock:
+            if self._made_at == version:
+                return self._works
+            if self._making:
+                return None
+            self._making = True
+        threading.Thread(target=self._make, args=(version,), daemon=True).start()
+        return None
+
+    def wait(self, timeout: float = 60.0) -> Works | None:
+        """The current map, waiting until it is made (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            works = self.current()
+            if works is not None or (self._made_at == self._version() and not self._making):
+                return works
+            time.sleep(0.02)
+        return None
+
+    def _make(self, version: int) -> None:
+        works = None
+        try:
+            works = self._slow.run(works_map, str(self._store_path))
+        except (SpecterDeskError, sqlite3.Error, OSError) as exc:  # costs speed, not answers
+            log.warning("could not group the store's copies into works: %s", exc)
+        finally:  # None (failed, too large) is not tried again until the store changes
+            with self._lock:
+                self._works, self._made_at, self._making = works, version, False

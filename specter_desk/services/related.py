@@ -10,6 +10,7 @@ from ..index import PaperIndex
 from ..models import Paper, normalize_arxiv_id, normalize_doi, normalize_title
 from ..store import Store
 from .copies import work_ids
+from .works import Works
 
 
 @dataclass
@@ -84,8 +85,10 @@ def related(
     k: int = 10,
     *,
     pool: str | None = None,
+    works: Works | None = None,
 ) -> list[RelatedPaper]:
-    """The k papers most similar to paper (itself excluded), optionally from one pool."""
+    """The k papers most similar to paper (itself excluded), optionally from one pool; works
+    (the store's, when known) collapses copies by lookup."""
     vector = index.vector(paper.key)
     if vector is None:
         raise NotEmbeddedError(
@@ -103,16 +106,29 @@ def related(
     listed = [(papers[key], score) for key, score in hits if key in papers]
     return [
         RelatedPaper.from_paper(found, score)
-        for found, score in one_per_work(store, listed, paper)[:k]
+        for found, score in one_per_work(store, listed, paper, works)[:k]
     ]
 
 
 def one_per_work(
-    store: Store, hits: list[tuple[Paper, float]], item: Paper | None = None
+    store: Store,
+    hits: list[tuple[Paper, float]],
+    item: Paper | None = None,
+    works: Works | None = None,
 ) -> list[tuple[Paper, float]]:
     """The hits (best first) with later copies of one work dropped, and copies of item (the
-    paper the list is about) too."""
+    paper the list is about) too: looked up in works when it knows every paper, else decided
+    over the list."""
     papers = ([item] if item is not None else []) + [p for p, _ in hits]
+    if works is not None and works.covers(p.key for p in papers):
+        seen = {works.work(item.key)} if item is not None else set()
+        kept = []
+        for hit in hits:
+            work = works.work(hit[0].key)
+            if work not in seen:
+                seen.add(work)
+                kept.append(hit)
+        return kept
     first = work_ids(papers, store)
     offset = 1 if item is not None else 0
     return [hit for i, hit in enumerate(hits, start=offset) if first[i] == i]

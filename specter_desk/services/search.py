@@ -14,6 +14,7 @@ from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..store import Store
 from .related import RelatedPaper, one_per_work
+from .works import Works
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -114,8 +115,10 @@ def search(
     *,
     k: int = 10,
     hybrid: bool = False,
+    works: Works | None = None,
 ) -> list[RelatedPaper]:
-    """The k papers (library and candidates) best matching a free-text query.
+    """The k papers (library and candidates) best matching a free-text query, one per work
+    (works: the store's, when known).
 
     Scores are cosine similarities; with hybrid=True they are reciprocal-rank-fusion scores of
     the dense ranking and a BM25 ranking over title + abstract.
@@ -148,4 +151,5 @@ def search(
         hits = reciprocal_rank_fusion([[key for key, _ in dense], lexical])[: k + max(5, k // 2)]
     papers = store.get_papers(key for key, _ in hits)
     listed = [(papers[key], score) for key, score in hits if key in papers]
-    return [RelatedPaper.from_paper(p, score) for p, score in one_per_work(store, listed)[:k]]
+    kept = one_per_work(store, listed, works=works)
+    return [RelatedPaper.from_paper(p, score) for p, score in kept[:k]]

@@ -15,6 +15,7 @@ from ...models import Paper, normalize_title
 from ...store import Store
 from ..related import RelatedPaper, one_per_work, related
 from ..search import reciprocal_rank_fusion
+from ..works import Works
 from .fusion import BY, resolve_by
 from .graph import CitationGraph, Evidence, evidence
 from .lists import NOT_MATCHED
@@ -94,9 +95,10 @@ def related_by(
     *,
     by: str = "auto",
     pool: str | None = None,
+    works: Works | None = None,
 ) -> RelatedAnswer:
     """The k papers related to paper by citations, meaning or both (auto: both when the paper
-    has citation data, else meaning; see the module doc)."""
+    has citation data, else meaning; see the module doc); works: the store's, when known."""
     if by not in BY:
         raise InputError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     by = resolve_by(store, [paper.key], by)
@@ -107,7 +109,7 @@ def related_by(
         # fusion looks MEANING_DEPTH down the meaning ranking; meaning alone needs its top k
         # (a tenth of the papers to fetch and to check for copies at k=10)
         depth = k if by == "meaning" else max(MEANING_DEPTH, k)
-        meaning = related(store, index, paper, depth, pool=pool)
+        meaning = related(store, index, paper, depth, pool=pool, works=works)
     if by == "meaning":
         return RelatedAnswer(by, [LinkedPaper(r, scores={"meaning": r.score}) for r in meaning[:k]])
     work = paper_work(store, paper)
@@ -138,10 +140,8 @@ def related_by(
         order = [key for key, _ in fused]
         scores = dict(fused)
     listed = store.get_papers(order)  # copies of one work once, never copies of paper
-    order = [
-        p.key
-        for p, _ in one_per_work(store, [(listed[k], 0.0) for k in order if k in listed], paper)
-    ]
+    rows_in_order = [(listed[k], 0.0) for k in order if k in listed]
+    order = [p.key for p, _ in one_per_work(store, rows_in_order, paper, works)]
     rows = []
     for key in order[:k]:
         base = by_meaning.get(key) or RelatedPaper.from_paper(papers[key], 0.0)
