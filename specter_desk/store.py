@@ -657,27 +657,30 @@ class Store(CitationTables, FeedTables):
 
     def find_keys(self, column: str, value: str) -> list[str]:
         """Keys of live papers whose identifier column equals value."""
-        if column not in {"key", "doi", "arxiv_id", "isbn", "pmid", "title_key"}:
-            raise ValueError(column)
-        cur = self.db.execute(
-            f"SELECT key FROM papers WHERE {column} = ? AND deleted = 0 ORDER BY pool, key",
-            [value],
-        )
-        return [r[0] for r in cur]
+        return self.keys_by(column, [value]).get(value, [])
 
     def keys_by(self, column: str, values: Iterable[str]) -> dict[str, list[str]]:
-        """find_keys for many values at once: {value: keys of live papers with it}."""
+        """{value: keys of live papers whose identifier column equals it} (library first)."""
         if column not in {"key", "doi", "arxiv_id", "isbn", "pmid", "title_key"}:
             raise ValueError(column)
+        return self._keys_where(column, values, "pool, key")
+
+    def _keys_where(
+        self, expression: str, values: Iterable[str], order: str, limit: int | None = None
+    ) -> dict[str, list[str]]:
+        """{value: keys of live papers whose column or indexed expression equals it, in
+        order, at most limit each}: IN lists of 500 values."""
         found: dict[str, list[str]] = {}
         for chunk in _chunks(sorted(set(values)), 500):
             rows = self.db.execute(
-                f"SELECT {column}, key FROM papers WHERE deleted = 0 AND {column} IN "
-                f"({', '.join('?' for _ in chunk)}) ORDER BY pool, key",
+                f"SELECT {expression}, key FROM papers WHERE deleted = 0 AND {expression} IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY {order}",
                 chunk,
             ).fetchall()
             for value, key in rows:
-                found.setdefault(value, []).append(key)
+                keys = found.setdefault(value, [])
+                if limit is None or len(keys) < limit:
+                    keys.append(key)
         return found
 
     def keys_with_title_prefixes(
@@ -703,18 +706,8 @@ class Store(CitationTables, FeedTables):
     ) -> dict[str, list[str]]:
         """{tail: keys of live papers whose title key ends like it, at most limit, by key} for
         these title keys (see TITLE_TAIL_SQL; tails under 24 characters are not looked up)."""
-        tails = sorted({t for t in map(title_tail, title_keys) if len(t) >= 24})
-        found: dict[str, list[str]] = {}
-        for chunk in _chunks(tails, 500):
-            rows = self.db.execute(
-                f"SELECT {TITLE_TAIL_SQL}, key FROM papers WHERE deleted = 0 AND "
-                f"{TITLE_TAIL_SQL} IN ({', '.join('?' for _ in chunk)}) ORDER BY key",
-                chunk,
-            ).fetchall()
-            for tail, key in rows:
-                if len(found.setdefault(tail, [])) < limit:
-                    found[tail].append(key)
-        return found
+        tails = {t for t in map(title_tail, title_keys) if len(t) >= 24}
+        return self._keys_where(TITLE_TAIL_SQL, tails, "key", limit)
 
     def search_titles(self, fragment: str, limit: int = 20) -> list[str]:
         """Keys of live papers whose normalised title contains the normalised fragment."""

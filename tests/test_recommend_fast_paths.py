@@ -6,8 +6,6 @@ and the small products run on one BLAS thread. Real store, real usearch index.""
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -172,17 +170,6 @@ def per_paper_lookup(store, paper):
                 ).fetchall()
                 keys.update(r[0] for r in rows)
     return keys
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        "quality_duplicates", ROOT / "benchmarks" / "quality_duplicates.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["quality_duplicates"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
