@@ -10,6 +10,7 @@ seeds it is closest to. With enough feedback labels a per-user classifier adjust
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -203,7 +204,6 @@ def _pool_keys(
     return [k for k in keys if votes.get(k, 0) >= 0]
 
 
-@one_blas_thread()  # products of a few thousand rows at most: see specter_desk/blas.py
 def recommend(
     store: Store,
     index: PaperIndex,
@@ -290,11 +290,15 @@ def recommend(
         answer.message = _no_candidates_message(source, found.pool_size, index.model)
         return answer
 
-    sims = seed_vectors @ cand_vectors.T  # seeds x candidates (vectors are L2-normalised)
-    relevance = softmax_scores(sims, weights, tau)
-    if classifier is not None:
-        answer.ranker = "classifier"
-        relevance = with_feedback(relevance, classifier.score(cand_vectors), ranking)
+    # the index's nearest are a few thousand rows at most: their products on one BLAS thread
+    # leave no workers spinning on the cores of the next index search (specter_desk/blas.py)
+    small = one_blas_thread if found.nearest else nullcontext
+    with small():
+        sims = seed_vectors @ cand_vectors.T  # seeds x candidates (vectors are L2-normalised)
+        relevance = softmax_scores(sims, weights, tau)
+        if classifier is not None:
+            answer.ranker = "classifier"
+            relevance = with_feedback(relevance, classifier.score(cand_vectors), ranking)
     links: dict[str, Any] = {}
     seed_names: dict[str, str] = {}
     if by != "meaning":
@@ -316,11 +320,12 @@ def recommend(
         )
         return answer
     idx = np.array(shortlist)
-    picked = (
-        diversify(relevance[idx], cand_vectors[idx], n, ranking)
-        if diversity
-        else list(range(min(n, len(idx))))
-    )
+    with small():
+        picked = (
+            diversify(relevance[idx], cand_vectors[idx], n, ranking)
+            if diversity
+            else list(range(min(n, len(idx))))
+        )
     seed_titles = {p.key: p.title for p in seeds}
     for j in picked:
         i = int(idx[j])
