@@ -16,7 +16,8 @@ from typing import Any
 
 
 class _OneThread:
-    """The BLAS thread limit, set while any caller (of any Python thread) is inside."""
+    """The BLAS thread limit, set while any caller (of any Python thread) is inside; over the
+    BLAS libraries loaded when it was first set (numpy's always is)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -56,8 +57,12 @@ def one_blas_thread() -> Iterator[None]:
         _ONE_THREAD.leave()
 
 
-def blas_threads() -> list[int]:
-    """The thread count of each loaded BLAS library (for tests and diagnostics)."""
+def numpy_blas_threads() -> int | None:
+    """The thread count of numpy's own BLAS (the one recommend()'s products run on), None
+    when threadpoolctl cannot see it."""
     from threadpoolctl import threadpool_info
 
-    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    for info in threadpool_info():
+        if info["user_api"] == "blas" and "numpy" in info["filepath"]:
+            return int(info["num_threads"])
+    return None
