@@ -276,24 +276,40 @@ class PaperIndex:
                 results.append(hits)
         return results
 
+    def nearest_keys(self, vectors: np.ndarray, k: int, *, threads: int = 1) -> list[list[str]]:
+        """The keys of each query row's k nearest papers, nearest first (query() without the
+        similarities: no per-hit tuples, for callers that rescore what they keep)."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        with self.lock.read():
+            live = len(self.key_to_label)
+            if live == 0 or k <= 0:
+                return [[] for _ in range(len(vectors))]
+            labels, _, counts = self._graph_rows(vectors, min(live, k), live, threads)
+            labels_of = self.labels
+            rows = [[labels_of[label] for label in labels[i, :n].tolist()] for i, n in counts]
+        return [[key for key in row if key is not None] for row in rows]
+
+    def _graph_rows(
+        self, vectors: np.ndarray, count: int, live: int, threads: int
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+        """The graph's (labels, distances) matrices and (row, valid matches) per query."""
+        with self._graph_lock:
+            self._graph.expansion_search = max(self.params.ef_for(live), count)
+            found = self._graph.search(vectors, count, threads=threads)
+        labels = np.atleast_2d(found.keys)
+        counts = getattr(found, "counts", None)
+        if counts is None:  # one query: only the valid matches come back
+            counts = [labels.shape[1]]
+        return labels, np.atleast_2d(found.distances), list(enumerate(np.asarray(counts).tolist()))
+
     def _search(
         self, vectors: np.ndarray, count: int, live: int, threads: int = 1
     ) -> list[list[tuple[int, float]]]:
         """(label, cosine) rows from the graph, nearest first."""
-        with self._graph_lock:
-            self._graph.expansion_search = max(self.params.ef_for(live), count)
-            found = self._graph.search(vectors, count, threads=threads)
-        keys = np.atleast_2d(found.keys)
-        distances = np.atleast_2d(found.distances)
-        counts = getattr(found, "counts", None)
-        if counts is None:  # one query: only the valid matches come back
-            counts = [keys.shape[1]]
+        labels, distances, counts = self._graph_rows(vectors, count, live, threads)
         return [
-            [
-                (int(label), float(1.0 - dist))
-                for label, dist in zip(keys[i, :n], distances[i, :n], strict=True)
-            ]
-            for i, n in enumerate(counts)
+            list(zip(labels[i, :n].tolist(), (1.0 - distances[i, :n]).tolist(), strict=True))
+            for i, n in counts
         ]
 
     def _search_allowed(

@@ -570,12 +570,16 @@ class Store(CitationTables, FeedTables):
         return {r[0] for r in cur}
 
     def dates_added(
-        self, *, since: str | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        since: str | None = None,
+        before: str | None = None,
+        keys: Iterable[str] | None = None,
     ) -> list[tuple[str, str | None]]:
         """(key, date_added) of live papers: those of keys, or the library's added on or after
-        the ISO date `since` (and those whose date starts with a space or a sign, for the
-        caller to read: an ISO date, even with a time and an offset, sorts as text in date
-        order); no JSON is decoded, and the date's index finds them."""
+        the ISO date `since` and before `before` (and those whose date starts with a space or
+        a sign, for the caller to read: an ISO date, even with a time and an offset, sorts as
+        text in date order); no JSON is decoded, and the date's index finds them."""
         if keys is not None:
             found: list[tuple[str, str | None]] = []
             for chunk in _chunks(sorted(set(keys)), 500):
@@ -590,6 +594,9 @@ class Store(CitationTables, FeedTables):
         if since is not None:
             sql += " AND (date_added >= ? OR date_added < '0')"
             args.append(since)
+        if before is not None:
+            sql += " AND date_added < ?"
+            args.append(before)
         return self.db.execute(sql, args).fetchall()
 
     def keys_among(
@@ -610,6 +617,15 @@ class Store(CitationTables, FeedTables):
             ).fetchall()
             found.update(r[0] for r in rows)
         return found
+
+    def keys_outside_pool(self, pool: str, *, limit: int | None = None) -> set[str]:
+        """Keys of the live papers of every other pool (at most limit of them)."""
+        sql = "SELECT key FROM papers WHERE deleted = 0 AND (pool < ? OR pool > ?)"  # two ranges
+        args: list[Any] = [pool, pool]
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return {r[0] for r in self.db.execute(sql, args).fetchall()}
 
     def keys_in_library(self, library: str) -> set[str]:
         """Keys of the live papers of a library (a Zotero library, a file, a fetched pool)."""
@@ -641,13 +657,57 @@ class Store(CitationTables, FeedTables):
 
     def find_keys(self, column: str, value: str) -> list[str]:
         """Keys of live papers whose identifier column equals value."""
+        return self.keys_by(column, [value]).get(value, [])
+
+    def keys_by(self, column: str, values: Iterable[str]) -> dict[str, list[str]]:
+        """{value: keys of live papers whose identifier column equals it} (library first)."""
         if column not in {"key", "doi", "arxiv_id", "isbn", "pmid", "title_key"}:
             raise ValueError(column)
-        cur = self.db.execute(
-            f"SELECT key FROM papers WHERE {column} = ? AND deleted = 0 ORDER BY pool, key",
-            [value],
-        )
-        return [r[0] for r in cur]
+        return self._keys_where(column, values, "pool, key")
+
+    def _keys_where(
+        self, expression: str, values: Iterable[str], order: str, limit: int | None = None
+    ) -> dict[str, list[str]]:
+        """{value: keys of live papers whose column or indexed expression equals it, in
+        order, at most limit each}: IN lists of 500 values."""
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted(set(values)), 500):
+            rows = self.db.execute(
+                f"SELECT {expression}, key FROM papers WHERE deleted = 0 AND {expression} IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY {order}",
+                chunk,
+            ).fetchall()
+            for value, key in rows:
+                keys = found.setdefault(value, [])
+                if limit is None or len(keys) < limit:
+                    keys.append(key)
+        return found
+
+    def keys_with_title_prefixes(
+        self, prefixes: Iterable[str], limit: int = 50
+    ) -> dict[str, list[str]]:
+        """{prefix: keys of live papers whose title key starts with it, at most limit, in title
+        key order} (range scans on its index), a statement per hundred prefixes."""
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted({p for p in prefixes if p}), 100):
+            one = (
+                "SELECT * FROM (SELECT ? AS prefix, key FROM papers WHERE title_key >= ? "
+                "AND title_key < ? AND deleted = 0 ORDER BY title_key, key LIMIT ?)"
+            )
+            args = [a for p in chunk for a in (p, p, p + "\U0010ffff", limit)]
+            for prefix, key in self.db.execute(
+                " UNION ALL ".join(one for _ in chunk), args
+            ).fetchall():
+                found.setdefault(prefix, []).append(key)
+        return found
+
+    def keys_with_title_tails(
+        self, title_keys: Iterable[str], limit: int = 50
+    ) -> dict[str, list[str]]:
+        """{tail: keys of live papers whose title key ends like it, at most limit, by key} for
+        these title keys (see TITLE_TAIL_SQL; tails under 24 characters are not looked up)."""
+        tails = {t for t in map(title_tail, title_keys) if len(t) >= 24}
+        return self._keys_where(TITLE_TAIL_SQL, tails, "key", limit)
 
     def search_titles(self, fragment: str, limit: int = 20) -> list[str]:
         """Keys of live papers whose normalised title contains the normalised fragment."""
@@ -658,29 +718,6 @@ class Store(CitationTables, FeedTables):
             "SELECT key FROM papers WHERE deleted = 0 AND instr(title_key, ?) > 0 "
             "ORDER BY pool, length(title_key), key LIMIT ?",
             [needle, limit],
-        )
-        return [r[0] for r in cur]
-
-    def keys_with_title_prefix(self, prefix: str, limit: int = 50) -> list[str]:
-        """Keys of live papers whose title key starts with prefix (a range scan on its index)."""
-        if not prefix:
-            return []
-        cur = self.db.execute(
-            "SELECT key FROM papers WHERE title_key >= ? AND title_key < ? AND deleted = 0 "
-            "ORDER BY title_key, key LIMIT ?",
-            [prefix, prefix + "\U0010ffff", limit],
-        )
-        return [r[0] for r in cur]
-
-    def keys_with_title_tail(self, title_key: str, limit: int = 50) -> list[str]:
-        """Keys of live papers whose title key ends like this one (see TITLE_TAIL_SQL)."""
-        tail = title_tail(title_key)
-        if len(tail) < 24:
-            return []
-        cur = self.db.execute(
-            f"SELECT key FROM papers WHERE {TITLE_TAIL_SQL} = ? AND deleted = 0 "
-            "ORDER BY key LIMIT ?",
-            [tail, limit],
         )
         return [r[0] for r in cur]
 

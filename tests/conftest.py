@@ -167,6 +167,19 @@ def run_specter_desk(
     )
 
 
+@pytest.fixture(scope="module")
+def bench():
+    """benchmarks/quality_duplicates.py as a module (bib-dedupe rows -> papers, its metrics)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "quality_duplicates.py"
+    spec = importlib.util.spec_from_file_location("quality_duplicates", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["quality_duplicates"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def make_paper(key: str, title: str, abstract: str = "", **fields):
     from specter_desk.models import Paper
 

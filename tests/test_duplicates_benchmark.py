@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "dedup"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        "quality_duplicates", ROOT / "benchmarks" / "quality_duplicates.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["quality_duplicates"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def load(bench, name):

@@ -113,6 +113,20 @@ def test_the_prefilter_only_reads_the_nearest_candidates(world, monkeypatch):
     assert some <= prefilter.PER_QUERY * 20 + 3 * 50 and some < everything
 
 
+def test_a_candidate_the_index_still_holds_after_its_deletion_is_never_recommended(
+    world, monkeypatch
+):
+    """The hits are checked in memory against the rest of the store, so a paper deleted since
+    the index was built is dropped when the shortlist reads it."""
+    index = build_index(world, MODEL)
+    exact, fast = both_paths(world, index, monkeypatch, since="week", n=10, now=NOW)
+    world.mark_deleted(fast[:3])  # the index is not told
+    assert all(key in index for key in fast[:3])
+    again_exact, again_fast = both_paths(world, index, monkeypatch, since="week", n=10, now=NOW)
+    assert not set(again_fast) & set(fast[:3]) and not set(again_exact) & set(fast[:3])
+    assert len(again_fast) == 10 and len(set(again_fast) & set(again_exact)) >= 9
+
+
 def test_a_small_pool_gives_equal_lists(store, monkeypatch):
     rng = np.random.default_rng(3)
     centres = rng.standard_normal((6, DIM))

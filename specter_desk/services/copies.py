@@ -117,15 +117,21 @@ def library_copies(store: Store, papers: Sequence[Paper]) -> dict[str, str]:
     rule. Library papers themselves map to their own key."""
     found = library_matches(store, [p for p in papers if p.pool != LIBRARY_POOL])
     apart = _apart(store, [p.key for p in papers])
+    titles = {p.key: normalize_title(p.title) for p in papers}
+    same_title = store.keys_by("title_key", {t for t in titles.values() if t})
+    given = {p.key: p for p in papers}  # as read from the store: not read again
+    stored = given | store.get_papers(
+        {k for keys in same_title.values() for k in keys if k not in given}
+    )
     for paper in papers:
         if paper.pool == LIBRARY_POOL and not paper.deleted:
             found[paper.key] = paper.key
             continue
-        title = normalize_title(paper.title)
+        title = titles[paper.key]
         if paper.key in found or not title:
             continue
-        keys = [k for k in store.find_keys("title_key", title) if k != paper.key]
-        for key, other in sorted(store.get_papers(keys).items()):
+        keys = sorted(k for k in same_title.get(title, ()) if k != paper.key and k in stored)
+        for key, other in ((k, stored[k]) for k in keys):
             if (
                 other.pool == LIBRARY_POOL
                 and not other.deleted

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..index import PaperIndex
-from ..models import CANDIDATE_POOL, LIBRARY_POOL
+from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
 from ..store import Store
 from .citations.graph import CitationGraph, evidence
 from .citations.pool import CITING_LIBRARY, CITING_POOL
@@ -45,6 +45,7 @@ class CandidateSet:
     vectors: np.ndarray
     pool_size: int
     nearest: bool = False
+    eligible: Eligible | None = None  # nearest: what checks each paper as read
 
 
 @dataclass
@@ -100,18 +101,34 @@ def candidates_to_score(
     return CandidateSet(found_keys, vectors, len(keys))
 
 
+# Outside a pool with at most this many live papers (the library, mostly) is read whole once
+# per call and hits are checked in memory; a larger one is looked up per hit in SQL.
+OUTSIDE_AT_MOST = 10_000
+
+
 @dataclass
 class Eligible:
-    """What source recommends from: live papers of its pool, not voted down (each key is
-    looked up once per call)."""
+    """What source recommends from: live papers of its pool, not voted down. For the
+    candidates, the index's hits are checked against the (small) rest of the store in memory;
+    otherwise each key is looked up once per call. admits() checks a paper as read, for what
+    the index holds but the store no longer does (a paper deleted since the index was saved)."""
 
     store: Store
     source: str
     votes: dict[str, int]
     checked: dict[str, bool] = field(default_factory=dict)
+    outside: set[str] | None = None  # live keys of other pools, and the voted down
+
+    def __post_init__(self) -> None:
+        if self.source == CANDIDATE_POOL:
+            keys = self.store.keys_outside_pool(CANDIDATE_POOL, limit=OUTSIDE_AT_MOST + 1)
+            if len(keys) <= OUTSIDE_AT_MOST:
+                self.outside = keys | {k for k, vote in self.votes.items() if vote < 0}
 
     def among(self, keys: Iterable[str]) -> set[str]:
-        """Those of keys that may be recommended."""
+        """Those of keys (the index's) that may be recommended."""
+        if self.outside is not None:
+            return set(keys) - self.outside
         keys = list(keys)
         unknown = sorted({k for k in keys if k not in self.checked})
         if self.source == CITING_POOL:
@@ -120,6 +137,14 @@ class Eligible:
             live = self.store.keys_among(unknown, pool=CANDIDATE_POOL)
         self.checked.update((k, k in live and self.votes.get(k, 0) >= 0) for k in unknown)
         return {k for k in keys if self.checked[k]}
+
+    def admits(self, paper: Paper) -> bool:
+        """Whether this stored paper may be recommended."""
+        if paper.deleted or self.votes.get(paper.key, 0) < 0:
+            return False
+        if self.source == CITING_POOL:
+            return paper.library == CITING_LIBRARY
+        return paper.pool == CANDIDATE_POOL
 
 
 def _nearest(
@@ -144,22 +169,30 @@ def _nearest(
         keys, vectors = index.vectors(keys)
     else:
         keys, _, vectors = eligible.store.vectors(index.model, keys)
-    return CandidateSet(keys, vectors, len(keys), nearest=True)
+    return CandidateSet(keys, vectors, len(keys), nearest=True, eligible=eligible)
 
 
 def _search(index: PaperIndex, eligible: Eligible, queries: np.ndarray, per_query: int) -> set[str]:
-    """Each query's per_query nearest eligible candidates, fetching more while the library or
-    other pools crowd them out, up to MAX_FETCH hits per query (then what was found)."""
-    fetch = min(2 * per_query, len(index))
-    while True:
-        rows = index.query(queries, fetch, threads=0)  # the rows are searched on every core
-        allowed = eligible.among(key for row in rows for key, _ in row)
-        kept = [[key for key, _ in row if key in allowed][:per_query] for row in rows]
-        if all(len(k) >= per_query or len(row) < fetch for k, row in zip(kept, rows, strict=True)):
-            return {key for picked in kept for key in picked}
-        if fetch >= min(MAX_FETCH, len(index)):
-            return {key for picked in kept for key in picked}
-        fetch = min(4 * fetch, MAX_FETCH, len(index))
+    """Each query's per_query nearest eligible candidates. A row that the library or other
+    pools crowd is searched again, alone, for more (in proportion to what was dropped), up to
+    MAX_FETCH hits (then what was found)."""
+    cap = min(MAX_FETCH, len(index))
+    fetch = min(2 * per_query, cap)
+    todo = list(range(len(queries)))
+    kept: dict[int, list[str]] = {}
+    while todo:
+        rows = index.nearest_keys(queries[todo], fetch, threads=0)  # rows on every core
+        allowed = eligible.among(key for row in rows for key in row)
+        short = []
+        for i, row in zip(todo, rows, strict=True):
+            kept[i] = [key for key in row if key in allowed][:per_query]
+            if len(kept[i]) < per_query and len(row) >= fetch and fetch < cap:
+                short.append((i, len(kept[i])))
+        todo = [i for i, _ in short]
+        if short:  # the share kept in the most crowded row, with a margin
+            least = max(1, min(found for _, found in short))
+            fetch = min(cap, max(fetch + 1, -(-fetch * per_query * 5 // (4 * least))))
+    return {key for picked in kept.values() for key in picked}
 
 
 def linked_candidates(store: Store, seed_keys: list[str]) -> set[str]:

@@ -9,12 +9,15 @@ seeds it is closest to. With enough feedback labels a per-user classifier adjust
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from ..blas import one_blas_thread
 from ..errors import InputError, NotEmbeddedError
 from ..index import PaperIndex
 from ..models import CANDIDATE_POOL, LIBRARY_POOL, Paper
@@ -287,11 +290,15 @@ def recommend(
         answer.message = _no_candidates_message(source, found.pool_size, index.model)
         return answer
 
-    sims = seed_vectors @ cand_vectors.T  # seeds x candidates (vectors are L2-normalised)
-    relevance = softmax_scores(sims, weights, tau)
-    if classifier is not None:
-        answer.ranker = "classifier"
-        relevance = with_feedback(relevance, classifier.score(cand_vectors), ranking)
+    # the index's nearest are a few thousand rows at most: their products on one BLAS thread
+    # leave no workers spinning on the cores of the next index search (specter_desk/blas.py)
+    small = one_blas_thread if found.nearest else nullcontext
+    with small():
+        sims = seed_vectors @ cand_vectors.T  # seeds x candidates (vectors are L2-normalised)
+        relevance = softmax_scores(sims, weights, tau)
+        if classifier is not None:
+            answer.ranker = "classifier"
+            relevance = with_feedback(relevance, classifier.score(cand_vectors), ranking)
     links: dict[str, Any] = {}
     seed_names: dict[str, str] = {}
     if by != "meaning":
@@ -304,7 +311,8 @@ def recommend(
     order = np.argsort(-relevance, kind="stable")  # ties in key order: a stable ranking
 
     seeds = [p for p, _ in seed_rows]
-    shortlist, papers = _shortlist(store, cand_keys, order, pool_size, source, seeds)
+    admits = found.eligible.admits if found.eligible else None
+    shortlist, papers = _shortlist(store, cand_keys, order, pool_size, source, seeds, admits)
     if not shortlist:
         answer.message = (
             "every candidate is already in your library; add or fetch new candidates "
@@ -312,11 +320,12 @@ def recommend(
         )
         return answer
     idx = np.array(shortlist)
-    picked = (
-        diversify(relevance[idx], cand_vectors[idx], n, ranking)
-        if diversity
-        else list(range(min(n, len(idx))))
-    )
+    with small():
+        picked = (
+            diversify(relevance[idx], cand_vectors[idx], n, ranking)
+            if diversity
+            else list(range(min(n, len(idx))))
+        )
     seed_titles = {p.key: p.title for p in seeds}
     for j in picked:
         i = int(idx[j])
@@ -351,10 +360,11 @@ def _shortlist(
     size: int,
     source: str,
     seeds: list[Paper],
+    admits: Callable[[Paper], bool] | None = None,
 ) -> tuple[list[int], dict[str, Paper]]:
     """Walk down the ranking to `size` candidates (positions in keys, best first) that are
     new: not a copy of a library paper (candidates, citing) or of a seed (library), one per
-    work."""
+    work; admits(paper), when given, checks each paper as stored (the index's candidates)."""
     kept: list[int] = []
     papers: dict[str, Paper] = {}
     start_at, step = 0, size + size // 2  # first a little more than needed: most are kept
@@ -362,6 +372,8 @@ def _shortlist(
         chunk = [int(i) for i in order[start_at : start_at + step]]
         start_at, step = start_at + step, CHUNK
         found = store.get_papers(keys[i] for i in chunk)
+        if admits is not None:
+            found = {key: paper for key, paper in found.items() if admits(paper)}
         papers.update(found)
         if source != LIBRARY_POOL:  # candidates, citing works: never a copy of a library paper
             owned = set(library_copies(store, list(found.values())))

@@ -177,8 +177,11 @@ def find_seeds(
     scope = scope or SeedScope()
     latest = now + timedelta(minutes=5)
     if scope.keys is None:
-        # the window in SQL, on the date alone; two days earlier covers any UTC offset
-        rows = store.dates_added(since=(start - timedelta(days=2)).date().isoformat())
+        # the window in SQL, on the date alone; two days either side cover any UTC offset
+        rows = store.dates_added(
+            since=(start - timedelta(days=2)).date().isoformat(),
+            before=(latest + timedelta(days=3)).date().isoformat(),
+        )
     else:
         rows = store.dates_added(keys=scope.keys)
     dated = []

@@ -12,7 +12,7 @@ from ...embed.protocol import PaperEncoder
 from ...errors import InputError, ItemNotFoundError
 from ...index import PaperIndex
 from ...models import LIBRARY_POOL, Paper, normalize_title
-from ...store import Store
+from ...store import Store, title_tail
 from .clustering import DuplicateReport
 from .detector import (
     DEFAULT_MIN_SCORE,
@@ -100,25 +100,35 @@ def distinct_pairs(store: Store) -> list[dict[str, str]]:
     ]
 
 
-def _lookup_keys(store: Store, paper: Paper) -> set[str]:
-    """Keys of live papers sharing an identifier, the title key, or its first or last characters."""
-    keys: set[str] = set()
-    for column, value in (
-        ("doi", paper.doi),
-        ("arxiv_id", paper.arxiv_id),
-        ("pmid", paper.pmid),
-        ("isbn", paper.isbn),
-        ("key", paper.key),
-    ):
-        if value:
-            keys.update(store.find_keys(column, value))
-    for tkey in {normalize_title(paper.title), title_key(paper.title)}:
-        if tkey:
-            keys.update(store.find_keys("title_key", tkey))
-        if len(tkey) >= _PREFIX:
-            keys.update(store.keys_with_title_prefix(tkey[:_PREFIX]))
-            keys.update(store.keys_with_title_tail(tkey))
-    return keys
+_IDENTIFIERS = ("doi", "arxiv_id", "pmid", "isbn", "key")
+
+
+def _lookup_keys(store: Store, papers: Sequence[Paper]) -> list[set[str]]:
+    """For each paper, the keys of live papers sharing an identifier, the title key, or its
+    first or last characters: a few statements for all of them (one per column, IN lists)."""
+    titles = [{t for t in (normalize_title(p.title), title_key(p.title)) if t} for p in papers]
+    every_title = set().union(*titles)
+    by_value = {
+        column: store.keys_by(column, {v for p in papers if (v := getattr(p, column))})
+        for column in _IDENTIFIERS
+    }
+    by_title = store.keys_by("title_key", every_title)
+    long_titles = [t for t in every_title if len(t) >= _PREFIX]
+    by_prefix = store.keys_with_title_prefixes(t[:_PREFIX] for t in long_titles)
+    by_tail = store.keys_with_title_tails(long_titles)
+    found = []
+    for paper, tkeys in zip(papers, titles, strict=True):
+        keys: set[str] = set()
+        for column in _IDENTIFIERS:
+            if value := getattr(paper, column):
+                keys.update(by_value[column].get(value, ()))
+        for tkey in tkeys:
+            keys.update(by_title.get(tkey, ()))
+            if len(tkey) >= _PREFIX:
+                keys.update(by_prefix.get(tkey[:_PREFIX], ()))
+                keys.update(by_tail.get(title_tail(tkey), ()))
+        found.append(keys)
+    return found
 
 
 def _best_matches(
@@ -148,6 +158,8 @@ def _best_matches(
     apart = {(a, b) for a, b, _, _ in store.distinct_pairs(incoming_keys)} if library else set()
     matches = []
     for i, paper in enumerate(incoming):
+        if lib_records.keys().isdisjoint(candidates[i]):
+            continue  # nothing in the library to score it against
         vector = _unit(vectors[i]) if vectors is not None else None
         record = Record.from_paper(paper, vector)
         best: tuple[tuple[bool, float], str, list[str], str] | None = None
@@ -185,7 +197,7 @@ def check_papers(
     marked "not duplicates" with it are respected.
     """
     check_min_score(min_score)
-    candidates = [_lookup_keys(store, p) for p in incoming]
+    candidates = _lookup_keys(store, incoming)
     vectors = None
     if index is not None and encoder is not None and len(index) and incoming:
         vectors = encoder.encode_papers(incoming)
@@ -210,11 +222,9 @@ def library_matches(
     """{paper key: library key} for the papers that are the same work as a library paper:
     a duplicate or another version of it (a preprint of a library article counts: the user
     has the work). Pairs marked "not duplicates" never match."""
-    candidates = []
-    for paper in papers:
-        keys = _lookup_keys(store, paper)
+    candidates = _lookup_keys(store, papers)
+    for paper, keys in zip(papers, candidates, strict=True):
         keys.discard(paper.key)
-        candidates.append(keys)
     found = _best_matches(store, papers, candidates, min_score=min_score)
     return {papers[m.index].key: m.key for m in found}
 
