@@ -58,7 +58,8 @@ class BridgeContext:
             return self.reports
 
     def quick_readers(self) -> CapacityLimiter:
-        """How many short pure-Python reads (the item pane's related list) run at once.
+        """How many short pure-Python reads (the item pane's related list, a kept duplicates
+        answer) run at once; they take turns in the order they came.
 
         Threads of one process take turns on its GIL: eight related() requests running at once
         each wait for the other seven, and every hand-over costs more time (measured on the GPU

@@ -306,15 +306,33 @@ def recommendations(
     responses=_errors(*COMMON, 503),
     summary="Duplicate clusters (merge) and groups of versions of one work (merge or relate)",
 )
-def duplicates(
+async def duplicates(
     request: Request,
     min_score: float = Query(0.9, ge=0.0, le=1.0),
 ) -> Response:
     ctx = _ctx(request)
+    # a kept answer is a quick read and takes its turn with the related lists (a client
+    # asking for it in a loop gets its share of turns, not more); making one waits for the
+    # worker process outside the turns
+    answer = await to_thread.run_sync(
+        _duplicates, ctx, min_score, False, limiter=ctx.quick_readers()
+    )
+    if answer is None:
+        answer = await to_thread.run_sync(_duplicates, ctx, min_score, True)
+    # the worker validated the answer against Duplicates already: sent as it is
+    return Response(answer, media_type="application/json")
+
+
+def _duplicates(ctx: BridgeContext, min_score: float, make: bool) -> bytes | None:
+    """The duplicates answer kept for the store's version now, else (make) a new one from the
+    worker process, else None."""
     desk = ctx.reader()  # opens (or creates) the store before the worker reads it
     model, params = _model(desk, None), desk.index_params
-    answer = ctx.report_cache().get(
-        ("duplicates", model, astuple(params), min_score),
+    key = ("duplicates", model, astuple(params), min_score)
+    if not make:
+        return ctx.report_cache().kept(key)
+    return ctx.report_cache().get(
+        key,
         lambda: ctx.slow.run(
             duplicates_json,
             str(desk.store.path),
@@ -324,8 +342,6 @@ def duplicates(
             min_score,
         ),
     )
-    # the worker validated the answer against Duplicates already: sent as it is
-    return Response(answer, media_type="application/json")
 
 
 @router.post(

@@ -191,6 +191,17 @@ class ReportCache:
                 self._store = Store(self.store_path, read_only=True)
             return self._store.data_version()
 
+    def kept(self, key: tuple) -> bytes | None:
+        """The answer kept for key at the store's current version, or None."""
+        version = self.version()
+        with self._lock:
+            if not self.enabled or version != self._version:
+                return None
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+            return answer
+
     def get(self, key: tuple, make: Callable[[], bytes]) -> bytes:
         """The kept answer for key at the store's current version, else make() (and keep it)."""
         version = self.version()
