@@ -1,7 +1,8 @@
 """The store's works (services/works.py): copies grouped once for the whole store, so that the
 bridge collapses related/search lists by lookup (issue 16's load figure) with the same answer
 as the duplicate detector over each list; the map is made in the worker process, never used
-after the store changed, and related() reads run at most QUICK_READERS at a time."""
+after the store changed, and related() reads and kept duplicates answers take turns,
+QUICK_READERS at a time."""
 
 from __future__ import annotations
 
@@ -138,31 +139,34 @@ def test_a_map_is_never_used_after_the_store_changed(bridge):
     wait_for(lambda: (ctx.works() or before).work("LOUDCOPY") == before.work("COPYOF3"))
 
 
-def test_related_reads_run_at_most_quick_readers_at_a_time(bridge, monkeypatch):
+def test_related_reads_and_kept_duplicates_take_turns_quick_readers_at_a_time(bridge, monkeypatch):
     running, most, lock = [0], [0], threading.Lock()
-    answer = routes.related_by
 
-    def slow_related_by(*args, **kwargs):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.05)
-        with lock:
-            running[0] -= 1
-        return answer(*args, **kwargs)
+    def counted(call):
+        def slowly(*args, **kwargs):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+            return call(*args, **kwargs)
 
-    monkeypatch.setattr(routes, "related_by", slow_related_by)
+        return slowly
+
+    assert bridge.client.get("/v1/duplicates").status_code == 200  # made and kept
+    cache = bridge.ctx.report_cache()
+    monkeypatch.setattr(routes, "related_by", counted(routes.related_by))
+    monkeypatch.setattr(cache, "kept", counted(cache.kept))
     key = next(iter(bridge.ctx.desk.store.papers())).key
+    paths = [f"/v1/papers/{key}/related", "/v1/duplicates"] * (2 * QUICK_READERS)
     results: list[int] = []
 
-    def one() -> None:
-        results.append(
-            bridge.anonymous(headers=bridge.client.headers)
-            .get(f"/v1/papers/{key}/related")
-            .status_code
-        )
+    def one(path: str) -> None:
+        client = bridge.anonymous(headers=bridge.client.headers)
+        results.append(client.get(path).status_code)
 
-    threads = [threading.Thread(target=one) for _ in range(3 * QUICK_READERS)]
+    threads = [threading.Thread(target=one, args=(path,)) for path in paths]
     for thread in threads:
         thread.start()
     for thread in threads:
