@@ -55,14 +55,3 @@ def one_blas_thread() -> Iterator[None]:
         yield
     finally:
         _ONE_THREAD.leave()
-
-
-def numpy_blas_threads() -> int | None:
-    """The thread count of numpy's own BLAS (the one recommend()'s products run on), None
-    when threadpoolctl cannot see it."""
-    from threadpoolctl import threadpool_info
-
-    for info in threadpool_info():
-        if info["user_api"] == "blas" and "numpy" in info["filepath"]:
-            return int(info["num_threads"])
-    return None

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import make_paper
-from specter_desk.blas import numpy_blas_threads, one_blas_thread
+from specter_desk.blas import one_blas_thread
 from specter_desk.index import PaperIndex
 from specter_desk.models import CANDIDATE_POOL, LIBRARY_POOL, normalize_title
 from specter_desk.services import prefilter
@@ -75,6 +75,17 @@ def test_in_memory_eligibility_admits_what_the_sql_lookups_admit(mixed, source):
     assert {k for k, p in stored.items() if eligible.admits(p)} == sql_eligible(
         store, source, votes, keys
     )
+
+
+def numpy_blas_threads() -> int | None:
+    """The thread count of numpy's own BLAS (the one recommend()'s products run on), None
+    when threadpoolctl cannot see it."""
+    from threadpoolctl import threadpool_info
+
+    for info in threadpool_info():
+        if info["user_api"] == "blas" and "numpy" in info["filepath"]:
+            return int(info["num_threads"])
+    return None
 
 
 def test_a_large_rest_of_the_store_is_looked_up_per_key(mixed, monkeypatch):

@@ -195,30 +195,32 @@ class ReportCache:
         """The answer kept for key at the store's current version, or None."""
         version = self.version()
         with self._lock:
-            if not self.enabled or version != self._version:
-                return None
-            answer = self._answers.get(key)
-            if answer is not None:
-                self._answers.move_to_end(key)
-            return answer
+            return self._kept(version, key)
 
     def get(self, key: tuple, make: Callable[[], bytes]) -> bytes:
         """The kept answer for key at the store's current version, else make() (and keep it)."""
         version = self.version()
         with self._lock:
-            if version != self._version:
-                self._answers.clear()
-                self._version = version
-            kept = self._answers.get(key) if self.enabled else None
-            if kept is not None:
-                self._answers.move_to_end(key)
-                return kept
+            kept = self._kept(version, key)
+        if kept is not None:
+            return kept
         answer = make()
         with self._lock:
             if self.enabled and self._version == version:
                 self._answers[key] = answer
                 while len(self._answers) > self._size:
                     self._answers.popitem(last=False)
+        return answer
+
+    def _kept(self, version: int, key: tuple) -> bytes | None:
+        """(Holding the lock.) The answer kept for key at version; answers of another version
+        are dropped."""
+        if version != self._version:
+            self._answers.clear()
+            self._version = version
+        answer = self._answers.get(key) if self.enabled else None
+        if answer is not None:
+            self._answers.move_to_end(key)
         return answer
 
     def close(self) -> None:
